@@ -1,0 +1,1 @@
+"""Pure domain: job types, statuses, payload contracts, queue specs, retry policy, errors."""

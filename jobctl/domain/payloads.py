@@ -1,0 +1,135 @@
+"""One pydantic model per job type: the payload contracts (snake_case JSON).
+
+Models forbid unknown fields so a typo is an error with its field path, not silently ignored.
+URLs must be http(s) and must not carry credentials: secrets never live in job payloads.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+Platform = Literal["twitter", "threads", "linkedin", "facebook", "instagram"]
+
+
+def _split_csv(value: Any) -> Any:
+    """Let the CLI's `platforms=twitter,linkedin` mean a list."""
+    if isinstance(value, str):
+        return [p.strip() for p in value.split(",") if p.strip()]
+    return value
+
+
+def _http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be an http:// or https:// URL with a host")
+    if parts.username or parts.password:
+        raise ValueError("must not contain credentials (user:password@); configure secrets instead")
+    return value
+
+
+HttpUrl = Annotated[str, AfterValidator(_http_url)]
+Identifier = Annotated[str, Field(min_length=1, max_length=200)]
+IdList = Annotated[list[Identifier], BeforeValidator(_split_csv)]
+
+
+class Payload(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class GenerateContentPayload(Payload):
+    organization_id: Identifier
+    topic: Annotated[str, Field(min_length=1, max_length=500)]
+    platforms: Annotated[list[Platform], BeforeValidator(_split_csv), Field(min_length=1)]
+    tone: str | None = None
+    context_source_ids: IdList | None = None
+    variations_per_platform: Annotated[int, Field(ge=1, le=5)] = 1
+
+
+class GenerateImagePayload(Payload):
+    organization_id: Identifier
+    prompt: Annotated[str, Field(min_length=1, max_length=4000)]
+    size: Annotated[str, Field(pattern=r"^\d{2,4}x\d{2,4}$")] = "1024x1024"
+    content_item_id: Identifier | None = None
+
+
+def _exactly_one(model: BaseModel, a: str, b: str) -> None:
+    has_a, has_b = getattr(model, a) is not None, getattr(model, b) is not None
+    if has_a == has_b:
+        raise ValueError(f"give exactly one of {a} or {b}")
+
+
+class ScrapeWebsitePayload(Payload):
+    organization_id: Identifier
+    source_id: Identifier | None = None
+    url: HttpUrl | None = None
+    max_pages: Annotated[int, Field(ge=1, le=50)] = 1
+
+    @model_validator(mode="after")
+    def _one_target(self) -> ScrapeWebsitePayload:
+        _exactly_one(self, "source_id", "url")
+        return self
+
+
+class SyncRssPayload(Payload):
+    organization_id: Identifier
+    source_id: Identifier | None = None
+    feed_url: HttpUrl | None = None
+
+    @model_validator(mode="after")
+    def _one_target(self) -> SyncRssPayload:
+        _exactly_one(self, "source_id", "feed_url")
+        return self
+
+
+class ProcessDocumentPayload(Payload):
+    organization_id: Identifier
+    path: Annotated[str, Field(min_length=1)] | None = None
+    url: HttpUrl | None = None
+    mime_type: Annotated[str, Field(pattern=r"^[\w.+-]+/[\w.+-]+$")] | None = None
+
+    @model_validator(mode="after")
+    def _one_target(self) -> ProcessDocumentPayload:
+        _exactly_one(self, "path", "url")
+        return self
+
+
+class SyncAnalyticsPayload(Payload):
+    organization_id: Identifier
+    social_account_id: Identifier | None = None
+    since: datetime | None = None
+
+
+class RefreshTokenPayload(Payload):
+    social_account_id: Identifier
+
+
+class PublishContentPayload(Payload):
+    content_item_id: Identifier
+    social_account_id: Identifier
+
+
+class PingPayload(Payload):
+    """The operator's end-to-end check: optionally sleep, optionally fail the first N attempts."""
+
+    sleep_s: Annotated[float, Field(ge=0, le=300)] = 0
+    fail_attempts: Annotated[int, Field(ge=0, le=100)] = 0
+    organization_id: Identifier | None = None
+
+
+_LOC_SEP = re.compile(r"\.?__root__")
+
+
+def error_path(loc: tuple[int | str, ...]) -> str:
+    """pydantic's loc tuple as 'platforms[0]' / 'topic'."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return _LOC_SEP.sub("", out)

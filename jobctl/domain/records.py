@@ -1,0 +1,88 @@
+"""Plain records the store returns and the API hands to the CLI and TUI (no ORM objects leak)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from jobctl.domain.status import JobStatus
+
+
+@dataclass(frozen=True)
+class JobError:
+    type: str
+    message: str
+    traceback: str | None = None
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    id: str
+    type: str
+    queue: str
+    status: JobStatus
+    organization_id: str | None
+    payload: dict[str, Any]
+    result: Any | None
+    error: JobError | None
+    attempts: int
+    max_attempts: int
+    schedule_id: str | None
+    scheduled_for: datetime | None
+    next_attempt_at: datetime | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    updated_at: datetime
+    worker: str | None
+
+    @property
+    def duration_s(self) -> float | None:
+        if self.started_at and self.finished_at:
+            return (self.finished_at - self.started_at).total_seconds()
+        return None
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready dict: datetimes as ISO 8601 UTC, status as its name."""
+        out: dict[str, Any] = {}
+        for key, value in asdict(self).items():
+            if isinstance(value, datetime):
+                out[key] = value.isoformat()
+            elif isinstance(value, JobStatus):
+                out[key] = value.value
+            else:
+                out[key] = value
+        out["duration_s"] = self.duration_s
+        return out
+
+
+@dataclass(frozen=True)
+class NewJob:
+    """A validated job ready to be written: the producer builds these, the store inserts them."""
+
+    id: str
+    type: str
+    queue: str
+    organization_id: str | None
+    payload: dict[str, Any]
+    max_attempts: int
+    scheduled_for: datetime | None = None  # delayed job: not runnable before this time
+    schedule_id: str | None = None
+
+
+@dataclass(frozen=True)
+class JobFilter:
+    statuses: tuple[JobStatus, ...] = ()
+    types: tuple[str, ...] = ()
+    queues: tuple[str, ...] = ()
+    organization_id: str | None = None
+    since: datetime | None = None  # created_at >= since
+    schedule_id: str | None = None
+    limit: int = 50
+    before: tuple[datetime, str] | None = None  # keyset cursor: (created_at, id) of the last row seen
+
+
+@dataclass(frozen=True)
+class StatusCounts:
+    counts: dict[JobStatus, int] = field(default_factory=dict)

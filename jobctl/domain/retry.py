@@ -1,0 +1,39 @@
+"""Retry policy: the first run plus up to 3 retries, waiting 60 s, 300 s and 900 s."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+DEFAULT_RETRY_INTERVALS: tuple[int, ...] = (60, 300, 900)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """`intervals[i]` is the wait before retry i+1; its length is the number of retries."""
+
+    intervals: tuple[int, ...] = DEFAULT_RETRY_INTERVALS
+
+    @property
+    def max_retries(self) -> int:
+        return len(self.intervals)
+
+    @property
+    def max_attempts(self) -> int:
+        return 1 + self.max_retries
+
+    def delay_after(self, attempt: int) -> int | None:
+        """Seconds to wait after failed attempt number `attempt` (1-based); None when spent."""
+        if attempt < 1 or attempt > self.max_retries:
+            return None
+        return self.intervals[attempt - 1]
+
+
+def parse_intervals(text: str) -> tuple[int, ...]:
+    """Parse '60,300,900' (config/env form). Raise ValueError on anything else."""
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    values: list[int] = []
+    for part in parts:
+        if not part.isdigit():
+            raise ValueError(f"retry interval {part!r} is not a whole number of seconds")
+        values.append(int(part))
+    return tuple(values)
