@@ -146,6 +146,11 @@ class JobCancelledError(JobctlError):
     title = "job cancelled"
     exit_code = ExitCode.JOB_FAILED
 
+    def __init__(self, message: str = "job was cancelled") -> None:
+        # No required argument: it is also raised asynchronously into a running thread,
+        # where Python instantiates it without arguments.
+        super().__init__(message)
+
 
 class UnsafeJobError(JobctlError):
     """A job found in Redis that is not jobctl's entry point (or not JSON): never executed."""

@@ -1,0 +1,248 @@
+"""The Python API the CLI and the dashboard call: enqueue, list, show, cancel, retry, wait, stats.
+
+Everything user-facing goes through here, so the CLI, the TUI and library users share one set
+of rules (validation before any write, row first then Redis, idempotent ids, masked errors).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from jobctl.domain.errors import (
+    InvalidInputError,
+    InvalidTransitionError,
+    JobEndedBadlyError,
+    JobNotFoundError,
+    WaitTimeoutError,
+)
+from jobctl.domain.job_types import JobTypeSpec, check_job_id, resolve_queue
+from jobctl.domain.records import JobFilter, JobRecord, NewJob
+from jobctl.domain.retry import RetryPolicy
+from jobctl.domain.status import JobStatus
+from jobctl.domain.timeparse import utcnow
+from jobctl.processors.registry import Registry, default_registry
+from jobctl.queue.backends import Backends
+from jobctl.settings import Settings, load_settings
+
+
+@dataclass(frozen=True)
+class EnqueueRequest:
+    job_type: str
+    payload: dict[str, Any] = field(default_factory=dict)
+    organization_id: str | None = None
+    queue: str | None = None
+    job_id: str | None = None
+    delay: timedelta | None = None
+    at: datetime | None = None
+    schedule_id: str | None = None
+
+
+@dataclass(frozen=True)
+class QueueOverview:
+    queues: list[Any]  # jobctl.queue.stats.QueueCounts
+    workers: list[Any]  # jobctl.queue.stats.WorkerInfo
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "queues": [q.to_json() for q in self.queues],
+            "workers": [w.to_json() for w in self.workers],
+        }
+
+
+class JobctlAPI:
+    """One per process (or per command). Backends connect lazily, on first use."""
+
+    def __init__(self, settings: Settings | None = None, *, registry: Registry | None = None) -> None:
+        self.settings = settings or load_settings()
+        self.backends = Backends(self.settings)
+        self.registry = registry or default_registry()
+        self.policy = RetryPolicy(self.settings.retry_intervals)
+
+    def close(self) -> None:
+        self.backends.close()
+
+    # -- enqueue -----------------------------------------------------------------------------
+
+    def prepare(self, req: EnqueueRequest, now: datetime) -> NewJob:
+        """Validate a request completely (type, queue, payload, id, time) without writing."""
+        spec = self.registry.runnable_spec(req.job_type)
+        queue = resolve_queue(spec, req.queue, self.settings.queues)
+        payload, org = _with_organization(spec, req.payload, req.organization_id)
+        job_id = check_job_id(req.job_id) if req.job_id else uuid.uuid4().hex
+        if req.delay is not None and req.at is not None:
+            raise InvalidInputError("give either a delay (--in) or a time (--at), not both")
+        scheduled_for = req.at if req.at is not None else (now + req.delay if req.delay else None)
+        return NewJob(
+            id=job_id,
+            type=spec.name,
+            queue=queue,
+            organization_id=org,
+            payload=spec.validate(payload),
+            max_attempts=self.policy.max_attempts,
+            scheduled_for=scheduled_for,
+            schedule_id=req.schedule_id,
+        )
+
+    def enqueue_job(self, job_type: str, payload: dict[str, Any] | None = None, **options: Any) -> JobRecord:
+        """Validate, write the row, then the RQ job with the same id. Idempotent by id."""
+        return self.enqueue_many([EnqueueRequest(job_type, payload or {}, **options)])[0]
+
+    def enqueue_many(self, requests: Sequence[EnqueueRequest]) -> list[JobRecord]:
+        """All requests are validated first; then one SQL transaction and one Redis pipeline."""
+        now = utcnow()
+        jobs = [self.prepare(r, now) for r in requests]
+        ids = [j.id for j in jobs]
+        if len(set(ids)) != len(ids):
+            raise InvalidInputError("the same job id appears twice in one batch")
+        with self.backends.errors():
+            inserted = self.backends.repo.insert_many(jobs, now)
+            fresh = [j for j, ok in zip(jobs, inserted, strict=True) if ok]
+            self.backends.producer.push(fresh, now)
+            existing = [j.id for j, ok in zip(jobs, inserted, strict=True) if not ok]
+            old = self.backends.repo.get_many(existing) if existing else {}
+        return [_record_of(j, now) if ok else old[j.id] for j, ok in zip(jobs, inserted, strict=True)]
+
+    # -- read --------------------------------------------------------------------------------
+
+    def get_job(self, job_id: str) -> JobRecord:
+        with self.backends.errors():
+            row = self.backends.repo.get(job_id)
+        if row is None:
+            raise JobNotFoundError(job_id)
+        return row
+
+    def list_jobs(self, flt: JobFilter) -> list[JobRecord]:
+        with self.backends.errors():
+            return self.backends.repo.list(flt)
+
+    def queue_overview(self) -> QueueOverview:
+        from jobctl.queue.stats import known_queue_names, list_workers, queue_counts
+
+        with self.backends.errors():
+            conn = self.backends.redis
+            workers = list_workers(conn)
+            names = known_queue_names(conn, list(self.settings.queues))
+            return QueueOverview(queue_counts(conn, names, workers), workers)
+
+    def wait_for(self, job_id: str, timeout_s: float, *, poll_s: float = 0.05) -> JobRecord:
+        """Poll the row until it is final. Raises WaitTimeoutError, or JobEndedBadlyError when
+        it ends FAILED/CANCELLED (the error carries the record as `.job`)."""
+        deadline = time.monotonic() + timeout_s
+        delay = poll_s
+        while True:
+            row = self.get_job(job_id)
+            if row.status.is_final:
+                if row.status != JobStatus.COMPLETED:
+                    err = JobEndedBadlyError(_ended_badly(row))
+                    err.job = row  # type: ignore[attr-defined]
+                    raise err
+                return row
+            if time.monotonic() >= deadline:
+                err2 = WaitTimeoutError(
+                    f"job {job_id} is still {row.status.value} after {timeout_s:g}s"
+                    + (" (is a worker running for its queue?)" if row.status == JobStatus.PENDING else "")
+                )
+                err2.job = row  # type: ignore[attr-defined]
+                raise err2
+            time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+            delay = min(delay * 1.5, 0.5)
+
+    # -- act ---------------------------------------------------------------------------------
+
+    def cancel_job(self, job_id: str) -> JobRecord:
+        """PENDING: removed from its queue. RUNNING: its worker is told to stop it now."""
+        from jobctl.queue.control import request_stop, withdraw
+
+        now = utcnow()
+        with self.backends.errors():
+            previous = self.backends.repo.cancel(job_id, now)
+            if previous is None:
+                row = self.get_job(job_id)
+                raise InvalidTransitionError(
+                    f"job {job_id} is {row.status.value}; only PENDING or RUNNING jobs can be cancelled"
+                )
+            if previous == JobStatus.RUNNING:
+                request_stop(self.backends.redis, job_id)
+            else:
+                withdraw(self.backends.redis, job_id, cancelled=True)
+        return self.get_job(job_id)
+
+    def retry_job(self, job_id: str) -> JobRecord:
+        """FAILED or CANCELLED -> PENDING with a fresh retry budget, back in its queue now."""
+        from jobctl.queue.control import withdraw
+
+        now = utcnow()
+        with self.backends.errors():
+            previous = self.backends.repo.requeue(job_id, self.policy.max_attempts, now)
+            if previous is None:
+                row = self.get_job(job_id)
+                raise InvalidTransitionError(
+                    f"job {job_id} is {row.status.value}; only FAILED or CANCELLED jobs can be retried"
+                )
+            row = self.get_job(job_id)
+            withdraw(self.backends.redis, job_id, cancelled=False)
+            self.backends.producer.push([_new_job_of(row)], now)
+        return row
+
+
+def _with_organization(
+    spec: JobTypeSpec, payload: dict[str, Any], org: str | None
+) -> tuple[dict[str, Any], str | None]:
+    """--org fills the payload's organization_id when the contract has one; they must agree."""
+    payload = dict(payload)
+    in_payload = payload.get("organization_id")
+    if org is not None and in_payload is not None and str(in_payload) != org:
+        raise InvalidInputError(
+            f"--org {org!r} disagrees with the payload's organization_id {in_payload!r}"
+        )
+    if org is not None and in_payload is None and "organization_id" in spec.payload_model.model_fields:
+        payload["organization_id"] = org
+    effective = org if org is not None else (str(in_payload) if in_payload is not None else None)
+    return payload, effective
+
+
+def _record_of(job: NewJob, now: datetime) -> JobRecord:
+    return JobRecord(
+        id=job.id,
+        type=job.type,
+        queue=job.queue,
+        status=JobStatus.PENDING,
+        organization_id=job.organization_id,
+        payload=job.payload,
+        result=None,
+        error=None,
+        attempts=0,
+        max_attempts=job.max_attempts,
+        schedule_id=job.schedule_id,
+        scheduled_for=job.scheduled_for,
+        next_attempt_at=job.scheduled_for,
+        created_at=now,
+        started_at=None,
+        finished_at=None,
+        updated_at=now,
+        worker=None,
+    )
+
+
+def _new_job_of(row: JobRecord) -> NewJob:
+    return NewJob(
+        id=row.id,
+        type=row.type,
+        queue=row.queue,
+        organization_id=row.organization_id,
+        payload=row.payload,
+        max_attempts=row.max_attempts,
+        schedule_id=row.schedule_id,
+    )
+
+
+def _ended_badly(row: JobRecord) -> str:
+    if row.status == JobStatus.CANCELLED:
+        return f"job {row.id} was cancelled"
+    detail = f": {row.error.type}: {row.error.message}" if row.error else ""
+    return f"job {row.id} failed after {row.attempts} attempt(s){detail}"

@@ -1,0 +1,1 @@
+"""One thin module per job type: payload -> service -> JSON result."""

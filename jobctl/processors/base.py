@@ -1,0 +1,62 @@
+"""What a processor is, and the context the runner hands it for one execution."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol
+
+from pydantic import BaseModel
+
+from jobctl.domain.errors import JobCancelledError
+from jobctl.domain.job_types import JobTypeSpec
+
+
+@dataclass
+class JobContext:
+    """One execution of one job, as its processor sees it.
+
+    `cancel_event` is set when an operator cancels the job (or the worker must stop now);
+    long-running processors wait through `sleep()` or poll `check_cancelled()` so a cancel
+    takes effect at once instead of when the work happens to return.
+    """
+
+    job_id: str
+    job_type: str
+    queue: str
+    attempt: int
+    max_attempts: int
+    organization_id: str | None
+    worker: str
+    cancel_event: threading.Event = field(default_factory=threading.Event)
+    logger: logging.Logger = field(default_factory=lambda: logging.getLogger("jobctl.job"))
+
+    def check_cancelled(self) -> None:
+        if self.cancel_event.is_set():
+            raise JobCancelledError(f"job {self.job_id} was cancelled")
+
+    def sleep(self, seconds: float) -> None:
+        """Sleep, but wake and raise JobCancelledError the moment the job is cancelled."""
+        if self.cancel_event.wait(timeout=max(0.0, seconds)):
+            raise JobCancelledError(f"job {self.job_id} was cancelled")
+
+    @property
+    def is_last_attempt(self) -> bool:
+        return self.attempt >= self.max_attempts
+
+
+class Processor(Protocol):
+    """A job type's implementation. `spec` is set by plugins that bring a new job type;
+    built-in types take theirs from jobctl.domain.job_types.BUILTIN_JOB_TYPES."""
+
+    job_type: ClassVar[str]
+
+    def run(self, payload: BaseModel, ctx: JobContext) -> Any:
+        """Do the work; return a JSON-serialisable result. Raise to fail the attempt."""
+        ...
+
+
+def plugin_spec(processor: object) -> JobTypeSpec | None:
+    spec = getattr(processor, "spec", None)
+    return spec if isinstance(spec, JobTypeSpec) else None

@@ -1,0 +1,1 @@
+"""Redis side: connection, producer, runner (RQ entry point), worker, stats."""

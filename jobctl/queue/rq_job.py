@@ -1,0 +1,70 @@
+"""jobctl's RQ job class: Redis contents are data, never code.
+
+RQ resolves a job's function (and its success/failure/stopped callbacks) by importing whatever
+dotted name the job hash holds, so anyone who can write to Redis could make a worker import and
+call any function. jobctl's workers use this class, which refuses every name but jobctl's single
+entry point and refuses callbacks outright; job data is JSON, never pickle.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rq.job import Job
+from rq.serializers import JSONSerializer
+
+from jobctl.domain.errors import UnsafeJobError
+
+ENTRY_POINT = "jobctl.queue.runner.execute"
+ALLOWED_FUNCTIONS = frozenset({ENTRY_POINT})
+
+# RQ keeps finished jobs' hashes this long; the SQL row is the record, so keep Redis lean.
+RESULT_TTL_S = 600
+# Failed jobs stay in RQ's FailedJobRegistry (and `rq info`) as long as the row says FAILED.
+FAILURE_TTL_S = 365 * 24 * 3600
+# No RQ-level timeout: jobctl's own leases detect hung jobs (an RQ timeout would kill
+# healthy long jobs, e.g. a 300 s ping).
+NO_TIMEOUT = -1
+
+
+class JobctlJob(Job):
+    """An RQ Job that only ever runs jobctl's entry point."""
+
+    @property
+    def func(self) -> Any:
+        name = self.func_name
+        if name not in ALLOWED_FUNCTIONS or self.instance is not None:
+            raise UnsafeJobError(
+                f"refusing RQ job {self.id}: function {name!r} is not jobctl's entry point"
+            )
+        return super().func
+
+    def _refuse_callback(self, kind: str, name: str | None) -> None:
+        if name:
+            raise UnsafeJobError(f"refusing RQ job {self.id}: it names a {kind} callback {name!r}")
+
+    @property
+    def success_callback(self) -> Any:
+        self._refuse_callback("success", self._success_callback_name)
+        return None
+
+    @property
+    def failure_callback(self) -> Any:
+        self._refuse_callback("failure", self._failure_callback_name)
+        return None
+
+    @property
+    def stopped_callback(self) -> Any:
+        self._refuse_callback("stopped", self._stopped_callback_name)
+        return None
+
+
+SERIALIZER = JSONSerializer
+
+
+def cancel_key(job_id: str) -> str:
+    """Set (with a TTL) when an operator cancels a RUNNING job; workers poll it to stop the job."""
+    return f"jobctl:cancel:{job_id}"
+
+
+CANCEL_KEY_TTL_S = 3600
