@@ -1,0 +1,357 @@
+"""jobctl's configuration: defaults, then the TOML config file, then JOBCTL_* environment variables.
+
+Stays light on purpose (stdlib + jobctl.domain): every command, even `jobctl --help`, may load it.
+Every bad value is a one-line ConfigError naming the file (or variable) and the key, with secrets masked.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from jobctl.domain.errors import ConfigError
+from jobctl.domain.job_types import DEFAULT_QUEUES, QueueSpec, with_overrides
+from jobctl.domain.redaction import mask_url, redact
+from jobctl.domain.retry import DEFAULT_RETRY_INTERVALS, parse_intervals
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+_TOP_LEVEL_KEYS = frozenset(
+    {"redis_url", "database_url", "data_dir", "retry_intervals", "log_level", "queues", "limits", "worker"}
+)
+_QUEUE_KEYS = frozenset({"concurrency", "lock_seconds"})
+_LIMIT_KEYS = frozenset({"org_active_jobs", "organizations"})
+_WORKER_KEYS = frozenset({"heartbeat_seconds", "stall_seconds"})
+_REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The resolved configuration every layer receives (nothing below the CLI reads os.environ)."""
+
+    redis_url: str | None  # None -> the embedded Redis in data_dir
+    database_url: str | None  # None -> SQLite file in data_dir
+    data_dir: Path
+    config_path: Path | None = None  # the TOML file actually read, if any
+    retry_intervals: tuple[int, ...] = DEFAULT_RETRY_INTERVALS
+    queues: dict[str, QueueSpec] = field(default_factory=lambda: dict(DEFAULT_QUEUES))
+    org_active_limit: int = 50
+    org_limits: dict[str, int] = field(default_factory=dict)
+    log_level: str = "INFO"
+    heartbeat_seconds: float = 5.0
+    stall_seconds: float = 30.0  # a worker silent this long is dead
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url is not None:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'jobctl.db'}"
+
+    @property
+    def uses_embedded_redis(self) -> bool:
+        return self.redis_url is None
+
+    @property
+    def uses_embedded_database(self) -> bool:
+        return self.database_url is None
+
+    def org_limit(self, organization_id: str) -> int:
+        """The active-job limit of one organisation: its own override, else the global limit."""
+        return self.org_limits.get(organization_id, self.org_active_limit)
+
+    def describe(self) -> dict[str, object]:
+        """A JSON-ready view for `jobctl config` and `jobctl doctor`; URLs have passwords masked."""
+        return {
+            "config_path": str(self.config_path) if self.config_path else None,
+            "data_dir": str(self.data_dir),
+            "redis_url": mask_url(self.redis_url) if self.redis_url else None,
+            "embedded_redis": self.uses_embedded_redis,
+            "database_url": mask_url(self.effective_database_url),
+            "embedded_database": self.uses_embedded_database,
+            "retry_intervals": list(self.retry_intervals),
+            "queues": {
+                name: {"concurrency": spec.concurrency, "lock_seconds": spec.lock_seconds}
+                for name, spec in self.queues.items()
+            },
+            "limits": {"org_active_jobs": self.org_active_limit, "organizations": dict(self.org_limits)},
+            "log_level": self.log_level,
+            "worker": {"heartbeat_seconds": self.heartbeat_seconds, "stall_seconds": self.stall_seconds},
+        }
+
+
+def _get(env: Mapping[str, str], name: str) -> str | None:
+    """An environment value, with empty strings counting as unset (`FOO= jobctl ...`)."""
+    value = env.get(name, "").strip()
+    return value or None
+
+
+def _home(env: Mapping[str, str]) -> Path:
+    home = _get(env, "HOME")
+    return Path(home) if home else Path.home()
+
+
+def _xdg_dir(env: Mapping[str, str], name: str) -> Path | None:
+    # The XDG spec says relative values are invalid and must be ignored.
+    value = _get(env, name)
+    return Path(value) if value and os.path.isabs(value) else None
+
+
+def default_data_dir(env: Mapping[str, str] | None = None) -> Path:
+    """$JOBCTL_DATA_DIR, else $XDG_DATA_HOME/jobctl, else ~/.local/share/jobctl."""
+    env = os.environ if env is None else env
+    explicit = _get(env, "JOBCTL_DATA_DIR")
+    if explicit:
+        return Path(explicit).expanduser().absolute()
+    base = _xdg_dir(env, "XDG_DATA_HOME") or _home(env) / ".local" / "share"
+    return base / "jobctl"
+
+
+def default_config_path(env: Mapping[str, str] | None = None) -> Path:
+    """$XDG_CONFIG_HOME/jobctl/config.toml, else ~/.config/jobctl/config.toml."""
+    env = os.environ if env is None else env
+    base = _xdg_dir(env, "XDG_CONFIG_HOME") or _home(env) / ".config"
+    return base / "jobctl" / "config.toml"
+
+
+class _Source:
+    """Where values come from, so every error names the file (or variable) and the key."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+
+    def error(self, key: str, problem: str) -> ConfigError:
+        # One line, and redacted: problems may quote user input.
+        text = redact(f"{self.label}: {key}: {problem}").replace("\n", " ")
+        return ConfigError(text)
+
+
+_ENV = _Source("environment")
+
+
+def _type_name(value: object) -> str:
+    return {
+        bool: "boolean",
+        int: "integer",
+        float: "number",
+        str: "string",
+        list: "array",
+        dict: "table",
+    }.get(type(value), type(value).__name__)
+
+
+def _want_int(src: _Source, key: str, value: object, *, minimum: int) -> int:
+    # bool is an int subclass in Python; `concurrency = true` is a mistake, not 1.
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise src.error(key, f"expected a whole number, got {_type_name(value)}")
+    if value < minimum:
+        raise src.error(key, f"must be at least {minimum}, got {value}")
+    return value
+
+
+def _want_seconds(src: _Source, key: str, value: object) -> float:
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        raise src.error(key, f"expected a number of seconds, got {_type_name(value)}")
+    if not value > 0 or value == float("inf"):
+        raise src.error(key, f"must be a positive number of seconds, got {value}")
+    return float(value)
+
+
+def _want_table(src: _Source, key: str, value: object, allowed: frozenset[str] | None) -> dict[str, object]:
+    if not isinstance(value, dict):
+        raise src.error(key, f"expected a table, got {_type_name(value)}")
+    if allowed is not None:
+        unknown = sorted(set(value) - allowed)
+        if unknown:
+            raise src.error(f"{key}.{unknown[0]}", f"unknown key (known: {', '.join(sorted(allowed))})")
+    return value
+
+
+def _redis_url(src: _Source, key: str, value: object) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise src.error(key, f"expected a URL string, got {_type_name(value)}")
+    url = value.strip()
+    if not url.startswith(_REDIS_SCHEMES):
+        raise src.error(key, f"{mask_url(url)!r} is not a Redis URL (use redis://, rediss:// or unix://)")
+    return url
+
+
+def normalise_database_url(url: str) -> str:
+    """Point bare PostgreSQL URLs at psycopg 3, the driver jobctl ships with."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _database_url(src: _Source, key: str, value: object) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise src.error(key, f"expected a URL string, got {_type_name(value)}")
+    url = normalise_database_url(value.strip())
+    scheme = url.split("://", 1)[0] if "://" in url else ""
+    # Only the two databases jobctl supports; an unknown scheme would fail later, less clearly.
+    if not (scheme == "sqlite" or scheme.startswith("sqlite+") or scheme.startswith("postgresql")):
+        raise src.error(key, f"{mask_url(url)!r} is not a SQLite or PostgreSQL URL")
+    return url
+
+
+def _log_level(src: _Source, key: str, value: object) -> str:
+    if not isinstance(value, str) or value.strip().upper() not in LOG_LEVELS:
+        shown = repr(value) if isinstance(value, str) else _type_name(value)
+        raise src.error(key, f"unknown log level {shown} (use one of {', '.join(LOG_LEVELS)})")
+    return value.strip().upper()
+
+
+def _path(src: _Source, key: str, value: object, relative_to: Path) -> Path:
+    if not isinstance(value, str) or not value.strip():
+        raise src.error(key, f"expected a path string, got {_type_name(value)}")
+    path = Path(value.strip()).expanduser()
+    # A relative data_dir in a config file means "next to the config file", not "wherever I ran from".
+    return path if path.is_absolute() else (relative_to / path).absolute()
+
+
+def _read_toml(path: Path) -> dict[str, object]:
+    src = _Source(str(path))
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise src.error("syntax", str(exc)) from None
+    except OSError as exc:
+        raise ConfigError(redact(f"{path}: cannot read: {exc.strerror or exc}")) from None
+
+
+def _choose_config(config_path: Path | None, env: Mapping[str, str]) -> Path | None:
+    """The file to read: the argument, else $JOBCTL_CONFIG (both must exist), else the default if present."""
+    explicit = config_path if config_path is not None else _get(env, "JOBCTL_CONFIG")
+    if explicit is not None:
+        path = Path(explicit).expanduser()
+        if not path.is_file():
+            origin = "" if config_path is not None else " (named by JOBCTL_CONFIG)"
+            raise ConfigError(f"{path}: config file not found{origin}")
+        return path
+    default = default_config_path(env)
+    return default if default.is_file() else None
+
+
+def _apply_queues(src: _Source, raw: object, queues: dict[str, QueueSpec]) -> None:
+    table = _want_table(src, "queues", raw, None)
+    for name, body in table.items():
+        key = f'queues."{name}"'
+        if name not in queues:
+            raise src.error(key, f"unknown queue {name!r} (known: {', '.join(sorted(queues))})")
+        spec = _want_table(src, key, body, _QUEUE_KEYS)
+        concurrency = spec.get("concurrency")
+        lock_seconds = spec.get("lock_seconds")
+        queues[name] = with_overrides(
+            queues[name],
+            None if concurrency is None else _want_int(src, f"{key}.concurrency", concurrency, minimum=1),
+            None if lock_seconds is None else _want_int(src, f"{key}.lock_seconds", lock_seconds, minimum=1),
+        )
+
+
+def _apply_limits(src: _Source, raw: object, s: Settings) -> Settings:
+    limits = _want_table(src, "limits", raw, _LIMIT_KEYS)
+    if "org_active_jobs" in limits:
+        s = replace(
+            s, org_active_limit=_want_int(src, "limits.org_active_jobs", limits["org_active_jobs"], minimum=0)
+        )
+    orgs = _want_table(src, "limits.organizations", limits.get("organizations", {}), None)
+    for org, n in orgs.items():
+        s.org_limits[org] = _want_int(src, f'limits.organizations."{org}"', n, minimum=0)
+    return s
+
+
+def _apply_worker(src: _Source, raw: object, s: Settings) -> Settings:
+    worker = _want_table(src, "worker", raw, _WORKER_KEYS)
+    if "heartbeat_seconds" in worker:
+        s = replace(
+            s, heartbeat_seconds=_want_seconds(src, "worker.heartbeat_seconds", worker["heartbeat_seconds"])
+        )
+    if "stall_seconds" in worker:
+        s = replace(s, stall_seconds=_want_seconds(src, "worker.stall_seconds", worker["stall_seconds"]))
+    return s
+
+
+def _toml_intervals(src: _Source, value: object) -> tuple[int, ...]:
+    if not isinstance(value, list):
+        raise src.error("retry_intervals", f"expected an array of seconds, got {_type_name(value)}")
+    return tuple(_want_int(src, f"retry_intervals[{i}]", v, minimum=0) for i, v in enumerate(value))
+
+
+def _env_intervals(value: str) -> tuple[int, ...]:
+    try:
+        return parse_intervals(value)
+    except ValueError as exc:
+        raise _ENV.error("JOBCTL_RETRY_INTERVALS", str(exc)) from None
+
+
+def _env_seconds(name: str, value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise _ENV.error(name, f"expected a number of seconds, got {value!r}") from None
+    return _want_seconds(_ENV, name, number)
+
+
+def _from_file(path: Path | None, data: dict[str, object], env: Mapping[str, str]) -> Settings:
+    """Defaults overlaid with the config file's values (validated, with file and key in errors)."""
+    src = _Source(str(path))
+    unknown = sorted(set(data) - _TOP_LEVEL_KEYS)
+    if unknown:
+        raise src.error(unknown[0], f"unknown key (known: {', '.join(sorted(_TOP_LEVEL_KEYS))})")
+    config_dir = path.parent.absolute() if path is not None else Path.cwd()
+    s = Settings(redis_url=None, database_url=None, data_dir=default_data_dir(env), config_path=path)
+    if "redis_url" in data:
+        s = replace(s, redis_url=_redis_url(src, "redis_url", data["redis_url"]))
+    if "database_url" in data:
+        s = replace(s, database_url=_database_url(src, "database_url", data["database_url"]))
+    if "data_dir" in data:
+        s = replace(s, data_dir=_path(src, "data_dir", data["data_dir"], config_dir))
+    if "retry_intervals" in data:
+        s = replace(s, retry_intervals=_toml_intervals(src, data["retry_intervals"]))
+    if "log_level" in data:
+        s = replace(s, log_level=_log_level(src, "log_level", data["log_level"]))
+    if "queues" in data:
+        _apply_queues(src, data["queues"], s.queues)
+    if "limits" in data:
+        s = _apply_limits(src, data["limits"], s)
+    if "worker" in data:
+        s = _apply_worker(src, data["worker"], s)
+    return s
+
+
+def _with_env(s: Settings, env: Mapping[str, str]) -> Settings:
+    """The environment overrides the file, variable by variable; empty values count as unset."""
+    if (value := _get(env, "JOBCTL_REDIS_URL")) is not None:
+        s = replace(s, redis_url=_redis_url(_ENV, "JOBCTL_REDIS_URL", value))
+    if (value := _get(env, "JOBCTL_DATABASE_URL")) is not None:
+        s = replace(s, database_url=_database_url(_ENV, "JOBCTL_DATABASE_URL", value))
+    if _get(env, "JOBCTL_DATA_DIR") is not None:
+        s = replace(s, data_dir=default_data_dir(env))
+    if (value := _get(env, "JOBCTL_RETRY_INTERVALS")) is not None:
+        s = replace(s, retry_intervals=_env_intervals(value))
+    if (value := _get(env, "JOBCTL_LOG_LEVEL")) is not None:
+        s = replace(s, log_level=_log_level(_ENV, "JOBCTL_LOG_LEVEL", value))
+    if (value := _get(env, "JOBCTL_HEARTBEAT_SECONDS")) is not None:
+        s = replace(s, heartbeat_seconds=_env_seconds("JOBCTL_HEARTBEAT_SECONDS", value))
+    if (value := _get(env, "JOBCTL_STALL_SECONDS")) is not None:
+        s = replace(s, stall_seconds=_env_seconds("JOBCTL_STALL_SECONDS", value))
+    return s
+
+
+def load_settings(config_path: Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    """Resolve the settings: environment > config file > defaults. Raises ConfigError."""
+    env = os.environ if env is None else env
+    path = _choose_config(config_path, env)
+    data = _read_toml(path) if path is not None else {}
+    settings = _with_env(_from_file(path, data, env), env)
+    # A stall window no longer than the heartbeat would declare healthy workers dead between beats.
+    if settings.stall_seconds <= settings.heartbeat_seconds:
+        raise ConfigError(
+            f"{path or 'environment'}: worker.stall_seconds ({settings.stall_seconds:g}) must be greater "
+            f"than worker.heartbeat_seconds ({settings.heartbeat_seconds:g})"
+        )
+    return settings
