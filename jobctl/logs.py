@@ -1,0 +1,179 @@
+"""Logging setup, chosen by the CLI: JSON lines for machines, short lines for terminals, secrets redacted.
+
+Lower layers only call logging.getLogger("jobctl.<x>") and pass job fields with `extra={...}`;
+this module decides where and how those records are written.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import UTC, datetime
+from typing import TextIO
+
+from jobctl.domain.errors import ConfigError
+from jobctl.domain.redaction import redact
+from jobctl.settings import LOG_LEVELS
+
+JOB_FIELDS = ("job_id", "job_type", "queue", "status", "attempt", "duration_ms", "worker", "error", "event")
+
+
+# Attributes every LogRecord has; anything else on a record came from `extra=`.
+_RECORD_ATTRS = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+
+
+def _json_safe(value: object) -> object:
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    return str(value)
+
+
+def _exception(formatter: logging.Formatter, record: logging.LogRecord) -> tuple[str, str, str] | None:
+    """(type name, one-line message, traceback) of the record's exception, all redacted."""
+    exc_info = record.exc_info
+    if not exc_info or exc_info[0] is None:
+        return None
+    message = redact(str(exc_info[1])).replace("\n", " ")
+    return exc_info[0].__name__, message, redact(formatter.formatException(exc_info))
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: ts, level, logger, message, the job fields present, exception summary."""
+
+    def __init__(self, *, tracebacks: bool = False) -> None:
+        super().__init__()
+        self.tracebacks = tracebacks  # a full traceback only at DEBUG: it is long and rarely needed
+
+    def format(self, record: logging.LogRecord) -> str:
+        ts = datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
+        data: dict[str, object] = {
+            "ts": ts.replace("+00:00", "Z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for name in JOB_FIELDS:
+            value = record.__dict__.get(name)
+            if value is not None:
+                data[name] = _json_safe(value)
+        exc = _exception(self, record)
+        if exc is not None:
+            data["exc_type"], data["exc_message"] = exc[0], exc[1]
+            if self.tracebacks:
+                data["traceback"] = exc[2]
+        return json.dumps(data, ensure_ascii=False, default=str)
+
+
+def _human_value(value: object) -> str:
+    text = str(value)
+    # Quote values with spaces so `key=value` pairs stay splittable by eye and by awk.
+    return json.dumps(text, ensure_ascii=False) if (not text or any(c.isspace() for c in text)) else text
+
+
+class HumanFormatter(logging.Formatter):
+    """`21:04:05 INFO  message  job_id=... job_type=... attempt=...` in local time, no colours."""
+
+    def __init__(self, *, tracebacks: bool = False) -> None:
+        super().__init__()
+        self.tracebacks = tracebacks
+
+    def format(self, record: logging.LogRecord) -> str:
+        clock = datetime.fromtimestamp(record.created).strftime("%H:%M:%S")
+        line = f"{clock} {record.levelname:<5} {record.getMessage()}"
+        fields = [
+            f"{n}={_human_value(record.__dict__[n])}"
+            for n in JOB_FIELDS
+            if record.__dict__.get(n) is not None
+        ]
+        if fields:
+            line += "  " + " ".join(fields)
+        exc = _exception(self, record)
+        if exc is not None:
+            line += f"\n{exc[2]}" if self.tracebacks else f"  ({exc[0]}: {exc[1]})"
+        return line
+
+
+def _redact_value(value: object, secrets: tuple[str, ...]) -> object:
+    if isinstance(value, str):
+        return redact(value, secrets)
+    if isinstance(value, dict):
+        return {k: _redact_value(v, secrets) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_redact_value(v, secrets) for v in value]
+    return value
+
+
+class RedactingFilter(logging.Filter):
+    """Redact the final message and string extras, so a secret in any argument never reaches a log."""
+
+    def __init__(self, secrets: tuple[str, ...] = ()) -> None:
+        super().__init__()
+        self.secrets = secrets
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        # Merge the args first: a secret may only appear once %-formatting has happened.
+        try:
+            record.msg = redact(record.getMessage(), self.secrets)
+            record.args = None
+        except (TypeError, ValueError):
+            # A malformed log call: keep its template, drop the arguments (they may hold the secret).
+            record.msg = redact(f"{record.msg} [unformattable log arguments]", self.secrets)
+            record.args = None
+        for key, value in list(record.__dict__.items()):
+            if key not in _RECORD_ATTRS:
+                record.__dict__[key] = _redact_value(value, self.secrets)
+        return True
+
+
+class _RqLevelFilter(logging.Filter):
+    """Caps RQ's records at `minimum`: RQ resets its child loggers' levels when a worker starts."""
+
+    def __init__(self, minimum: int) -> None:
+        super().__init__()
+        self.minimum = minimum
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.name.split(".", 1)[0] == "rq" and record.levelno < self.minimum)
+
+
+class _JobctlHandler(logging.StreamHandler[TextIO]):
+    """Marks the handler configure_logging installed, so a second call replaces it."""
+
+
+def configure_logging(
+    level: str = "INFO", *, json_lines: bool | None = None, stream: TextIO | None = None
+) -> None:
+    """Send "jobctl" and "rq" records to `stream` (stderr): JSON lines unless it is a terminal.
+
+    Idempotent: a second call replaces the handler instead of adding one.
+    """
+    name = level.strip().upper()
+    if name not in LOG_LEVELS:
+        raise ConfigError(f"unknown log level {level!r} (use one of {', '.join(LOG_LEVELS)})")
+    number = logging.getLevelNamesMapping()[name]
+    out = stream if stream is not None else sys.stderr
+    if json_lines is None:
+        isatty = getattr(out, "isatty", None)
+        json_lines = not (callable(isatty) and isatty())
+    debug = number <= logging.DEBUG
+    # RQ logs every job start and end at INFO; jobctl logs its own richer lines for those.
+    rq_level = number if debug else max(number, logging.WARNING)
+
+    handler = _JobctlHandler(out)
+    handler.setFormatter(JsonFormatter(tracebacks=debug) if json_lines else HumanFormatter(tracebacks=debug))
+    handler.addFilter(RedactingFilter())
+    handler.addFilter(_RqLevelFilter(rq_level))
+
+    for logger_name, logger_level in (("jobctl", number), ("rq", rq_level)):
+        logger = logging.getLogger(logger_name)
+        for old in [h for h in logger.handlers if isinstance(h, _JobctlHandler)]:
+            logger.removeHandler(old)
+        logger.addHandler(handler)
+        logger.setLevel(logger_level)
+        # Our handler is the output; letting records reach root handlers too would print them twice.
+        logger.propagate = False
