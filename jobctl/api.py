@@ -100,9 +100,12 @@ class JobctlAPI:
         if len(set(ids)) != len(ids):
             raise InvalidInputError("the same job id appears twice in one batch")
         with self.backends.errors():
+            # Reach Redis before writing rows, so an unreachable Redis fails the command cleanly
+            # instead of leaving rows for the reconciler to enqueue later.
+            producer = self.backends.producer
             inserted = self.backends.repo.insert_many(jobs, now)
             fresh = [j for j, ok in zip(jobs, inserted, strict=True) if ok]
-            self.backends.producer.push(fresh, now)
+            producer.push(fresh, now)
             existing = [j.id for j, ok in zip(jobs, inserted, strict=True) if not ok]
             old = self.backends.repo.get_many(existing) if existing else {}
         return [_record_of(j, now) if ok else old[j.id] for j, ok in zip(jobs, inserted, strict=True)]
@@ -197,9 +200,7 @@ def _with_organization(
     payload = dict(payload)
     in_payload = payload.get("organization_id")
     if org is not None and in_payload is not None and str(in_payload) != org:
-        raise InvalidInputError(
-            f"--org {org!r} disagrees with the payload's organization_id {in_payload!r}"
-        )
+        raise InvalidInputError(f"--org {org!r} disagrees with the payload's organization_id {in_payload!r}")
     if org is not None and in_payload is None and "organization_id" in spec.payload_model.model_fields:
         payload["organization_id"] = org
     effective = org if org is not None else (str(in_payload) if in_payload is not None else None)
@@ -246,3 +247,69 @@ def _ended_badly(row: JobRecord) -> str:
         return f"job {row.id} was cancelled"
     detail = f": {row.error.type}: {row.error.message}" if row.error else ""
     return f"job {row.id} failed after {row.attempts} attempt(s){detail}"
+
+
+# -- operations: worker, schema, embedded Redis ----------------------------------------------
+
+
+def run_worker(
+    settings: Settings, queues: Sequence[str], *, burst: bool = False, name: str | None = None
+) -> bool:
+    """Run a worker in this process until stopped (burst: until its queues are empty)."""
+    from jobctl.queue.worker import run_worker as _run
+
+    backends = Backends(settings)
+    try:
+        rq_level = "DEBUG" if settings.log_level.upper() == "DEBUG" else "WARNING"
+        return _run(backends, queues, burst=burst, name=name, rq_log_level=rq_level)
+    finally:
+        backends.close()
+
+
+def upgrade_database(settings: Settings) -> tuple[str | None, str]:
+    """Apply every pending migration; returns (revision before, revision after)."""
+    from jobctl.store.engine import create_store_engine, upgrade_schema
+
+    backends = Backends(settings)
+    with backends.errors():
+        engine = create_store_engine(settings.effective_database_url)
+        try:
+            return upgrade_schema(engine)
+        finally:
+            engine.dispose()
+
+
+def database_status(settings: Settings) -> dict[str, Any]:
+    from jobctl.domain.redaction import mask_url
+    from jobctl.store.engine import HEAD_REVISION, create_store_engine, current_revision
+
+    backends = Backends(settings)
+    with backends.errors():
+        engine = create_store_engine(settings.effective_database_url)
+        try:
+            current = current_revision(engine)
+        finally:
+            engine.dispose()
+    return {
+        "url": mask_url(settings.effective_database_url),
+        "embedded": settings.uses_embedded_database,
+        "revision": current,
+        "head": HEAD_REVISION,
+        "up_to_date": current == HEAD_REVISION,
+    }
+
+
+def embedded_redis_status(settings: Settings) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    from jobctl.queue.embedded_redis import embedded_redis_status as _status
+
+    status = asdict(_status(settings.data_dir))
+    status["in_use"] = settings.uses_embedded_redis
+    return {k: (str(v) if hasattr(v, "__fspath__") else v) for k, v in status.items()}
+
+
+def stop_embedded_redis(settings: Settings) -> bool:
+    from jobctl.queue.embedded_redis import stop_embedded_redis as _stop
+
+    return _stop(settings.data_dir)

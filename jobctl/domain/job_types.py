@@ -101,7 +101,5 @@ JOB_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 
 def check_job_id(job_id: str) -> str:
     if not JOB_ID_RE.fullmatch(job_id):
-        raise InvalidInputError(
-            f"invalid job id {job_id!r}: use 1-128 characters from A-Z a-z 0-9 _ -"
-        )
+        raise InvalidInputError(f"invalid job id {job_id!r}: use 1-128 characters from A-Z a-z 0-9 _ -")
     return job_id

@@ -22,7 +22,8 @@ class PingProcessor:
             ctx.sleep(payload.sleep_s)
         if ctx.attempt <= payload.fail_attempts:
             raise JobProcessingError(
-                f"ping asked to fail its first {payload.fail_attempts} attempt(s); this is attempt {ctx.attempt}"
+                f"ping asked to fail its first {payload.fail_attempts} attempt(s); "
+                f"this is attempt {ctx.attempt}"
             )
         return {
             "pong": True,

@@ -41,7 +41,9 @@ class Registry:
         spec = self.spec(job_type)
         if spec.name not in self.processors:
             why = self.load_errors.get(spec.name)
-            detail = f" (its plugin failed to load: {why})" if why else " (not implemented yet in this jobctl)"
+            detail = (
+                f" (its plugin failed to load: {why})" if why else " (not implemented yet in this jobctl)"
+            )
             raise ProcessorNotAvailableError(
                 f"job type {spec.name!r} has no processor installed{detail}; nothing was enqueued"
             )

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from redis import Redis
+from redis.client import Pipeline
 from rq import Queue
 
 from jobctl.domain.records import NewJob
@@ -47,7 +48,7 @@ class Producer:
                 self._add(pipe, new, now)
             pipe.execute()
 
-    def _add(self, pipe: object, new: NewJob, now: datetime) -> None:
+    def _add(self, pipe: Pipeline, new: NewJob, now: datetime) -> None:
         q = self.queue(new.queue)
         rq_job = q.create_job(
             ENTRY_POINT,

@@ -34,9 +34,7 @@ class JobctlJob(Job):
     def func(self) -> Any:
         name = self.func_name
         if name not in ALLOWED_FUNCTIONS or self.instance is not None:
-            raise UnsafeJobError(
-                f"refusing RQ job {self.id}: function {name!r} is not jobctl's entry point"
-            )
+            raise UnsafeJobError(f"refusing RQ job {self.id}: function {name!r} is not jobctl's entry point")
         return super().func
 
     def _refuse_callback(self, kind: str, name: str | None) -> None:

@@ -93,8 +93,9 @@ def run_job(runtime: WorkerRuntime, job_id: str) -> None:
     except BaseException as exc:
         runtime.end(job_id)
         duration_ms = round((time.monotonic() - started) * 1000, 1)
-        _record_failure(runtime, row, attempt, exc, duration_ms)
-        raise
+        if _record_failure(runtime, row, attempt, exc, duration_ms):
+            raise
+        return  # cancelled: the worker files it under RQ's CanceledJobRegistry
     runtime.end(job_id)
     duration_ms = round((time.monotonic() - started) * 1000, 1)
     if repo.complete(job_id, attempt, result, utcnow()):
@@ -109,7 +110,7 @@ def _perform(runtime: WorkerRuntime, row: JobRecord, execution: Execution) -> An
     model = spec.payload_model.model_validate(row.payload) if row.payload is not None else None
     with execution.interruptible.region():
         execution.ctx.check_cancelled()
-        result = processor.run(model, execution.ctx)  # type: ignore[arg-type]
+        result = processor.run(model, execution.ctx)
     try:
         json.dumps(result)
     except (TypeError, ValueError) as exc:
@@ -133,13 +134,17 @@ _NOT_RETRYABLE = (PayloadValidationError, UnknownJobTypeError, UnsafeJobError)
 
 def _error_of(exc: BaseException) -> JobError:
     tb = "".join(traceback.format_exception(exc))
-    return JobError(type=type(exc).__name__, message=redact(str(exc)) or type(exc).__name__, traceback=redact(tb))
+    return JobError(
+        type=type(exc).__name__, message=redact(str(exc)) or type(exc).__name__, traceback=redact(tb)
+    )
 
 
 def _record_failure(
     runtime: WorkerRuntime, row: JobRecord, attempt: int, exc: BaseException, duration_ms: float
-) -> None:
-    """Decide retry or fail, write it to the row (fenced), and tell RQ the same decision."""
+) -> bool:
+    """Decide retry or fail, write it to the row (fenced), and tell RQ the same decision.
+
+    Returns whether RQ should see the exception (False only for an operator's cancel)."""
     repo = runtime.backends.repo
     rq_job = get_current_job()
     exc = _validation_as_payload_error(row, exc)
@@ -149,9 +154,7 @@ def _record_failure(
         if current is not None and current.status == JobStatus.CANCELLED:
             runtime.cancelled.add(row.id)
             log.info("job cancelled while running", extra=_fields(row, attempt, status="CANCELLED"))
-            if rq_job is not None:
-                rq_job.retries_left = 0
-            return
+            return False
     error = _error_of(exc)
     retryable = not isinstance(exc, _NOT_RETRYABLE) and getattr(exc, "retryable", True)
     delay = _retry_delay(runtime, row, attempt) if retryable else None
@@ -172,6 +175,7 @@ def _record_failure(
             rq_job.retries_left = 0
     if not ok:
         _late_finish(runtime, row, attempt, "FAILED")
+    return True
 
 
 def _retry_delay(runtime: WorkerRuntime, row: JobRecord, attempt: int) -> int | None:
@@ -209,9 +213,6 @@ def _not_claimed(runtime: WorkerRuntime, job_id: str) -> None:
         rq_job = get_current_job()
         if rq_job is not None:
             rq_job.retries_left = 0
-        log.error(
-            "RQ job has no row in the Job table; refused", extra={"job_id": job_id, "event": "orphan-rq-job"}
-        )
         raise UnsafeJobError(f"RQ job {job_id} has no row in the Job table; refused")
     if row.status == JobStatus.CANCELLED:
         runtime.cancelled.add(job_id)

@@ -14,10 +14,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from rq import Queue, SimpleWorker
+from rq.exceptions import DeserializationError
 from rq.job import JobStatus as RQJobStatus
 from rq.registry import CanceledJobRegistry
 
-from jobctl.domain.errors import UnknownQueueError
+from jobctl.domain.errors import UnknownQueueError, UnsafeJobError
 from jobctl.queue.backends import Backends
 from jobctl.queue.rq_job import SERIALIZER, JobctlJob
 from jobctl.queue.runner import install_runtime
@@ -36,8 +37,16 @@ class JobctlWorker(SimpleWorker):
     runtime: WorkerRuntime
 
     def handle_exception(self, job: Any, *exc_info: Any) -> None:
-        # jobctl's runner already logged the failure as one structured line; RQ's handler would
-        # print the whole traceback again. Custom exception handlers still run.
+        # jobctl's runner already logged a job's own failure as one structured line; RQ's handler
+        # would print the whole traceback again. Jobs refused before reaching the runner (not
+        # jobctl's entry point, not JSON, no row) are logged here. Custom handlers still run.
+        exc = exc_info[1] if len(exc_info) > 1 else None
+        if isinstance(exc, UnsafeJobError | DeserializationError):
+            detail = str(exc) if isinstance(exc, UnsafeJobError) else "its data is not JSON (pickle?)"
+            log.error(
+                f"refused RQ job {job.id}: {detail}",
+                extra={"job_id": job.id, "queue": job.origin, "event": "job-refused"},
+            )
         for handler in self._exc_handlers:
             if not handler(job, *exc_info):
                 break

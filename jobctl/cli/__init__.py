@@ -1,0 +1,1 @@
+"""The Typer CLI. Importing this package must stay cheap: heavy imports happen inside commands."""

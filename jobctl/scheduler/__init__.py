@@ -1,0 +1,1 @@
+"""Cron scheduling (issue: scheduler). Nothing here yet."""

@@ -1,0 +1,1 @@
+"""The platform's services (context engine, content factory, analytics, ...): later issues."""

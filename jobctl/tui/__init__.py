@@ -1,0 +1,1 @@
+"""`jobctl top`, the Textual dashboard: a later issue."""

@@ -1,0 +1,76 @@
+"""Helpers for acceptance tests: run the real `jobctl` command; workers stopped by pid."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass
+class Cli:
+    """Runs `python -m jobctl …` with a controlled environment (nothing inherited from JOBCTL_*)."""
+
+    env: dict[str, str]
+    procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    def run(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "jobctl", *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+        )
+
+    def json(self, *args: str) -> Any:
+        out = self.run(*args)
+        assert out.returncode == 0, out.stderr
+        return json.loads(out.stdout)
+
+    def start_worker(self, *queues: str, log: Path, extra: tuple[str, ...] = ()) -> subprocess.Popen[bytes]:
+        qargs = [a for q in queues for a in ("--queue", q)]
+        with log.open("ab") as fh:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "jobctl", "worker", *qargs, "--log-json", *extra],
+                env=self.env,
+                stdout=fh,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
+        self.procs.append(proc)
+        return proc
+
+    def stop_all(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def base_env(tmp_path: Path) -> dict[str, str]:
+    keep = {k: v for k, v in os.environ.items() if not k.startswith(("JOBCTL_", "XDG_"))}
+    keep.update({"HOME": str(tmp_path), "JOBCTL_DATA_DIR": str(tmp_path / "data"), "NO_COLOR": "1"})
+    return keep
+
+
+def wait_until(predicate: Any, timeout: float = 15.0, interval: float = 0.1) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(interval)

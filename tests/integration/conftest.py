@@ -1,0 +1,53 @@
+"""Fixtures for API-level tests: real Redis (a private DB number, flushed) and real databases."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+DEFAULT_TEST_REDIS = "redis://127.0.0.1:6379"
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    """A Redis DB number of its own (JOBCTL_TEST_REDIS_DB, default 13), empty before and after."""
+    import redis
+
+    base = os.environ.get("JOBCTL_TEST_REDIS_URL", DEFAULT_TEST_REDIS).rstrip("/")
+    url = f"{base}/{int(os.environ.get('JOBCTL_TEST_REDIS_DB', '13'))}"
+    conn = redis.Redis.from_url(url)
+    conn.flushdb()
+    try:
+        yield url
+    finally:
+        conn.flushdb()
+        conn.close()
+
+
+@pytest.fixture
+def env(db_url: str, redis_url: str, tmp_path: Path) -> dict[str, str]:
+    """The environment a user would set: real URLs, retries shortened by configuration."""
+    return {
+        "HOME": str(tmp_path),
+        "JOBCTL_DATA_DIR": str(tmp_path / "data"),
+        "JOBCTL_DATABASE_URL": db_url,
+        "JOBCTL_REDIS_URL": redis_url,
+        "JOBCTL_RETRY_INTERVALS": "1,1,1",
+    }
+
+
+@pytest.fixture
+def api(env: dict[str, str]) -> Iterator[object]:
+    from jobctl.api import JobctlAPI, upgrade_database
+    from jobctl.settings import load_settings
+
+    settings = load_settings(env=env)
+    upgrade_database(settings)
+    a = JobctlAPI(settings)
+    try:
+        yield a
+    finally:
+        a.close()

@@ -1,0 +1,50 @@
+"""Cheap start-up and enforced layering: the CLI imports nothing heavy until a command needs it,
+and the core never imports the UI toolkits."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+HEAVY = ("textual", "rq", "sqlmodel", "sqlalchemy", "httpx", "redis", "rich", "pydantic", "alembic")
+
+
+def _loaded_after(statement: str) -> list[str]:
+    code = f"import sys; {statement}; print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return [m for m in out.stdout.strip().split(",") if m]
+
+
+def test_importing_the_cli_loads_nothing_heavy() -> None:
+    assert _loaded_after("import jobctl.cli.app") == []
+
+
+def test_core_does_not_load_ui_toolkits() -> None:
+    loaded = _loaded_after("import jobctl.api, jobctl.queue.worker, jobctl.store.jobs_repo")
+    assert not {"textual", "rich"} & set(loaded)
+
+
+def test_help_runs() -> None:
+    out = subprocess.run([sys.executable, "-m", "jobctl", "--help"], capture_output=True, text=True)
+    assert out.returncode == 0 and "enqueue" in out.stdout
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["ruff", "check", "."],
+        ["mypy"],
+        ["lint-imports"],
+    ],
+    ids=["ruff", "mypy", "import-linter"],
+)
+def test_quality_gate(command: list[str]) -> None:
+    exe = shutil.which(command[0], path=str(Path(sys.executable).parent))
+    assert exe, f"{command[0]} is not installed: pip install -e '.[dev]'"
+    out = subprocess.run([exe, *command[1:]], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-2000:]
