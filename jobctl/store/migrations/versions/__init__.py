@@ -1,0 +1,1 @@
+"""Migration scripts, one per revision, written by hand (alembic skips this file)."""
