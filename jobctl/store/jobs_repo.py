@@ -1,0 +1,295 @@
+"""JobRepository: every read and state change of the `jobs` table, in SQLAlchemy Core.
+
+These run on hot paths (enqueue, claim, finish), so each operation is one statement and one
+round trip where the backends allow it: statements are built once (`jobs_sql`), single
+statements run without BEGIN/COMMIT (`engine.autocommit`; one statement is atomic anyway),
+and a bulk enqueue is one INSERT whatever its size. State changes are compare-and-set
+UPDATEs: the WHERE clause is the precondition, so two processes can never both win.
+Finishing an execution is fenced by its attempt number: a late result of an execution that
+was already given up on (attempt n while the row is at n+1, or no longer RUNNING) changes
+nothing, and the method returns False so the caller can log "late finish rejected".
+
+Every method turns database outages into DatabaseUnavailableError (masked URL, no secrets).
+Datetimes in and out are aware UTC; naive ones are refused with ValueError.
+"""
+
+from __future__ import annotations
+
+import builtins
+import functools
+import json
+from collections import Counter
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any, Concatenate, ParamSpec, TypeVar
+
+from sqlalchemy import Update, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError, StatementError
+
+from jobctl.domain.errors import DatabaseUnavailableError, TooManyJobsError
+from jobctl.domain.records import JobError, JobFilter, JobRecord, NewJob
+from jobctl.domain.status import JobStatus
+from jobctl.store import jobs_sql as q
+from jobctl.store.engine import SQLITE_IMMEDIATE, autocommit, database_errors, describe_db_error, engine_label
+from jobctl.store.tables import JOBS
+
+P = ParamSpec("P")
+R = TypeVar("R")
+c = JOBS.c
+_STATUS_VALUES = frozenset(s.value for s in JobStatus)
+_ID_CHUNK = 500  # ids per IN (...) list: far below every backend's parameter limit
+
+
+def _translated(
+    method: Callable[Concatenate[JobRepository, P], R],
+) -> Callable[Concatenate[JobRepository, P], R]:
+    """Turn driver/connection failures into DatabaseUnavailableError with a masked URL, and a
+    value SQLAlchemy could not convert (a result that is not JSON) back into its TypeError or
+    ValueError, so no SQLAlchemy exception type leaks out of the store."""
+
+    @functools.wraps(method)
+    def wrapper(self: JobRepository, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(self, *args, **kwargs)
+        except self._db_errors as exc:
+            raise DatabaseUnavailableError(describe_db_error(self._label, exc)) from exc
+        except StatementError as exc:
+            if not isinstance(exc, DBAPIError) and isinstance(exc.orig, TypeError | ValueError):
+                raise exc.orig from None
+            raise
+
+    return wrapper
+
+
+class JobRepository:
+    """The `jobs` table over one Engine (thread-safe: each call checks out its own connection)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._auto = autocommit(engine)
+        self._pg = engine.dialect.name == "postgresql"
+        self._label = engine_label(engine)
+        self._db_errors = database_errors()
+        dialect_insert = postgresql.insert if self._pg else sqlite.insert
+        self._insert_one = dialect_insert(JOBS).on_conflict_do_nothing(index_elements=[c.id]).returning(c.id)
+        # SQLite rows carry datetimes as text: exactly what the column type would have stored.
+        to_text = c.scheduled_for.type.dialect_impl(engine.dialect).bind_processor(engine.dialect)
+        self._dt_text: Callable[[datetime], Any] = to_text if to_text is not None else (lambda v: v)
+
+    # -- writing new jobs -------------------------------------------------------------------
+
+    @_translated
+    def insert(self, job: NewJob, now: datetime) -> bool:
+        """Insert one PENDING job; False if a job with its id already exists (idempotent enqueue)."""
+        scheduled_for = q.utc(job.scheduled_for) if job.scheduled_for is not None else None
+        row = {
+            "id": job.id, "type": job.type, "queue": job.queue, "status": q.PENDING,
+            "organization_id": job.organization_id, "payload": job.payload, "attempts": 0,
+            "max_attempts": job.max_attempts, "schedule_id": job.schedule_id,
+            "scheduled_for": scheduled_for, "next_attempt_at": scheduled_for,
+            "created_at": q.utc(now), "updated_at": q.utc(now),
+        }  # fmt: skip
+        with self._auto.connect() as conn:
+            return conn.execute(self._insert_one, row).first() is not None
+
+    @_translated
+    def insert_many(
+        self, jobs: Sequence[NewJob], now: datetime, *, org_limit: int | None = None
+    ) -> builtins.list[bool]:
+        """Insert `jobs` as PENDING with one INSERT; per job, True if it was inserted.
+
+        False means a row with that id already exists (or the id came earlier in `jobs`):
+        enqueueing is idempotent by id. With `org_limit`, the per-organisation active-job
+        limit is checked and the insert done in one transaction under a lock (PostgreSQL:
+        advisory lock per organisation; SQLite: the write lock), so concurrent enqueuers
+        cannot overshoot it; if any organisation would exceed it, TooManyJobsError is raised
+        and nothing is inserted.
+        """
+        now = q.utc(now)
+        first: dict[str, NewJob] = {}
+        for job in jobs:
+            first.setdefault(job.id, job)
+        unique = builtins.list(first.values())
+        if not unique:
+            return []
+        stmt, params = self._bulk_insert(unique, now)
+        if org_limit is None:
+            with self._auto.connect() as conn:
+                inserted = set(conn.execute(stmt, params).scalars())
+        else:
+            with self._engine.connect().execution_options(**{SQLITE_IMMEDIATE: True}) as conn, conn.begin():
+                self._check_org_limits(conn, unique, org_limit)
+                inserted = set(conn.execute(stmt, params).scalars())
+        flags: builtins.list[bool] = []
+        for job in jobs:
+            flags.append(job.id in inserted)
+            inserted.discard(job.id)  # a repeated id in `jobs` reports False after the first
+        return flags
+
+    def _bulk_insert(self, jobs: Sequence[NewJob], now: datetime) -> tuple[Any, dict[str, Any]]:
+        sched = [q.utc(j.scheduled_for) if j.scheduled_for is not None else None for j in jobs]
+        if self._pg:
+            return q.PG_BULK_INSERT, {
+                "p_status": q.PENDING, "p_now": now,
+                "p_ids": [j.id for j in jobs], "p_types": [j.type for j in jobs],
+                "p_queues": [j.queue for j in jobs], "p_orgs": [j.organization_id for j in jobs],
+                "p_payloads": [json.dumps(j.payload) for j in jobs],
+                "p_max_attempts": [j.max_attempts for j in jobs],
+                "p_schedule_ids": [j.schedule_id for j in jobs], "p_scheduled_for": sched,
+            }  # fmt: skip
+        rows = [
+            [j.id, j.type, j.queue, j.organization_id, j.payload, j.max_attempts, j.schedule_id,
+             self._dt_text(s) if s is not None else None]
+            for j, s in zip(jobs, sched, strict=True)
+        ]  # fmt: skip
+        return q.SQLITE_BULK_INSERT, {"p_status": q.PENDING, "p_now": now, "p_rows": json.dumps(rows)}
+
+    def _check_org_limits(self, conn: Connection, jobs: Sequence[NewJob], limit: int) -> None:
+        existing: set[str] = set()
+        for start in range(0, len(jobs), _ID_CHUNK):
+            chunk = [job.id for job in jobs[start : start + _ID_CHUNK]]
+            existing.update(conn.execute(select(c.id).where(c.id.in_(chunk))).scalars())
+        new_per_org = Counter(j.organization_id for j in jobs if j.organization_id and j.id not in existing)
+        for org in sorted(new_per_org):  # sorted: concurrent enqueuers lock in the same order
+            if self._pg:
+                key = func.hashtextextended("jobctl-org:" + org, 0)
+                conn.execute(select(func.pg_advisory_xact_lock(key)))
+            if self._count_active(conn, org) + new_per_org[org] > limit:
+                raise TooManyJobsError(org, limit)
+
+    # -- reading ----------------------------------------------------------------------------
+
+    @_translated
+    def get(self, job_id: str) -> JobRecord | None:
+        with self._auto.connect() as conn:
+            row = conn.execute(q.GET, {"p_id": job_id}).first()
+        return q.to_record(row) if row is not None else None
+
+    @_translated
+    def get_many(self, ids: Sequence[str]) -> dict[str, JobRecord]:
+        """The jobs among `ids` that exist, by id (missing ids are simply absent)."""
+        unique = builtins.list(dict.fromkeys(ids))
+        out: dict[str, JobRecord] = {}
+        with self._auto.connect() as conn:
+            for start in range(0, len(unique), _ID_CHUNK):
+                stmt = select(*q.RECORD_COLUMNS).where(c.id.in_(unique[start : start + _ID_CHUNK]))
+                for row in conn.execute(stmt):
+                    out[row[0]] = q.to_record(row)
+        return out
+
+    @_translated
+    def list(self, flt: JobFilter) -> builtins.list[JobRecord]:
+        """Jobs matching `flt`, newest first (created_at DESC, id DESC).
+
+        Page with `flt.before` = (created_at, id) of the last row seen. `flt.limit` <= 0 means
+        no limit. Each filter column leads one of the table's indexes, which end in
+        (created_at, id), so the order and the keyset come from the index.
+        """
+        stmt = select(*q.RECORD_COLUMNS).where(*q.conditions(flt)).order_by(c.created_at.desc(), c.id.desc())
+        if flt.limit > 0:
+            stmt = stmt.limit(flt.limit)
+        with self._auto.connect() as conn:
+            return [q.to_record(row) for row in conn.execute(stmt)]
+
+    @_translated
+    def count_active_for_org(self, organization_id: str) -> int:
+        """PENDING + RUNNING jobs of one organisation (served by the (organization_id, status) index)."""
+        with self._auto.connect() as conn:
+            return self._count_active(conn, organization_id)
+
+    @staticmethod
+    def _count_active(conn: Connection, organization_id: str) -> int:
+        stmt = select(func.count()).where(c.organization_id == organization_id, c.status.in_(q.ACTIVE))
+        return int(conn.execute(stmt).scalar_one())
+
+    @_translated
+    def counts_by_status(self, queue: str | None = None) -> dict[JobStatus, int]:
+        """Number of jobs per status (every status present, zero if none), optionally for one queue."""
+        stmt = select(c.status, func.count()).group_by(c.status)
+        if queue is not None:
+            stmt = stmt.where(c.queue == queue)
+        counts = dict.fromkeys(JobStatus, 0)
+        with self._auto.connect() as conn:
+            for status, count in conn.execute(stmt):
+                if status in _STATUS_VALUES:  # a status from a newer jobctl is not counted
+                    counts[JobStatus(status)] = int(count)
+        return counts
+
+    # -- an execution's life ----------------------------------------------------------------
+
+    @_translated
+    def claim(self, job_id: str, worker: str, now: datetime) -> int | None:
+        """PENDING -> RUNNING for `worker`; the new attempt number, or None if not PENDING."""
+        with self._auto.connect() as conn:
+            attempt = conn.execute(
+                q.CLAIM, {"p_id": job_id, "p_worker": worker, "p_now": q.utc(now)}
+            ).scalar()
+        return int(attempt) if attempt is not None else None
+
+    @_translated
+    def complete(self, job_id: str, attempt: int, result: object, now: datetime) -> bool:
+        """RUNNING attempt `attempt` -> COMPLETED with `result`; False if the fence rejects it."""
+        return self._write(q.COMPLETE, now, {"p_id": job_id, "p_attempt": attempt, "p_result": result})
+
+    @_translated
+    def fail(self, job_id: str, attempt: int, error: JobError, now: datetime) -> bool:
+        """RUNNING attempt `attempt` -> FAILED with `error`; False if the fence rejects it."""
+        return self._write(q.FAIL, now, {"p_id": job_id, "p_attempt": attempt, **q.error_params(error)})
+
+    @_translated
+    def schedule_retry(
+        self, job_id: str, attempt: int, error: JobError, next_attempt_at: datetime, now: datetime
+    ) -> bool:
+        """RUNNING attempt `attempt` -> PENDING until `next_attempt_at`, keeping the attempt's
+        error for operators; False if the fence rejects it."""
+        params = {"p_id": job_id, "p_attempt": attempt, "p_next": q.utc(next_attempt_at)}
+        return self._write(q.RETRY, now, {**params, **q.error_params(error)})
+
+    def _write(self, stmt: Update, now: datetime, params: dict[str, Any]) -> bool:
+        """Run one fenced UPDATE; True if it changed the row (the fence let it through)."""
+        with self._auto.connect() as conn:
+            return conn.execute(stmt, {**params, "p_now": q.utc(now)}).rowcount == 1
+
+    # -- operator actions -------------------------------------------------------------------
+
+    @_translated
+    def cancel(self, job_id: str, now: datetime) -> JobStatus | None:
+        """PENDING|RUNNING -> CANCELLED; the status it had, or None if it was not active."""
+        return self._swap(job_id, q.ACTIVE, q.CANCEL_VALUES, {"p_now": q.utc(now)})
+
+    @_translated
+    def requeue(self, job_id: str, extra_attempts: int, now: datetime) -> JobStatus | None:
+        """FAILED|CANCELLED -> PENDING with max_attempts = attempts + `extra_attempts`, the last
+        run's outcome cleared; the status it had, or None if it was neither."""
+        return self._swap(
+            job_id, q.ENDED_BADLY, q.REQUEUE_VALUES, {"p_now": q.utc(now), "p_extra": extra_attempts}
+        )
+
+    def _swap(
+        self, job_id: str, allowed: tuple[str, ...], values: dict[str, Any], params: dict[str, Any]
+    ) -> JobStatus | None:
+        """Move job_id from any of `allowed` to `values` atomically; return the old status.
+
+        PostgreSQL: one statement, the old row locked by a FOR UPDATE subquery. SQLite cannot
+        RETURNING a pre-update value, so read and update inside one BEGIN IMMEDIATE transaction
+        (the write lock is held from the read on: nobody can change the row in between).
+        """
+        if self._pg:
+            old = (
+                select(c.id, c.status)
+                .where(c.id == job_id, c.status.in_(allowed))
+                .with_for_update()
+                .subquery("old")
+            )
+            stmt = update(JOBS).where(c.id == old.c.id).values(values).returning(old.c.status)
+            with self._auto.connect() as conn:
+                previous = conn.execute(stmt, params).scalar()
+            return JobStatus(previous) if previous is not None else None
+        with self._engine.connect().execution_options(**{SQLITE_IMMEDIATE: True}) as conn, conn.begin():
+            previous = conn.execute(select(c.status).where(c.id == job_id)).scalar()
+            if previous not in allowed:
+                return None
+            conn.execute(update(JOBS).where(c.id == job_id).values(values), params)
+        return JobStatus(previous)
