@@ -1,0 +1,89 @@
+"""Shared fixtures: real databases, no mocks.
+
+- `sqlite_url`     a SQLite file URL in tmp_path (the file does not exist yet).
+- `postgres_url`   an empty, private PostgreSQL schema for one test, dropped afterwards
+                   (URL carries `options=-csearch_path=<schema>`, so unqualified names land
+                   there). Marked `postgres`; skipped only if JOBCTL_TEST_POSTGRES_URL=skip.
+- `db_url`         parametrised over both: an empty database.
+- `engine`         parametrised over both: a store Engine already migrated to head.
+
+Default server: postgresql+psycopg://postgres@127.0.0.1:5432/test (override with
+JOBCTL_TEST_POSTGRES_URL). Schemas are named jobctl_test_<random>, so test runs (and xdist
+workers) sharing the `test` database never see each other's tables.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+
+DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'jobctl.db'}"
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url() -> str:
+    """The PostgreSQL server/database the tests use (skips when explicitly disabled)."""
+    url = os.environ.get("JOBCTL_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
+    if url.strip().lower() == "skip":
+        pytest.skip("PostgreSQL tests disabled (JOBCTL_TEST_POSTGRES_URL=skip)")
+    return url
+
+
+def _with_search_path(url: str, schema: str) -> str:
+    sep = "&" if "?" in url else "?"
+    return f"{url}{sep}options={quote(f'-csearch_path={schema}')}"
+
+
+@pytest.fixture
+def postgres_url(postgres_server_url: str) -> Iterator[str]:
+    """A fresh empty schema in the test database for one test; dropped (CASCADE) afterwards."""
+    from sqlalchemy import create_engine, text
+
+    schema = f"jobctl_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(postgres_server_url, poolclass=_null_pool())
+    try:
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        yield _with_search_path(postgres_server_url, schema)
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def _null_pool() -> Any:
+    from sqlalchemy.pool import NullPool
+
+    return NullPool
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request: pytest.FixtureRequest) -> str:
+    """An empty database URL, once per backend."""
+    name = "sqlite_url" if request.param == "sqlite" else "postgres_url"
+    return str(request.getfixturevalue(name))
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Any]:
+    """A jobctl store Engine on an empty database of each backend, migrated to head."""
+    from jobctl.store.engine import create_store_engine, upgrade_schema
+
+    eng = create_store_engine(db_url)
+    upgrade_schema(eng)
+    try:
+        yield eng
+    finally:
+        eng.dispose()
