@@ -98,3 +98,7 @@ JOBS: Table = SQLModel.metadata.tables["jobs"]
 """The Core table the repositories use on hot paths."""
 
 METADATA = SQLModel.metadata
+
+# The scheduler's tables live in their own module; importing it here keeps METADATA complete
+# (alembic comparisons, create_all) whichever module is imported first.
+import jobctl.store.schedule_tables  # noqa: E402, F401
