@@ -24,7 +24,7 @@ _TOP_LEVEL_KEYS = frozenset(
 )
 _QUEUE_KEYS = frozenset({"concurrency", "lock_seconds"})
 _LIMIT_KEYS = frozenset({"org_active_jobs", "organizations"})
-_WORKER_KEYS = frozenset({"heartbeat_seconds", "stall_seconds"})
+_WORKER_KEYS = frozenset({"heartbeat_seconds", "stall_seconds", "stats_log_seconds"})
 _REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 
 
@@ -42,7 +42,10 @@ class Settings:
     org_limits: dict[str, int] = field(default_factory=dict)
     log_level: str = "INFO"
     heartbeat_seconds: float = 5.0
-    stall_seconds: float = 30.0  # a worker silent this long is dead
+    # A worker silent this long is dead. 15 s + one sweep (heartbeat_seconds) keeps recovery
+    # of a dead worker's jobs under 30 s, whatever the queue's lock.
+    stall_seconds: float = 15.0
+    stats_log_seconds: float = 60.0  # per-queue stats log line of each worker
 
     @property
     def effective_database_url(self) -> str:
@@ -272,6 +275,8 @@ def _apply_worker(src: _Source, raw: object, s: Settings) -> Settings:
         )
     if "stall_seconds" in worker:
         s = replace(s, stall_seconds=_want_seconds(src, "worker.stall_seconds", worker["stall_seconds"]))
+    if "stats_log_seconds" in worker:
+        s = replace(s, stats_log_seconds=_want_seconds(src, "worker.stats_log_seconds", worker["stats_log_seconds"]))
     return s
 
 
@@ -339,6 +344,8 @@ def _with_env(s: Settings, env: Mapping[str, str]) -> Settings:
         s = replace(s, heartbeat_seconds=_env_seconds("JOBCTL_HEARTBEAT_SECONDS", value))
     if (value := _get(env, "JOBCTL_STALL_SECONDS")) is not None:
         s = replace(s, stall_seconds=_env_seconds("JOBCTL_STALL_SECONDS", value))
+    if (value := _get(env, "JOBCTL_STATS_LOG_SECONDS")) is not None:
+        s = replace(s, stats_log_seconds=_env_seconds("JOBCTL_STATS_LOG_SECONDS", value))
     return s
 
 

@@ -10,17 +10,46 @@ from jobctl.settings import Settings
 
 
 def run_worker(
-    settings: Settings, queues: Sequence[str], *, burst: bool = False, name: str | None = None
-) -> bool:
-    """Run a worker in this process until stopped (burst: until its queues are empty)."""
-    from jobctl.queue.worker import run_worker as _run
+    settings: Settings,
+    queues: Sequence[str],
+    *,
+    concurrency: int | None = None,
+    burst: bool = False,
+    name: str | None = None,
+    grace_s: float | None = None,
+    health_port: int | None = None,
+) -> int:
+    """Run a worker process until stopped (burst: until its queues are empty); its exit code."""
+    from jobctl.queue.pool import PoolOptions, WorkerPool
 
+    from jobctl.domain.errors import UnknownQueueError
+
+    for q in queues:
+        if q not in settings.queues:
+            raise UnknownQueueError(f"unknown queue {q!r} (known: {', '.join(sorted(settings.queues))})")
+    if concurrency is None:
+        concurrency = max(settings.queues[q].concurrency for q in queues)
     backends = Backends(settings)
+    options = PoolOptions(
+        queues=list(queues),
+        concurrency=concurrency,
+        name=name,
+        burst=burst,
+        grace_s=grace_s,
+        rq_log_level="DEBUG" if settings.log_level.upper() == "DEBUG" else "WARNING",
+        stats_every_s=settings.stats_log_seconds,
+        health=_health_factory(health_port) if health_port is not None else None,
+    )
     try:
-        rq_level = "DEBUG" if settings.log_level.upper() == "DEBUG" else "WARNING"
-        return _run(backends, queues, burst=burst, name=name, rq_log_level=rq_level)
+        return WorkerPool(backends, options).run()
     finally:
         backends.close()
+
+
+def _health_factory(port: int) -> Any:
+    from jobctl.queue.health_checks import start_worker_health
+
+    return lambda pool: start_worker_health(pool, port)
 
 
 def upgrade_database(settings: Settings) -> tuple[str | None, str]:

@@ -25,6 +25,7 @@ class ExitCode(IntEnum):
     TIMEOUT = 10  # --wait / ping: the job did not finish in time
     INVALID_STATE = 11  # the operation does not apply to the job's current status
     CONFIG = 12  # bad configuration file or environment value
+    FORCED_SHUTDOWN = 13  # worker: stopped by a second signal or an expired grace period
     INTERRUPTED = 130  # Ctrl-C
 
 
@@ -168,3 +169,42 @@ class JobEndedBadlyError(JobctlError):
 
     title = "job did not complete"
     exit_code = ExitCode.JOB_FAILED
+
+
+class ExecutionInterrupted(JobctlError):
+    """Raised inside a running job when the worker itself must stop it. Constructible without
+    arguments: it is raised asynchronously into the job's thread."""
+
+    title = "execution interrupted"
+
+    def __init__(self, message: str = "execution interrupted by its worker") -> None:
+        super().__init__(message)
+
+
+class WorkerShutdownInterrupt(ExecutionInterrupted):
+    """Forced shutdown: the job goes back to PENDING without spending a retry."""
+
+    def __init__(self, message: str = "worker shut down before the job finished") -> None:
+        super().__init__(message)
+
+
+class WorkerFencedInterrupt(ExecutionInterrupted):
+    """The worker lost its liveness (Redis unreachable, paused): it stops its jobs before others
+    may recover them, so one job never has two live executions."""
+
+    def __init__(self, message: str = "worker lost its heartbeat and fenced itself") -> None:
+        super().__init__(message)
+
+
+class JobStalledError(ExecutionInterrupted):
+    """The job made no progress for its queue's lock duration, or its worker died."""
+
+    title = "job stalled"
+
+    def __init__(self, message: str = "job made no progress for its queue's lock duration") -> None:
+        super().__init__(message)
+
+
+class WorkerNameInUseError(JobctlError):
+    title = "worker name in use"
+    exit_code = ExitCode.INVALID_STATE

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
@@ -31,15 +32,27 @@ class JobContext:
     worker: str
     cancel_event: threading.Event = field(default_factory=threading.Event)
     logger: logging.Logger = field(default_factory=lambda: logging.getLogger("jobctl.job"))
+    # monotonic time of the last sign of progress: keeps the job's lease renewed
+    last_touch: float = field(default_factory=time.monotonic)
+
+    def touch(self) -> None:
+        """Report progress. A job that shows none for its queue's lock duration is stalled."""
+        self.last_touch = time.monotonic()
 
     def check_cancelled(self) -> None:
+        self.touch()
         if self.cancel_event.is_set():
             raise JobCancelledError(f"job {self.job_id} was cancelled")
 
     def sleep(self, seconds: float) -> None:
-        """Sleep, but wake and raise JobCancelledError the moment the job is cancelled."""
-        if self.cancel_event.wait(timeout=max(0.0, seconds)):
-            raise JobCancelledError(f"job {self.job_id} was cancelled")
+        """Sleep (a deliberate wait counts as progress), but wake and raise JobCancelledError
+        the moment the job is cancelled."""
+        deadline = time.monotonic() + max(0.0, seconds)
+        while (left := deadline - time.monotonic()) > 0:
+            self.touch()
+            if self.cancel_event.wait(timeout=min(1.0, left)):
+                raise JobCancelledError(f"job {self.job_id} was cancelled")
+        self.touch()
 
     @property
     def is_last_attempt(self) -> bool:

@@ -4,7 +4,8 @@ Flow: claim the row (PENDING -> RUNNING, attempts + 1: the attempt number is the
 validate the payload, run the processor, then record COMPLETED / FAILED / PENDING-for-retry with
 an update fenced on that attempt number — an execution that was given up on cannot overwrite
 newer state. Failures are re-raised so RQ files the job exactly as the row says: scheduled for
-the retry we decided, or in its FailedJobRegistry.
+the retry we decided, or in its FailedJobRegistry. When this execution no longer owns the job
+(cancelled, recovered, handed back), it returns a marker and the worker leaves RQ's job alone.
 """
 
 from __future__ import annotations
@@ -19,8 +20,10 @@ from typing import Any
 from rq import get_current_job
 
 from jobctl.domain.errors import (
+    ExecutionInterrupted,
     JobCancelledError,
     JobProcessingError,
+    JobStalledError,
     PayloadValidationError,
     UnknownJobTypeError,
     UnsafeJobError,
@@ -34,6 +37,20 @@ from jobctl.queue.runtime import Execution, WorkerRuntime
 
 log = logging.getLogger("jobctl.runner")
 
+
+class Marker:
+    """What an execution tells the worker instead of a result (never stored in Redis)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"<{self.name}>"
+
+
+CANCELLED = Marker("cancelled")  # the row is CANCELLED: file the RQ job as canceled
+HANDS_OFF = Marker("hands-off")  # someone else owns the job now: touch only this execution
+
 _runtime: WorkerRuntime | None = None
 
 
@@ -43,7 +60,7 @@ def install_runtime(runtime: WorkerRuntime | None) -> None:
     _runtime = runtime
 
 
-def _current_runtime() -> WorkerRuntime:
+def current_runtime() -> WorkerRuntime:
     global _runtime
     if _runtime is None:
         # Run by a plain `rq worker` with jobctl's job class: build a runtime from settings.
@@ -57,57 +74,61 @@ def _current_runtime() -> WorkerRuntime:
     return _runtime
 
 
-def execute(job_id: str) -> None:
-    """RQ entry point (jobctl.queue.runner.execute). Returns None: results live in SQL."""
-    runtime = _current_runtime()
-    run_job(runtime, job_id)
+def execute(job_id: str) -> Any:
+    """RQ entry point (jobctl.queue.runner.execute). Results live in SQL, not in Redis."""
+    return run_job(current_runtime(), job_id)
 
 
 def _fields(row: JobRecord, attempt: int, **more: Any) -> dict[str, Any]:
     return {"job_id": row.id, "job_type": row.type, "queue": row.queue, "attempt": attempt, **more}
 
 
-def run_job(runtime: WorkerRuntime, job_id: str) -> None:
+def run_job(runtime: WorkerRuntime, job_id: str) -> Any:
     repo = runtime.backends.repo
-    attempt = repo.claim(job_id, runtime.worker_name, utcnow())
-    if attempt is None:
-        _not_claimed(runtime, job_id)
-        return
-    row = repo.get(job_id)
-    assert row is not None
+    row = repo.claim_row(job_id, runtime.owner, utcnow())
+    if row is None:
+        return _not_claimed(runtime, job_id)
+    attempt = row.attempts
     ctx = JobContext(
-        job_id=row.id,
-        job_type=row.type,
-        queue=row.queue,
-        attempt=attempt,
-        max_attempts=row.max_attempts,
-        organization_id=row.organization_id,
-        worker=runtime.worker_name,
-    )
-    execution = Execution(job_id=job_id, attempt=attempt, ctx=ctx)
-    log.info("job running", extra=_fields(row, attempt, status="RUNNING", worker=runtime.worker_name))
+        job_id=row.id, job_type=row.type, queue=row.queue, attempt=attempt,
+        max_attempts=row.max_attempts, organization_id=row.organization_id, worker=runtime.owner,
+    )  # fmt: skip
+    execution = Execution(
+        job_id=job_id, job_type=row.type, queue=row.queue, attempt=attempt, ctx=ctx,
+        lock_s=runtime.lock_seconds(row.queue),
+    )  # fmt: skip
+    log.info("job running", extra=_fields(row, attempt, status="RUNNING", worker=runtime.owner))
+    runtime.metrics.inc("jobs_started", row.queue, row.type)
     runtime.begin(execution)
     started = time.monotonic()
     try:
         result = _perform(runtime, row, execution)
     except BaseException as exc:
         runtime.end(job_id)
-        duration_ms = round((time.monotonic() - started) * 1000, 1)
-        if _record_failure(runtime, row, attempt, exc, duration_ms):
+        took = time.monotonic() - started
+        runtime.metrics.observe(row.queue, row.type, took)
+        outcome = _record_failure(runtime, row, execution, exc, round(took * 1000, 1))
+        if outcome is None:
+            exc._jobctl_logged = True  # type: ignore[attr-defined]  # the worker need not log it again
             raise
-        return  # cancelled: the worker files it under RQ's CanceledJobRegistry
+        return outcome
     runtime.end(job_id)
-    duration_ms = round((time.monotonic() - started) * 1000, 1)
+    took = time.monotonic() - started
+    runtime.metrics.observe(row.queue, row.type, took)
     if repo.complete(job_id, attempt, result, utcnow()):
-        log.info("job completed", extra=_fields(row, attempt, status="COMPLETED", duration_ms=duration_ms))
-    else:
-        _late_finish(runtime, row, attempt, "COMPLETED")
+        runtime.metrics.inc("jobs_completed", row.queue, row.type)
+        log.info(
+            "job completed",
+            extra=_fields(row, attempt, status="COMPLETED", duration_ms=round(took * 1000, 1)),
+        )
+        return None
+    return _late_finish(runtime, row, attempt, "COMPLETED")
 
 
 def _perform(runtime: WorkerRuntime, row: JobRecord, execution: Execution) -> Any:
     spec = runtime.registry.runnable_spec(row.type)
     processor = runtime.registry.processors[spec.name]
-    model = spec.payload_model.model_validate(row.payload) if row.payload is not None else None
+    model = spec.payload_model.model_validate(row.payload)
     with execution.interruptible.region():
         execution.ctx.check_cancelled()
         result = processor.run(model, execution.ctx)
@@ -118,7 +139,7 @@ def _perform(runtime: WorkerRuntime, row: JobRecord, execution: Execution) -> An
     return result
 
 
-def _validation_as_payload_error(row: JobRecord, exc: BaseException) -> BaseException:
+def _as_payload_error(row: JobRecord, exc: BaseException) -> BaseException:
     from pydantic import ValidationError
 
     from jobctl.domain.payloads import error_path
@@ -132,7 +153,7 @@ def _validation_as_payload_error(row: JobRecord, exc: BaseException) -> BaseExce
 _NOT_RETRYABLE = (PayloadValidationError, UnknownJobTypeError, UnsafeJobError)
 
 
-def _error_of(exc: BaseException) -> JobError:
+def error_of(exc: BaseException) -> JobError:
     tb = "".join(traceback.format_exception(exc))
     return JobError(
         type=type(exc).__name__, message=redact(str(exc)) or type(exc).__name__, traceback=redact(tb)
@@ -140,73 +161,103 @@ def _error_of(exc: BaseException) -> JobError:
 
 
 def _record_failure(
-    runtime: WorkerRuntime, row: JobRecord, attempt: int, exc: BaseException, duration_ms: float
-) -> bool:
-    """Decide retry or fail, write it to the row (fenced), and tell RQ the same decision.
+    runtime: WorkerRuntime, row: JobRecord, execution: Execution, exc: BaseException, duration_ms: float
+) -> Marker | None:
+    """Decide retry, fail or hand back; write it to the row (fenced); tell RQ the same.
 
-    Returns whether RQ should see the exception (False only for an operator's cancel)."""
+    Returns None when RQ should see the exception (it then schedules the retry or files the
+    failure), or a marker when this execution must leave RQ's job alone."""
+    attempt = execution.attempt
+    reason = execution.stop_reason
+    if isinstance(exc, JobCancelledError | ExecutionInterrupted) and reason is not None:
+        exc = reason()  # a cooperative wait saw the event: report why it was set
+    if isinstance(exc, JobCancelledError):
+        current = runtime.backends.repo.get(row.id)
+        if current is not None and current.status == JobStatus.CANCELLED:
+            runtime.metrics.inc("jobs_cancelled", row.queue, row.type)
+            log.info("job cancelled while running", extra=_fields(row, attempt, status="CANCELLED"))
+            return CANCELLED
+    if isinstance(exc, ExecutionInterrupted) and not isinstance(exc, JobStalledError):
+        return hand_back(runtime, row, attempt, str(exc))
+    return _fail_or_retry(runtime, row, attempt, _as_payload_error(row, exc), duration_ms)
+
+
+def _fail_or_retry(
+    runtime: WorkerRuntime, row: JobRecord, attempt: int, exc: BaseException, duration_ms: float
+) -> Marker | None:
     repo = runtime.backends.repo
     rq_job = get_current_job()
-    exc = _validation_as_payload_error(row, exc)
     now = utcnow()
-    if isinstance(exc, JobCancelledError):
-        current = repo.get(row.id)
-        if current is not None and current.status == JobStatus.CANCELLED:
-            runtime.cancelled.add(row.id)
-            log.info("job cancelled while running", extra=_fields(row, attempt, status="CANCELLED"))
-            return False
-    error = _error_of(exc)
+    error = error_of(exc)
     retryable = not isinstance(exc, _NOT_RETRYABLE) and getattr(exc, "retryable", True)
-    delay = _retry_delay(runtime, row, attempt) if retryable else None
+    delay = retry_delay(runtime, row, attempt) if retryable else None
     fields = _fields(row, attempt, duration_ms=duration_ms, error=f"{error.type}: {error.message}")
     if delay is not None:
-        ok = repo.schedule_retry(row.id, attempt, error, now + timedelta(seconds=delay), now)
-        if ok:
-            log.warning(f"job failed, retry in {delay}s", extra={**fields, "status": "PENDING"})
+        if not repo.schedule_retry(row.id, attempt, error, now + timedelta(seconds=delay), now):
+            return _late_finish(runtime, row, attempt, "FAILED")
+        runtime.metrics.inc("jobs_retried", row.queue, row.type)
+        log.warning(f"job failed, retry in {delay}s", extra={**fields, "status": "PENDING"})
         if rq_job is not None:
             # Make RQ do exactly what the row says: one retry, after `delay` seconds.
-            rq_job.retries_left = 1 if ok else 0
+            rq_job.retries_left = 1
             rq_job.retry_intervals = [delay]
+        return None
+    if not repo.fail(row.id, attempt, error, now):
+        return _late_finish(runtime, row, attempt, "FAILED")
+    runtime.metrics.inc("jobs_failed", row.queue, row.type)
+    log.error("job failed", extra={**fields, "status": "FAILED"})
+    if rq_job is not None:
+        rq_job.retries_left = 0
+    return None
+
+
+def hand_back(runtime: WorkerRuntime, row: JobRecord, attempt: int, why: str) -> Marker:
+    """The worker interrupted the run (shutdown, self-fencing): PENDING again without spending a
+    retry, and back in its RQ queue — done only by whoever wins the fenced update."""
+    from jobctl.queue.recovery import requeue_in_rq
+
+    if runtime.backends.repo.release(row.id, attempt, utcnow()):
+        requeue_in_rq(runtime.backends, row.id)
+        runtime.metrics.inc("jobs_released", row.queue, row.type)
+        log.warning(
+            f"job handed back: {why}", extra=_fields(row, attempt, status="PENDING", event="released")
+        )
     else:
-        ok = repo.fail(row.id, attempt, error, now)
-        if ok:
-            log.error("job failed", extra={**fields, "status": "FAILED"})
-        if rq_job is not None:
-            rq_job.retries_left = 0
-    if not ok:
-        _late_finish(runtime, row, attempt, "FAILED")
-    return True
+        _late_finish(runtime, row, attempt, "interrupted")
+    return HANDS_OFF
 
 
-def _retry_delay(runtime: WorkerRuntime, row: JobRecord, attempt: int) -> int | None:
+def retry_delay(runtime: WorkerRuntime, row: JobRecord, attempt: int) -> int | None:
     """Seconds before the next attempt, or None when the attempt budget is spent.
 
-    After an operator's retry, max_attempts grows by a whole budget; the retry number within
+    After an operator's retry (or a hand-back), max_attempts grows; the retry number within
     the current budget picks the interval.
     """
     if attempt >= row.max_attempts:
         return None
     policy = runtime.policy
-    within_budget = attempt - max(0, row.max_attempts - policy.max_attempts)
     if not policy.intervals:
         return 0
+    within_budget = attempt - max(0, row.max_attempts - policy.max_attempts)
     index = min(max(within_budget, 1), len(policy.intervals)) - 1
     return policy.intervals[index]
 
 
-def _late_finish(runtime: WorkerRuntime, row: JobRecord, attempt: int, outcome: str) -> None:
+def _late_finish(runtime: WorkerRuntime, row: JobRecord, attempt: int, outcome: str) -> Marker:
     current = runtime.backends.repo.get(row.id)
     status = current.status.value if current else "missing"
-    if current is not None and current.status == JobStatus.CANCELLED:
-        runtime.cancelled.add(row.id)
+    runtime.metrics.inc("late_finishes_rejected", row.queue, row.type)
     log.warning(
         f"late finish rejected: attempt {attempt} ended {outcome} but the job is now {status}"
         f" (attempt {current.attempts if current else '?'})",
         extra=_fields(row, attempt, event="late-finish-rejected", status=status),
     )
+    if current is not None and current.status == JobStatus.CANCELLED and current.attempts == attempt:
+        return CANCELLED
+    return HANDS_OFF
 
 
-def _not_claimed(runtime: WorkerRuntime, job_id: str) -> None:
+def _not_claimed(runtime: WorkerRuntime, job_id: str) -> Marker:
     """The RQ job came up but its row is not PENDING: cancelled, duplicate, or unknown."""
     row = runtime.backends.repo.get(job_id)
     if row is None:
@@ -215,10 +266,10 @@ def _not_claimed(runtime: WorkerRuntime, job_id: str) -> None:
             rq_job.retries_left = 0
         raise UnsafeJobError(f"RQ job {job_id} has no row in the Job table; refused")
     if row.status == JobStatus.CANCELLED:
-        runtime.cancelled.add(job_id)
         log.info("skipped cancelled job", extra={"job_id": job_id, "event": "skip-cancelled"})
-        return
+        return CANCELLED
     log.warning(
         f"skipped delivery: job is {row.status.value}",
         extra={"job_id": job_id, "event": "skip-not-pending", "status": row.status.value},
     )
+    return HANDS_OFF

@@ -1,44 +1,71 @@
-"""`jobctl worker`: an RQ SimpleWorker that runs only jobctl's entry point, JSON-serialised.
+"""One job slot: an RQ SimpleWorker that runs only jobctl's entry point, JSON-serialised.
 
-SimpleWorker runs jobs in this process (no fork per job): the database engine and Redis pool
-are built once and reused by every job. RQ's scheduler runs beside it so retries and delayed
-jobs become due. A monitor thread stops jobs that operators cancel while they run.
+A worker process runs N of these, each in its own thread with its own RQ worker identity
+(`rq info` lists them all), sharing the process's Redis pool, database engine and runtime.
+SimpleWorker runs jobs in-process (no fork per job), so nothing is rebuilt per job.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import socket
-from collections.abc import Sequence
 from typing import Any
 
-from rq import Queue, SimpleWorker
+from rq import SimpleWorker
+from rq.timeouts import TimerDeathPenalty
 from rq.exceptions import DeserializationError
 from rq.job import JobStatus as RQJobStatus
 from rq.registry import CanceledJobRegistry
 
-from jobctl.domain.errors import UnknownQueueError, UnsafeJobError
-from jobctl.queue.backends import Backends
-from jobctl.queue.rq_job import SERIALIZER, JobctlJob
-from jobctl.queue.runner import install_runtime
-from jobctl.queue.runtime import CancelMonitor, WorkerRuntime
+from jobctl.domain.errors import UnsafeJobError
+from jobctl.queue.runner import CANCELLED, HANDS_OFF
+from jobctl.queue.runtime import WorkerRuntime
 
 log = logging.getLogger("jobctl.worker")
 
-
-def default_worker_name() -> str:
-    return f"{socket.gethostname()}.{os.getpid()}"
+# How long an idle slot blocks on Redis before it looks at its stop flag again.
+POLL_TIMEOUT_S = 1
 
 
 class JobctlWorker(SimpleWorker):
-    """RQ's SimpleWorker with jobctl's job class, JSON data and cancel-aware bookkeeping."""
+    """RQ's SimpleWorker with jobctl's job class, JSON data and ownership-aware bookkeeping."""
 
     runtime: WorkerRuntime
+    run_maintenance = False  # only one slot per process cleans RQ's registries
+    # SIGALRM-based timeouts work only in the main thread; slots are threads.
+    death_penalty_class = TimerDeathPenalty
+
+    def request_soft_stop(self) -> None:
+        """Finish the current job, take no new one (checked at least every POLL_TIMEOUT_S)."""
+        self._stop_requested = True
+
+    @property
+    def dequeue_timeout(self) -> int:
+        return POLL_TIMEOUT_S
+
+    @property
+    def should_run_maintenance_tasks(self) -> bool:
+        return self.run_maintenance and bool(super().should_run_maintenance_tasks)
+
+    def _install_signal_handlers(self) -> None:
+        """Signals are the pool's (main thread) business: it stops the slots."""
+
+    def subscribe(self) -> None:
+        """No RQ pub/sub thread per slot: jobctl stops and cancels jobs through its own keys."""
+
+    def unsubscribe(self) -> None:
+        pass
+
+    def dequeue_job_and_maintain_ttl(self, timeout: int | None, max_idle_time: int | None = None) -> Any:
+        # RQ's loop only returns on a job; return on every poll timeout so stop requests are seen.
+        while not self._stop_requested:
+            result = super().dequeue_job_and_maintain_ttl(timeout, max_idle_time=timeout)
+            if result is not None or timeout is None:
+                return result
+        return None
 
     def handle_exception(self, job: Any, *exc_info: Any) -> None:
-        # jobctl's runner already logged a job's own failure as one structured line; RQ's handler
-        # would print the whole traceback again. Jobs refused before reaching the runner (not
+        # The runner already logged a job's own failure as one structured line; RQ's handler
+        # would print the traceback again. Jobs refused before reaching the runner (not
         # jobctl's entry point, not JSON, no row) are logged here. Custom handlers still run.
         exc = exc_info[1] if len(exc_info) > 1 else None
         if isinstance(exc, UnsafeJobError | DeserializationError):
@@ -47,13 +74,26 @@ class JobctlWorker(SimpleWorker):
                 f"refused RQ job {job.id}: {detail}",
                 extra={"job_id": job.id, "queue": job.origin, "event": "job-refused"},
             )
+        elif exc is not None and not getattr(exc, "_jobctl_logged", False):
+            log.error(
+                f"job {job.id} failed outside jobctl's runner: {type(exc).__name__}: {exc}",
+                extra={"job_id": job.id, "queue": job.origin, "event": "rq-failure"},
+                exc_info=exc,
+            )
         for handler in self._exc_handlers:
             if not handler(job, *exc_info):
                 break
 
     def handle_job_success(self, job: Any, queue: Any, started_job_registry: Any) -> None:
-        if job.id in self.runtime.cancelled:
-            self.runtime.cancelled.discard(job.id)
+        marker = getattr(job, "_result", None)
+        if marker is HANDS_OFF:
+            # Another execution or the recovery owns the job now: clean up only our own
+            # execution entry and current-job field, never the job's status or registries.
+            with self.connection.pipeline() as pipe:
+                self.cleanup_execution(job, pipeline=pipe)
+                pipe.execute()
+            return
+        if marker is CANCELLED:
             self._file_as_cancelled(job)
             return
         super().handle_job_success(job, queue, started_job_registry)
@@ -68,41 +108,3 @@ class JobctlWorker(SimpleWorker):
             self.cleanup_execution(job, pipeline=pipe)
             registry.add(job, pipeline=pipe)
             pipe.execute()
-
-
-def run_worker(
-    backends: Backends,
-    queues: Sequence[str],
-    *,
-    burst: bool = False,
-    name: str | None = None,
-    rq_log_level: str = "WARNING",
-) -> bool:
-    """Run one worker over `queues` until stopped (or, with burst, until they are empty)."""
-    known = backends.settings.queues
-    for q in queues:
-        if q not in known:
-            raise UnknownQueueError(f"unknown queue {q!r} (known: {', '.join(sorted(known))})")
-    with backends.errors():
-        backends.repo  # noqa: B018 - connect and check the schema before taking jobs
-        connection = backends.redis
-    worker_name = name or default_worker_name()
-    runtime = WorkerRuntime(backends, worker_name)
-    install_runtime(runtime)
-    rq_queues = [Queue(q, connection=connection, job_class=JobctlJob, serializer=SERIALIZER) for q in queues]
-    worker = JobctlWorker(
-        rq_queues, connection=connection, name=worker_name, job_class=JobctlJob, serializer=SERIALIZER
-    )
-    worker.runtime = runtime
-    monitor = CancelMonitor(runtime)
-    monitor.start()
-    log.info(
-        f"worker {worker_name} listening on {', '.join(queues)}",
-        extra={"worker": worker_name, "event": "worker-start"},
-    )
-    try:
-        return bool(worker.work(burst=burst, with_scheduler=True, logging_level=rq_log_level))
-    finally:
-        monitor.stop()
-        install_runtime(None)
-        log.info(f"worker {worker_name} stopped", extra={"worker": worker_name, "event": "worker-stop"})

@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from sqlalchemy import Update, func, select, update
+from sqlalchemy import Update, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, StatementError
@@ -229,6 +229,27 @@ class JobRepository:
         return int(attempt) if attempt is not None else None
 
     @_translated
+    def claim_row(self, job_id: str, worker: str, now: datetime) -> JobRecord | None:
+        """claim() returning the whole claimed row (one round trip instead of claim + get)."""
+        with self._auto.connect() as conn:
+            row = conn.execute(
+                q.CLAIM_ROW, {"p_id": job_id, "p_worker": worker, "p_now": q.utc(now)}
+            ).first()
+        return q.to_record(row) if row is not None else None
+
+    @_translated
+    def release(self, job_id: str, attempt: int, now: datetime) -> bool:
+        """RUNNING attempt `attempt` -> PENDING without spending a retry (the run was interrupted
+        by the worker, not failed by the job); False if the fence rejects it."""
+        return self._write(q.RELEASE, now, {"p_id": job_id, "p_attempt": attempt})
+
+    @_translated
+    def running(self, limit: int = 5000) -> builtins.list[JobRecord]:
+        """RUNNING rows, oldest start first (the recovery sweep; served by the status index)."""
+        with self._auto.connect() as conn:
+            return [q.to_record(r) for r in conn.execute(q.RUNNING_ROWS, {"p_limit": limit})]
+
+    @_translated
     def complete(self, job_id: str, attempt: int, result: object, now: datetime) -> bool:
         """RUNNING attempt `attempt` -> COMPLETED with `result`; False if the fence rejects it."""
         return self._write(q.COMPLETE, now, {"p_id": job_id, "p_attempt": attempt, "p_result": result})
@@ -293,3 +314,13 @@ class JobRepository:
                 return None
             conn.execute(update(JOBS).where(c.id == job_id).values(values), params)
         return JobStatus(previous)
+
+    @_translated
+    def delete(self, job_id: str) -> JobStatus | None:
+        """Delete a COMPLETED, FAILED or CANCELLED job; the status it had, or None if it is
+        missing or still active (an active job is cancelled first, never deleted under a worker)."""
+        final = (JobStatus.COMPLETED.value, *q.ENDED_BADLY)
+        stmt = delete(JOBS).where(c.id == job_id, c.status.in_(final)).returning(c.status)
+        with self._auto.connect() as conn:
+            previous = conn.execute(stmt).scalar()
+        return JobStatus(previous) if previous is not None else None

@@ -89,6 +89,17 @@ CLAIM = (
             next_attempt_at=None, updated_at=NOW)
     .returning(c.attempts)
 )  # fmt: skip
+CLAIM_ROW = (
+    update(JOBS)
+    .where(c.id == bindparam("p_id"), c.status == PENDING)
+    .values(status=RUNNING, attempts=c.attempts + 1, started_at=NOW, worker=bindparam("p_worker"),
+            next_attempt_at=None, updated_at=NOW)
+    .returning(*RECORD_COLUMNS)
+)  # fmt: skip
+# An execution handed back unfinished (worker shutdown, self-fencing): PENDING again, and the
+# attempt it used is given back (max_attempts + 1) so an interruption never spends a retry.
+RELEASE = _fenced(status=PENDING, worker=None, next_attempt_at=None, max_attempts=c.max_attempts + 1)
+RUNNING_ROWS = select(*RECORD_COLUMNS).where(c.status == RUNNING).order_by(c.started_at).limit(bindparam("p_limit"))
 COMPLETE = _fenced(
     status=JobStatus.COMPLETED.value,
     result=bindparam("p_result", type_=c.result.type),

@@ -24,8 +24,10 @@ def test_ping_on_embedded_defaults(embedded_cli: Cli, tmp_path: Path) -> None:
     cli.start_worker("analytics-sync", log=tmp_path / "worker2.log")
     assert cli.run("ping", "--queue", "analytics-sync", "--timeout", "30").returncode == 0
     assert cli.json("redis", "status", "--json")["pid"] == status["pid"]
-    workers = wait_until(lambda: len(cli.json("queues", "--json")["workers"]) == 2)
-    assert workers
+    # two processes, each with its queue's slots (30 and 60 RQ worker identities)
+    assert wait_until(lambda: len({w["pid"] for w in cli.json("queues", "--json")["workers"]}) == 2)
+    slots = {q["name"]: q["workers"] for q in cli.json("queues", "--json")["queues"]}
+    assert slots["context-scraping"] == 30 and slots["analytics-sync"] == 60
 
 
 def test_redis_stop_and_restart_keeps_queued_jobs(embedded_cli: Cli) -> None:

@@ -1,0 +1,362 @@
+"""A worker process: N job slots in threads, plus the duties that keep jobs from getting lost.
+
+Start-up: take over the worker name only if its previous incarnation is really gone, recover
+the jobs it (or any dead worker) left RUNNING at once, then heartbeat. While running: RQ's
+scheduler duty (due retries and delayed jobs), the recovery sweep and the reconciler (each
+under a Redis lease, so one process across the fleet does it at a time), per-queue stats.
+Shutdown: the first SIGTERM/SIGINT stops taking jobs and lets running ones finish within the
+grace period (exit 0); a second signal or an expired grace hands running jobs back to PENDING
+without spending a retry (exit 13).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from types import FrameType
+from typing import Any
+
+from rq import Queue
+from rq.scheduler import RQScheduler
+
+from jobctl.domain.errors import (
+    ExitCode,
+    UnknownQueueError,
+    WorkerFencedInterrupt,
+    WorkerNameInUseError,
+    WorkerShutdownInterrupt,
+)
+from jobctl.domain.timeparse import utcnow
+from jobctl.queue.backends import Backends
+from jobctl.queue.lease import RedisLease
+from jobctl.queue.liveness import Heartbeat, heartbeat_key, owner_info
+from jobctl.queue.recovery import sweep
+from jobctl.queue.rq_job import SERIALIZER, JobctlJob
+from jobctl.queue.runner import hand_back, install_runtime
+from jobctl.queue.runtime import Monitor, WorkerRuntime
+from jobctl.queue.worker import JobctlWorker
+
+log = logging.getLogger("jobctl.worker")
+
+
+def default_worker_name() -> str:
+    return f"{socket.gethostname()}.{os.getpid()}"
+
+
+@dataclass
+class PoolOptions:
+    queues: Sequence[str]
+    concurrency: int
+    name: str | None = None
+    burst: bool = False
+    grace_s: float | None = None  # default: the longest lock of its queues
+    rq_log_level: str = "WARNING"
+    stats_every_s: float = 60.0
+    health: Callable[[WorkerPool], Any] | None = None  # starts a health server; returns it (has stop())
+
+
+@dataclass
+class WorkerPool:
+    backends: Backends
+    options: PoolOptions
+    owner: str = ""
+    runtime: WorkerRuntime | None = None
+    slots: list[JobctlWorker] = field(default_factory=list)
+    threads: list[threading.Thread] = field(default_factory=list)
+    last_tick: float = field(default_factory=time.monotonic)
+    _signals: int = 0
+    _deadline: float | None = None
+    _forced: bool = False
+
+    def run(self) -> int:
+        opts = self.options
+        known = self.backends.settings.queues
+        for q in opts.queues:
+            if q not in known:
+                raise UnknownQueueError(f"unknown queue {q!r} (known: {', '.join(sorted(known))})")
+        with self.backends.errors():
+            self.backends.repo  # noqa: B018 - connect and check the schema before anything else
+            redis = self.backends.redis
+            self.owner = opts.name or default_worker_name()
+            _take_over_name(redis, self.owner)
+            self._recover_at_start()
+            _clear_stale_rq_workers(redis, [self._slot_name(i) for i in range(opts.concurrency)], opts.queues)
+        runtime = self.runtime = WorkerRuntime(self.backends, self.owner)
+        install_runtime(runtime)
+        heartbeat = Heartbeat(
+            redis, self.owner, interval_s=self.backends.settings.heartbeat_seconds,
+            ttl_s=self.backends.settings.stall_seconds, info=self._info,
+            on_lost=lambda _why: _fence(runtime),
+        )  # fmt: skip
+        heartbeat.start()
+        monitor = Monitor(runtime)
+        monitor.start()
+        health = opts.health(self) if opts.health else None
+        self._start_slots()
+        previous = self._install_signals()
+        log.info(
+            f"worker {self.owner} started: {opts.concurrency} slot(s) on {', '.join(opts.queues)}",
+            extra={"worker": self.owner, "event": "worker-start"},
+        )
+        try:
+            self._supervise()
+        finally:
+            self._restore_signals(previous)
+            if self._forced:
+                self._hand_back_leftovers()
+            monitor.stop()
+            heartbeat.stop()
+            if health is not None:
+                health.stop()
+            install_runtime(None)
+            log.info(f"worker {self.owner} stopped", extra={"worker": self.owner, "event": "worker-stop"})
+        return int(ExitCode.FORCED_SHUTDOWN if self._forced else ExitCode.OK)
+
+    # -- start-up ----------------------------------------------------------------------------
+
+    def _slot_name(self, i: int) -> str:
+        return f"{self.owner}.{i}" if self.options.concurrency > 1 else self.owner
+
+    def _recover_at_start(self) -> None:
+        now = utcnow()
+        mine = sweep(self.backends, now, only_owner=self.owner)
+        others = sweep(self.backends, now)
+        recovered = mine.recovered + others.recovered
+        if recovered:
+            log.warning(
+                f"recovered {len(recovered)} job(s) left RUNNING by a previous or dead worker",
+                extra={"worker": self.owner, "event": "startup-recovery"},
+            )
+
+    def _start_slots(self) -> None:
+        opts = self.options
+        connection = self.backends.redis
+        rq_queues = [
+            Queue(q, connection=connection, job_class=JobctlJob, serializer=SERIALIZER) for q in opts.queues
+        ]
+        for i in range(opts.concurrency):
+            slot = JobctlWorker(
+                rq_queues, connection=connection, name=self._slot_name(i),
+                job_class=JobctlJob, serializer=SERIALIZER,
+            )  # fmt: skip
+            slot.runtime = self.runtime  # type: ignore[assignment]
+            slot.run_maintenance = i == 0
+            self.slots.append(slot)
+            t = threading.Thread(
+                target=slot.work, name=f"jobctl-slot-{i}", daemon=True,
+                kwargs={"burst": opts.burst, "logging_level": opts.rq_log_level},
+            )  # fmt: skip
+            self.threads.append(t)
+        if opts.burst:  # like RQ's burst: move what is due now, once, before working
+            self._scheduler_tick(_BurstScheduler(self))
+        for t in self.threads:
+            t.start()
+
+    def _info(self) -> dict[str, Any]:
+        rt = self.runtime
+        return {
+            "host": socket.gethostname(), "pid": os.getpid(), "queues": list(self.options.queues),
+            "concurrency": self.options.concurrency, "pool": "thread",
+            "running": [e.job_id for e in rt.running()] if rt else [],
+            "metrics": rt.metrics.snapshot() if rt else {},
+        }  # fmt: skip
+
+    # -- the supervising loop (main thread) ---------------------------------------------------
+
+    def _supervise(self) -> None:
+        settings = self.backends.settings
+        sched = None if self.options.burst else _Scheduler(self)
+        recovery = RedisLease(
+            self.backends.redis, "recovery", self.owner, ttl_s=settings.heartbeat_seconds * 3
+        )
+        last_sweep = last_stats = time.monotonic()
+        while any(t.is_alive() for t in self.threads):
+            time.sleep(0.2)
+            self.last_tick = now = time.monotonic()
+            if self._deadline is not None and now > self._deadline and not self._forced:
+                log.error("grace period over: stopping running jobs", extra={"event": "grace-expired"})
+                self._force()
+            try:
+                if sched is not None:
+                    self._scheduler_tick(sched)
+                if now - last_sweep >= settings.heartbeat_seconds:
+                    last_sweep = now
+                    if recovery.acquire() is not None:
+                        sweep(self.backends, utcnow())
+                        self._reconcile()
+                if now - last_stats >= self.options.stats_every_s:
+                    last_stats = now
+                    self._log_stats()
+            except Exception as exc:  # a Redis/DB blip must not stop the supervisor
+                log.warning(f"supervisor tick failed: {exc}", extra={"event": "supervisor-error"})
+        if sched is not None:
+            sched.release()
+
+    def _scheduler_tick(self, sched: _Scheduler) -> None:
+        sched.tick()
+
+    def _reconcile(self) -> None:
+        import importlib
+
+        try:  # built alongside this module; optional until it lands
+            reconciler = importlib.import_module("jobctl.queue.reconciler")
+        except ImportError:
+            return
+        run_once = getattr(reconciler, "run_reconciler_once", None)
+        if run_once is not None:
+            run_once(self.backends, self.owner, utcnow())
+
+    def _log_stats(self) -> None:
+        rt = self.runtime
+        if rt is None:
+            return
+        running = rt.running()
+        for q in self.options.queues:
+            totals = rt.metrics.totals(q)
+            depth = self.backends.redis.llen(f"rq:queue:{q}")
+            log.info(
+                f"stats {q}: completed {totals['jobs_completed']:g}, failed {totals['jobs_failed']:g}, "
+                f"active {sum(1 for e in running if e.queue == q)}, queued {depth}",
+                extra={"queue": q, "event": "stats", "worker": self.owner},
+            )
+
+    # -- shutdown --------------------------------------------------------------------------------
+
+    def _install_signals(self) -> dict[int, Any]:
+        previous: dict[int, Any] = {}
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            previous[sig] = signal.signal(sig, self._on_signal)
+        return previous
+
+    @staticmethod
+    def _restore_signals(previous: dict[int, Any]) -> None:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
+        self._signals += 1
+        if self._signals == 1:
+            self.request_stop()
+        else:
+            log.warning("second signal: stopping running jobs now", extra={"event": "forced-stop"})
+            self._force()
+
+    def request_stop(self) -> None:
+        """Warm stop: no new jobs; running ones may finish within the grace period."""
+        grace = self.options.grace_s
+        if grace is None:
+            grace = max(self.backends.settings.queues[q].lock_seconds for q in self.options.queues)
+        self._deadline = time.monotonic() + grace
+        log.info(f"stopping: letting running jobs finish (grace {grace:g}s)", extra={"event": "warm-stop"})
+        for slot in self.slots:
+            slot.request_soft_stop()
+
+    def _force(self) -> None:
+        self._forced = True
+        for slot in self.slots:
+            slot.request_soft_stop()
+        if self.runtime is not None:
+            self.runtime.stop_all(WorkerShutdownInterrupt)
+        deadline = time.monotonic() + 5
+        for t in self.threads:
+            t.join(timeout=max(0.0, deadline - time.monotonic()))
+
+    def _hand_back_leftovers(self) -> None:
+        """Executions stuck in a call that ignores interrupts: hand their jobs back ourselves
+        (fenced, so a thread that unwinds later changes nothing)."""
+        rt = self.runtime
+        if rt is None:
+            return
+        for e in rt.running():
+            row = self.backends.repo.get(e.job_id)
+            if row is not None:
+                hand_back(rt, row, e.attempt, "forced shutdown (the job ignored the interrupt)")
+
+
+class _Scheduler:
+    """RQ's scheduler duty, run in the supervisor instead of RQ's forked process: moves due jobs
+    (retries, delayed) from each queue's scheduled registry into the queue, holding RQ's own
+    per-queue scheduler locks so it cooperates with plain RQ workers too."""
+
+    interval_s = 1.0
+
+    def __init__(self, pool: WorkerPool) -> None:
+        self.scheduler: Any = RQScheduler(
+            pool.options.queues, connection=pool.backends.redis, serializer=SERIALIZER
+        )
+        self.last = 0.0
+
+    def tick(self) -> None:
+        if time.monotonic() - self.last < self.interval_s:
+            return
+        self.last = time.monotonic()
+        self.scheduler.acquire_locks()  # takes the locks of queues nobody else schedules
+        if self.scheduler.acquired_locks:
+            self.scheduler.enqueue_scheduled_jobs()
+            self.scheduler.heartbeat()
+
+    def release(self) -> None:
+        self.scheduler.release_locks()
+
+
+class _BurstScheduler(_Scheduler):
+    def __init__(self, pool: WorkerPool) -> None:
+        super().__init__(pool)
+
+    def tick(self) -> None:
+        super().tick()
+        self.release()
+
+
+def _fence(runtime: WorkerRuntime) -> None:
+    runtime.stop_all(WorkerFencedInterrupt)
+
+
+def _take_over_name(connection: Any, owner: str) -> None:
+    """Refuse a name a live worker holds; take it from a previous incarnation that is gone."""
+    info = owner_info(connection, owner)
+    if info is None:
+        return
+    host, pid = info.get("host"), info.get("pid")
+    if host == socket.gethostname() and isinstance(pid, int) and not _is_live_jobctl(pid):
+        connection.delete(heartbeat_key(owner))
+        log.warning(
+            f"worker name {owner} was held by pid {pid}, which is gone: taking over",
+            extra={"worker": owner, "event": "name-takeover"},
+        )
+        return
+    raise WorkerNameInUseError(
+        f"worker name {owner!r} is held by a live worker (pid {pid} on {host}); stop it or use another --name"
+    )
+
+
+def _is_live_jobctl(pid: int) -> bool:
+    if pid == os.getpid():
+        return False
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            return b"jobctl" in fh.read()
+    except OSError:
+        try:
+            os.kill(pid, 0)
+        except OSError:
+            return False
+        return True
+
+
+def _clear_stale_rq_workers(connection: Any, names: Sequence[str], queues: Sequence[str]) -> None:
+    """RQ refuses to register a worker whose key outlived a killed process: drop those keys."""
+    with connection.pipeline() as pipe:
+        for name in names:
+            key = f"rq:worker:{name}"
+            pipe.delete(key)
+            pipe.srem("rq:workers", key)
+            for q in queues:
+                pipe.srem(f"rq:workers:{q}", key)
+        pipe.execute()

@@ -1,0 +1,163 @@
+"""Recovering executions that died: the worker stopped heartbeating, or the job hung.
+
+A RUNNING row is given up on when its owner's heartbeat is gone (worker dead or cut off:
+within stall_seconds plus one sweep), or when its owner lives but the job's lease lapsed
+(no progress for the queue's lock duration). Recovery is a fenced update on the row — retry per
+policy, or FAILED with a clear "stalled" error — and only the process whose update wins fixes
+the RQ side, so a job is re-enqueued exactly once however many sweepers run.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from rq import Queue
+from rq.exceptions import NoSuchJobError
+from rq.job import JobStatus as RQJobStatus
+from rq.registry import FailedJobRegistry
+
+from jobctl.domain.errors import JobStalledError
+from jobctl.domain.records import JobError, JobRecord, NewJob
+from jobctl.domain.retry import RetryPolicy
+from jobctl.queue.backends import Backends
+from jobctl.queue.liveness import alive_owners
+from jobctl.queue.rq_job import FAILURE_TTL_S, SERIALIZER, JobctlJob
+from jobctl.queue.runtime import job_lease_key
+
+log = logging.getLogger("jobctl.recovery")
+
+
+@dataclass
+class SweepReport:
+    retried: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+
+    @property
+    def recovered(self) -> list[str]:
+        return self.retried + self.failed
+
+
+def _new_job_of(row: JobRecord) -> NewJob:
+    return NewJob(
+        id=row.id, type=row.type, queue=row.queue, organization_id=row.organization_id,
+        payload=row.payload, max_attempts=row.max_attempts, schedule_id=row.schedule_id,
+        scheduled_for=row.next_attempt_at,
+    )  # fmt: skip
+
+
+def requeue_in_rq(backends: Backends, job_id: str) -> None:
+    """Replace the RQ job by a fresh one built from the row (queued now, or scheduled for the
+    row's next_attempt_at). Old executions' entries in the started registry go with it."""
+    row = backends.repo.get(job_id)
+    if row is None:
+        return
+    _drop_rq_job(backends, job_id)
+    from jobctl.domain.timeparse import utcnow
+
+    backends.producer.push([_new_job_of(row)], utcnow())
+
+
+def _drop_rq_job(backends: Backends, job_id: str) -> None:
+    try:
+        job = JobctlJob.fetch(job_id, connection=backends.redis, serializer=SERIALIZER)
+    except NoSuchJobError:
+        return
+    job.delete(remove_from_queue=True)
+
+
+def fail_in_rq(backends: Backends, row: JobRecord, message: str) -> None:
+    """File the RQ job under its queue's FailedJobRegistry (as `rq info` expects for FAILED)."""
+    try:
+        job = JobctlJob.fetch(row.id, connection=backends.redis, serializer=SERIALIZER)
+    except NoSuchJobError:
+        return
+    queue = Queue(row.queue, connection=backends.redis, job_class=JobctlJob, serializer=SERIALIZER)
+    with backends.redis.pipeline() as pipe:
+        queue.started_job_registry.remove(job, pipeline=pipe)
+        job.set_status(RQJobStatus.FAILED, pipeline=pipe)
+        FailedJobRegistry(queue=queue).add(job, ttl=FAILURE_TTL_S, exc_string=message, pipeline=pipe)
+        pipe.execute()
+
+
+def owner_of(row: JobRecord) -> str:
+    return row.worker or ""
+
+
+def lease_holder(raw: bytes | str | None) -> tuple[str, int] | None:
+    if raw is None:
+        return None
+    text = raw.decode() if isinstance(raw, bytes) else raw
+    owner, _, attempt = text.rpartition("|")
+    return (owner, int(attempt)) if attempt.isdigit() else None
+
+
+def find_lost(
+    backends: Backends, now: datetime, *, only_owner: str | None = None
+) -> list[tuple[JobRecord, str]]:
+    """RUNNING rows whose execution is gone, each with the reason."""
+    rows = backends.repo.running()
+    if only_owner is not None:
+        return [(r, f"its worker {only_owner} restarted") for r in rows if owner_of(r) == only_owner]
+    if not rows:
+        return []
+    alive = alive_owners(backends.redis, sorted({owner_of(r) for r in rows}))
+    leases = backends.redis.mget([job_lease_key(r.id) for r in rows])
+    lost = []
+    for row, raw in zip(rows, leases, strict=True):
+        owner = owner_of(row)
+        if owner not in alive:
+            lost.append((row, f"its worker {owner} stopped heartbeating (dead or cut off)"))
+            continue
+        spec = backends.settings.queues.get(row.queue)
+        lock = spec.lock_seconds if spec else 300
+        holder = lease_holder(raw)
+        started = row.started_at or row.updated_at
+        if holder != (owner, row.attempts) and now - started > timedelta(seconds=lock):
+            lost.append((row, f"no progress for {lock}s (hung)"))
+    return lost
+
+
+def recover(backends: Backends, row: JobRecord, reason: str, now: datetime) -> str | None:
+    """Give up on the row's execution: retry per policy or fail. Returns "retried"/"failed", or
+    None when another actor already moved the row (the fence rejected this one)."""
+    policy = RetryPolicy(backends.settings.retry_intervals)
+    error = JobError(type=JobStalledError.__name__, message=f"stalled: {reason}")
+    delay = _delay(policy, row)
+    if delay is not None:
+        if not backends.repo.schedule_retry(row.id, row.attempts, error, now + timedelta(seconds=delay), now):
+            return None
+        requeue_in_rq(backends, row.id)
+        outcome = "retried"
+    else:
+        if not backends.repo.fail(row.id, row.attempts, error, now):
+            return None
+        fail_in_rq(backends, row, f"jobctl: {error.message}")
+        outcome = "failed"
+    log.warning(
+        f"recovered job ({outcome}): {reason}",
+        extra={"job_id": row.id, "job_type": row.type, "queue": row.queue, "attempt": row.attempts,
+               "event": "recovered", "status": "PENDING" if outcome == "retried" else "FAILED"},
+    )  # fmt: skip
+    return outcome
+
+
+def _delay(policy: RetryPolicy, row: JobRecord) -> int | None:
+    if row.attempts >= row.max_attempts:
+        return None
+    within = row.attempts - max(0, row.max_attempts - policy.max_attempts)
+    if not policy.intervals:
+        return 0
+    return policy.intervals[min(max(within, 1), len(policy.intervals)) - 1]
+
+
+def sweep(backends: Backends, now: datetime, *, only_owner: str | None = None) -> SweepReport:
+    report = SweepReport()
+    for row, reason in find_lost(backends, now, only_owner=only_owner):
+        outcome = recover(backends, row, reason, now)
+        if outcome == "retried":
+            report.retried.append(row.id)
+        elif outcome == "failed":
+            report.failed.append(row.id)
+    return report
