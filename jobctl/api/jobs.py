@@ -192,6 +192,22 @@ class JobctlAPI:
             self.backends.producer.push([_new_job_of(row)], now)
         return row
 
+    def delete_job(self, job_id: str) -> JobStatus:
+        """Delete a COMPLETED, FAILED or CANCELLED job: its row, then its RQ job and registry
+        entries. Returns the status it had. Active jobs must be cancelled first."""
+        from jobctl.queue.control import withdraw
+
+        with self.backends.errors():
+            connection = self.backends.redis  # reach Redis first: no row deleted if it is down
+            previous = self.backends.repo.delete(job_id)
+            if previous is None:
+                row = self.get_job(job_id)
+                raise InvalidTransitionError(
+                    f"job {job_id} is {row.status.value}; cancel it before deleting it"
+                )
+            withdraw(connection, job_id, cancelled=False)
+        return previous
+
 
 def _with_organization(
     spec: JobTypeSpec, payload: dict[str, Any], org: str | None

@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from jobctl import __version__
-from jobctl.cli import db, demo, enqueue, jobs, queues, redis_cmd, worker
+from jobctl.cli import db, demo, enqueue, jobs, queues, redis_cmd, top, worker
 from jobctl.cli.context import STATE
 from jobctl.cli.output import error
 from jobctl.domain.errors import ExitCode, JobctlError
@@ -53,6 +53,7 @@ def root(
 enqueue.register(app)
 worker.register(app)
 queues.register(app)
+top.register(app)
 app.add_typer(jobs.app, name="jobs")
 app.add_typer(db.app, name="db")
 app.add_typer(redis_cmd.app, name="redis")

@@ -1,0 +1,1 @@
+"""One job in full: payload, result, error with traceback, timeline, raw JSON."""

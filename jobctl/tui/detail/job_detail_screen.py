@@ -1,0 +1,117 @@
+"""A job's detail page, refreshed by the view loop while it is open; `y` shows the raw row.
+
+The Job row keeps its last execution (start, worker, error) and the number of attempts, not
+one record per attempt: the timeline shows what the row knows and says so.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Label, Static
+
+from jobctl.api.dashboard import Action
+from jobctl.domain.records import JobRecord
+from jobctl.tui.format import age, duration, status_text
+
+_STAMP = "%Y-%m-%d %H:%M:%S"
+
+
+class JobDetailScreen(Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "app.pop_screen", "Back"),
+        Binding("y", "raw", "Raw JSON"),
+        Binding("r", "act('retry')", "Retry"),
+        Binding("c", "act('cancel')", "Cancel"),
+        Binding("d", "act('delete')", "Delete"),
+    ]
+
+    def __init__(self, job_id: str) -> None:
+        super().__init__()
+        self.job_id = job_id
+        self.record: JobRecord | None = None
+        self.raw = False
+
+    def compose(self) -> ComposeResult:
+        yield Label(f"job {self.job_id}", id="detail-title", markup=False)
+        with VerticalScroll(id="detail-body"):
+            yield Static("loading…", id="detail-content", markup=False)
+        yield Footer()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "act":
+            return not getattr(self.app, "readonly", False)
+        return True
+
+    def show(self, record: JobRecord | None, now: datetime, *, missing: bool = False) -> None:
+        content = self.query_one("#detail-content", Static)
+        if missing:
+            content.update(Text(f"job {self.job_id} no longer exists (deleted).", style="bold"))
+            self.record = None
+            return
+        if record is None:
+            return
+        self.record = record
+        content.update(_raw(record) if self.raw else _describe(record, now, self.app.current_theme))
+
+    def action_raw(self) -> None:
+        self.raw = not self.raw
+        if self.record is not None:
+            self.show(self.record, getattr(self.app, "now", datetime.now)())
+
+    def action_act(self, action: str) -> None:
+        if self.record is not None:
+            self.app.request_job_action(Action(action), self.record)  # type: ignore[attr-defined]
+
+
+def _raw(record: JobRecord) -> Text:
+    return Text(json.dumps(record.to_json(), indent=2, ensure_ascii=False, default=str))
+
+
+def _describe(r: JobRecord, now: datetime, theme: Any) -> Text:
+    t = Text()
+    t.append("status     ").append_text(status_text(r.status, theme))
+    t.append(f"   attempts {r.attempts}/{r.max_attempts}\n")
+    t.append(f"type       {r.type}   queue {r.queue}   org {r.organization_id or '-'}\n")
+    if r.schedule_id:
+        t.append(f"schedule   {r.schedule_id}\n")
+    t.append("\nTIMELINE\n", style="bold")
+    t.append(_line("created", r.created_at, now))
+    if r.scheduled_for:
+        t.append(_line("due", r.scheduled_for, now))
+    if r.started_at:
+        who = f" on {r.worker}" if r.worker else ""
+        t.append(_line(f"attempt {r.attempts} ran", r.started_at, now, f"{who} (the last run)"))
+    if r.finished_at:
+        took = duration(r.started_at, r.finished_at, now)
+        t.append(_line(r.status.value.lower(), r.finished_at, now, f"after {took}"))
+    elif r.next_attempt_at:
+        t.append(_line("next attempt", r.next_attempt_at, now))
+    if r.attempts > 1:
+        t.append(f"  ({r.attempts - 1} earlier attempt(s): the row keeps only the last run)\n", style="dim")
+    t.append("\nPAYLOAD\n", style="bold").append(_json(r.payload) + "\n")
+    if r.result is not None:
+        t.append("\nRESULT\n", style="bold").append(_json(r.result) + "\n")
+    if r.error is not None:
+        t.append("\nERROR\n", style="bold")
+        t.append(f"{r.error.type}: {r.error.message}\n", style=f"bold {theme.error}")
+        if r.error.traceback:
+            t.append(r.error.traceback.rstrip() + "\n", style="dim")
+    return t
+
+
+def _line(label: str, when: datetime, now: datetime, extra: str = "") -> str:
+    return (
+        f"  {label:<16} {when.strftime(_STAMP)}Z  ({age(when, now)}{' ago' if when <= now else ''}){extra}\n"
+    )
+
+
+def _json(value: object) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False, default=str)

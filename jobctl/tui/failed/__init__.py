@@ -1,0 +1,1 @@
+"""The failed view (`:failed`): failures grouped by type + error class + message, for triage."""

@@ -1,0 +1,64 @@
+"""One page of jobs: mark, id, status, type, org, attempts, age, duration, queue, error."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from rich.text import Text
+
+from jobctl.api.dashboard import JobSummary
+from jobctl.domain.status import JobStatus
+from jobctl.tui.format import age, duration, short, status_text
+from jobctl.tui.keyed_table import KeyedTable, Row
+
+MARK = "●"
+
+
+class JobsTable(KeyedTable):
+    COLUMNS = (
+        ("mark", " "),
+        ("id", "ID"),
+        ("status", "STATUS"),
+        ("type", "TYPE"),
+        ("org", "ORG"),
+        ("attempts", "ATT"),
+        ("age", "AGE"),
+        ("duration", "DUR"),
+        ("queue", "QUEUE"),
+        ("error", "ERROR"),
+    )
+
+    def show(self, jobs: Iterable[JobSummary], marks: set[str], now: datetime) -> None:
+        theme = self.app.current_theme
+        rows: list[Row] = []
+        for j in jobs:
+            error = f"{j.error_type}: {j.error_message}" if j.error_type else ""
+            rows.append(
+                (
+                    j.id,
+                    [
+                        Text(MARK, style=theme.accent or "") if j.id in marks else " ",
+                        short(j.id, 12),
+                        status_text(j.status, theme),
+                        short(j.type, 16),
+                        short(j.organization_id or "-", 12),
+                        f"{j.attempts}/{j.max_attempts}",
+                        age(j.created_at, now),
+                        _timing(j, now),
+                        j.queue,
+                        Text(short(error, 200), style="dim") if error else "",
+                    ],
+                )
+            )
+        self.fill(rows)
+
+
+def _timing(job: JobSummary, now: datetime) -> str:
+    """Run time of a running or ended job; for a waiting one, when its next run is due."""
+    if job.status is JobStatus.PENDING:
+        due = job.next_attempt_at
+        return age(due, now) if due is not None and due > now else "-"
+    if job.status is JobStatus.RUNNING or job.finished_at is not None:
+        return duration(job.started_at, job.finished_at, now)
+    return "-"

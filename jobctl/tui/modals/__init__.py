@@ -1,0 +1,1 @@
+"""Dialogs over any view: the confirmation that states the count, and the key help."""

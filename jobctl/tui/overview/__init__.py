@@ -1,0 +1,1 @@
+"""The queues view (`:queues`, the start page): counts per queue, throughput, workers."""

@@ -1,0 +1,48 @@
+"""The start page: queues, total throughput, workers; warnings for unattended queues."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Label, Sparkline, Static
+
+from jobctl.api.dashboard import THROUGHPUT_MINUTES, QueueRow, WorkerRow
+from jobctl.tui.overview.queues_table import QueuesTable
+from jobctl.tui.overview.workers_table import WorkersTable
+
+
+class OverviewView(Vertical):
+    def compose(self) -> ComposeResult:
+        yield Label("QUEUES", classes="section")
+        yield QueuesTable(id="queues-table")
+        yield Static("", id="queue-warnings")
+        yield Label("", id="throughput-label", classes="section")
+        yield Sparkline([0] * THROUGHPUT_MINUTES, id="throughput")
+        yield Label("WORKERS", id="workers-label", classes="section")
+        yield WorkersTable(id="overview-workers")
+
+    def show(self, rows: list[QueueRow], workers: list[WorkerRow] | None, now: datetime) -> None:
+        self.query_one(QueuesTable).show(rows)
+        warnings = [
+            f"⚠ {q.name}: {(q.queued or 0) + (q.scheduled or 0):,} job(s) waiting and no live worker"
+            for q in rows
+            if q.unattended
+        ]
+        box = self.query_one("#queue-warnings", Static)
+        box.update("\n".join(warnings))
+        box.display = bool(warnings)
+        if rows and rows[0].completed_1h is not None:
+            total = [sum(q.throughput[i] for q in rows) for i in range(THROUGHPUT_MINUTES)]
+            self.query_one(Sparkline).data = total
+            self.query_one("#throughput-label", Label).update(
+                f"FINISHED PER MINUTE, LAST {THROUGHPUT_MINUTES} MIN: {sum(total):,} "
+                f"(peak {max(total):,}/min)"
+            )
+        if workers is not None:
+            stale = sum(1 for w in workers if w.stale)
+            self.query_one("#workers-label", Label).update(
+                f"WORKERS {len(workers)}" + (f" ({stale} stale)" if stale else "")
+            )
+            self.query_one(WorkersTable).show(workers, now)

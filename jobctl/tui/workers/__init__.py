@@ -1,0 +1,1 @@
+"""The workers view (`:workers`): every registered worker, stale ones flagged."""
