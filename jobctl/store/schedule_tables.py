@@ -54,7 +54,7 @@ class ScheduleFiring(SQLModel, table=True):
     """One handled tick (or manual trigger) of a schedule; its key makes a second firing impossible."""
 
     __tablename__ = "schedule_firings"
-    # The scheduler's repair pass looks for recent enqueued firings whose job row is missing.
+    # The scheduler's repair pass looks for recent enqueued firings whose job was not written.
     __table_args__ = (Index("ix_schedule_firings_recorded_at", "recorded_at"),)
 
     schedule_id: str = Field(
@@ -66,6 +66,9 @@ class ScheduleFiring(SQLModel, table=True):
     outcome: str = Field(sa_column=Column("outcome", String(16), nullable=False))
     job_id: str | None = Field(default=None, sa_column=Column("job_id", String(128)))
     reason: str | None = Field(default=None, sa_column=Column("reason", Text))
+    # Set once the job row exists: an enqueued firing still False after a while lost its job
+    # (the scheduler stopped in between) and is repaired; a job deleted later is not revived.
+    job_written: bool = Field(sa_column=Column("job_written", Boolean, nullable=False))
     manual: bool = Field(sa_column=Column("manual", Boolean, nullable=False))
     token: int | None = Field(default=None, sa_column=Column("token", BigInteger))
     recorded_by: str | None = Field(default=None, sa_column=Column("recorded_by", String(255)))

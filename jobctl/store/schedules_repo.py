@@ -174,6 +174,8 @@ class ScheduleRepository:
         RUNNING. Scheduler claims carry `token`; manual triggers (`manual`) carry none, are not
         skipped and do not count as the cron tick.
         """
+        if token is None and not manual:
+            raise ValueError("a scheduler's claim needs its fencing token")
         fire_time, now = utc(fire_time), utc(now)
         with self._transaction() as conn, conn.begin():
             if token is not None and not self._pass_fence(conn, fence, token, holder or "?", now):
@@ -191,7 +193,7 @@ class ScheduleRepository:
                     reason = f"previous job {row.last_job_id} is still {status}"
             values = {
                 "schedule_id": schedule_id, "fire_time": fire_time, "outcome": outcome.value,
-                "job_id": job_id, "reason": reason, "manual": manual, "token": token,
+                "job_id": job_id, "reason": reason, "manual": manual, "token": token, "job_written": False,
                 "recorded_by": holder, "recorded_at": now,
             }  # fmt: skip
             stmt = self._insert(FIRINGS).on_conflict_do_nothing(index_elements=[f.schedule_id, f.fire_time])
@@ -251,6 +253,17 @@ class ScheduleRepository:
             conn.execute(stmt)
 
     @_translated
+    def mark_written(self, schedule_id: str, fire_time: datetime) -> None:
+        """The firing's job row exists now (the repair pass leaves it alone)."""
+        stmt = (
+            update(FIRINGS)
+            .where(f.schedule_id == schedule_id, f.fire_time == utc(fire_time))
+            .values(job_written=True)
+        )
+        with self._auto.connect() as conn:
+            conn.execute(stmt)
+
+    @_translated
     def firing(self, schedule_id: str, fire_time: datetime) -> FiringRecord | None:
         stmt = q.select_firings().where(f.schedule_id == schedule_id, f.fire_time == utc(fire_time))
         with self._auto.connect() as conn:
@@ -267,7 +280,7 @@ class ScheduleRepository:
     @_translated
     def orphan_firings(self, since: datetime, settled: datetime) -> builtins.list[tuple[str, datetime, str]]:
         """(schedule_id, fire_time, job_id) of firings recorded in [since, settled] as enqueued
-        whose job row does not exist."""
+        whose job was never written (see mark_written)."""
         params = {"p_since": utc(since), "p_settled": utc(settled)}
         with self._auto.connect() as conn:
             return [(r[0], r[1], r[2]) for r in conn.execute(q.ORPHANS, params)]

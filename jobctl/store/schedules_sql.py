@@ -68,18 +68,17 @@ def to_firing(row: Sequence[Any]) -> FiringRecord:
     )  # fmt: skip
 
 
-# Enqueued firings whose job row does not exist: the scheduler stopped (or an outage hit)
+# Enqueued firings whose job was never written: the scheduler stopped (or an outage hit)
 # between recording the firing and writing the job. Enqueueing is idempotent by id, so the
-# repair simply enqueues them again.
+# repair simply enqueues them again. (Not "no job row": an operator may delete old jobs.)
 ORPHANS = (
     select(f.schedule_id, f.fire_time, f.job_id)
-    .select_from(FIRINGS.outerjoin(JOBS, j.id == f.job_id))
     .where(
         and_(
-            f.outcome == FiringOutcome.ENQUEUED.value,
             f.recorded_at >= bindparam("p_since", type_=UTCDateTime()),
             f.recorded_at <= bindparam("p_settled", type_=UTCDateTime()),
-            j.id.is_(None),
+            f.outcome == FiringOutcome.ENQUEUED.value,
+            f.job_written.is_(False),
         )
     )
     .order_by(f.recorded_at)

@@ -132,14 +132,13 @@ def test_pause_resume_and_delete(repo: ScheduleRepository) -> None:
     assert claim(repo, sid, T0 + timedelta(hours=5))[0] == ClaimResult.INACTIVE
 
 
-def test_orphan_firings_are_those_without_a_job_row(repo: ScheduleRepository, engine: Engine) -> None:
+def test_orphan_firings_are_enqueued_ones_whose_job_was_not_written(repo: ScheduleRepository) -> None:
     sid = repo.insert(new_schedule(), T0).id
     a, b = T0 + timedelta(hours=1), T0 + timedelta(hours=2)
     claim(repo, sid, a)
     claim(repo, sid, b)
-    JobRepository(engine).insert(
-        NewJob(firing_job_id("ping", sid, a), "ping", "analytics-sync", None, {}, 4), a
-    )
+    claim(repo, sid, b + timedelta(hours=1), outcome=FiringOutcome.MISSED, job_id=None)
+    repo.mark_written(sid, a)  # its job may be deleted later: it is not revived
     orphans = repo.orphan_firings(T0, b + timedelta(seconds=1))
     assert orphans == [(sid, b, firing_job_id("ping", sid, b))]
     assert repo.orphan_firings(T0, b - timedelta(seconds=1)) == []  # too recent to be settled

@@ -69,6 +69,7 @@ def upgrade() -> None:
         sa.Column("outcome", sa.String(16), nullable=False),
         sa.Column("job_id", sa.String(128), nullable=True),
         sa.Column("reason", sa.Text(), nullable=True),
+        sa.Column("job_written", sa.Boolean(), nullable=False),
         sa.Column("manual", sa.Boolean(), nullable=False),
         sa.Column("token", sa.BigInteger(), nullable=True),
         sa.Column("recorded_by", sa.String(255), nullable=True),
