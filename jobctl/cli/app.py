@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from jobctl import __version__
-from jobctl.cli import db, demo, enqueue, jobs, queues, redis_cmd, top, worker
+from jobctl.cli import db, demo, enqueue, jobs, queues, redis_cmd, scheduler, schedules, top, worker
 from jobctl.cli.context import STATE
 from jobctl.cli.output import error
 from jobctl.domain.errors import ExitCode, JobctlError
@@ -55,6 +55,8 @@ worker.register(app)
 queues.register(app)
 top.register(app)
 app.add_typer(jobs.app, name="jobs")
+app.add_typer(schedules.app, name="schedules")
+scheduler.register(app)
 app.add_typer(db.app, name="db")
 app.add_typer(redis_cmd.app, name="redis")
 demo.register(app)

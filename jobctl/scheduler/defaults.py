@@ -1,0 +1,115 @@
+"""Default schedules: templates that give every owner (a queue, an organisation, a context
+source) its own schedule, created idempotently, named after the owner, removed with it.
+
+A template is registered once per owner kind:
+
+    register_template(DefaultTemplate(key="sync-source", owner_kind=CONTEXT_SOURCE,
+        job_type="sync-rss", cron="0 */6 * * *", payload={"source_id": "{owner_id}"}))
+
+The API layer (jobctl.api.schedules) knows how to list the owners of each kind and installs
+the rendered schedules: for existing owners with `jobctl schedules install-defaults`, and for
+a new owner when the code that creates it calls `install_defaults_for(kind, owner)`.
+
+Registered here: the `ping` health check, one per queue (owner kind `queue`). Organisations and
+context sources have no tables in jobctl yet; their templates come with that work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from jobctl.domain.errors import InvalidInputError
+from jobctl.domain.schedules import CatchUp
+
+QUEUE = "queue"
+ORGANIZATION = "organization"
+CONTEXT_SOURCE = "context-source"
+
+
+@dataclass(frozen=True)
+class Owner:
+    """Something default schedules belong to; `fields` feed the payload template."""
+
+    kind: str
+    id: str
+    organization_id: str | None = None
+    fields: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DefaultTemplate:
+    key: str  # stable: stored on each schedule it makes (`template`)
+    owner_kind: str
+    job_type: str
+    cron: str
+    payload: Mapping[str, Any] = field(default_factory=dict)  # str values are format templates
+    name: str = "{key}:{owner_id}"
+    queue_is_owner: bool = False  # the owner is a queue and the job runs on it (ping)
+    catch_up: CatchUp = CatchUp.LATEST
+    description: str = ""
+
+    def schedule_name(self, owner: Owner) -> str:
+        return self.name.format(key=self.key, owner_id=owner.id)
+
+    def render_payload(self, owner: Owner) -> dict[str, Any]:
+        values = {"owner_id": owner.id, "organization_id": owner.organization_id or "", **owner.fields}
+        return {k: (v.format(**values) if isinstance(v, str) else v) for k, v in self.payload.items()}
+
+
+_TEMPLATES: dict[str, DefaultTemplate] = {}
+
+
+def register_template(template: DefaultTemplate) -> None:
+    """Add (or replace, by key) a default template."""
+    _TEMPLATES[template.key] = template
+
+
+def templates(owner_kind: str | None = None) -> list[DefaultTemplate]:
+    return [t for t in _TEMPLATES.values() if owner_kind is None or t.owner_kind == owner_kind]
+
+
+def template(key: str) -> DefaultTemplate:
+    try:
+        return _TEMPLATES[key]
+    except KeyError:
+        known = ", ".join(sorted(_TEMPLATES)) or "none"
+        raise InvalidInputError(f"no default schedule template {key!r} (known: {known})") from None
+
+
+def interval_cron(every: timedelta) -> str:
+    """A cron expression for "every <interval>": 1-59 s dividing a minute (6-field cron),
+    minutes dividing an hour, hours dividing a day, or one day."""
+    total = every.total_seconds()
+    seconds = int(total)
+    if seconds != total or seconds <= 0:
+        raise InvalidInputError(f"an interval of {total:g} s is not a whole, positive number of seconds")
+    if seconds < 60 and 60 % seconds == 0:
+        return "* * * * * *" if seconds == 1 else f"* * * * * */{seconds}"
+    minutes, rest = divmod(seconds, 60)
+    if not rest and minutes < 60 and 60 % minutes == 0:
+        return "* * * * *" if minutes == 1 else f"*/{minutes} * * * *"
+    hours, rest = divmod(seconds, 3600)
+    if not rest and hours < 24 and 24 % hours == 0:
+        return "0 * * * *" if hours == 1 else f"0 */{hours} * * *"
+    if seconds == 86400:
+        return "0 0 * * *"
+    raise InvalidInputError(
+        f"an interval of {seconds} s does not divide a minute, an hour or a day evenly "
+        "(e.g. 30s, 5m, 15m, 1h, 6h, 1d)"
+    )
+
+
+PING = DefaultTemplate(
+    key="ping",
+    owner_kind=QUEUE,
+    job_type="ping",
+    cron="*/5 * * * *",
+    queue_is_owner=True,
+    # A late health check proves nothing: after downtime, wait for the next one.
+    catch_up=CatchUp.NONE,
+    description="end-to-end check that a worker consumes the queue (skips pile up when none does)",
+)
+register_template(PING)
