@@ -7,13 +7,25 @@ the SET clause of an UPDATE).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import dataclasses
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import ColumnElement, TextClause, Update, bindparam, literal, select, text, tuple_, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Table,
+    TextClause,
+    Update,
+    bindparam,
+    select,
+    text,
+    tuple_,
+    update,
+)
 
-from jobctl.domain.records import JobError, JobFilter, JobRecord
+from jobctl.domain.records import JobError, JobFilter, JobRecord, NewJob
 from jobctl.domain.status import JobStatus
 from jobctl.store.tables import JOBS, UTCDateTime
 
@@ -38,14 +50,42 @@ def to_record(row: Sequence[Any]) -> JobRecord:
      worker) = row  # fmt: skip
     error = None
     if err_type is not None or err_msg is not None:
-        error = JobError(type=err_type or "Error", message=err_msg or "", traceback=err_tb)
-    return JobRecord(
-        id=id_, type=type_, queue=queue, status=JobStatus(status), organization_id=org,
-        payload=payload, result=result, error=error, attempts=attempts, max_attempts=max_attempts,
-        schedule_id=schedule_id, scheduled_for=scheduled_for, next_attempt_at=next_at,
-        created_at=created, started_at=started, finished_at=finished, updated_at=updated,
-        worker=worker,
-    )  # fmt: skip
+        error = _new_error((err_type or "Error", err_msg or "", err_tb))
+    return _new_record((
+        id_, type_, queue, _STATUS.get(status) or JobStatus(status), org, payload, result, error,
+        attempts, max_attempts, schedule_id, scheduled_for, next_at, created, started, finished,
+        updated, worker,
+    ))  # fmt: skip
+
+
+_STATUS = {s.value: s for s in JobStatus}
+_Record = TypeVar("_Record")
+
+
+def _builder(cls: type[_Record]) -> Callable[[tuple[Any, ...]], _Record]:
+    """Build instances of a plain frozen dataclass from a tuple of all its fields, in order.
+
+    A frozen dataclass's __init__ sets each field through object.__setattr__: 5.5 µs for a
+    JobRecord's 18 fields, 60 % of turning a row into a record (a 50-row `jobs list` page spent
+    0.4 ms on it). Filling __dict__ directly gives an equal object in 1.3 µs. The shortcut is
+    only taken while the class has no __post_init__ and no __slots__ (checked here, once);
+    otherwise the constructor is called as usual.
+    """
+    names = tuple(f.name for f in dataclasses.fields(cast(Any, cls)))
+    if hasattr(cls, "__post_init__") or "__slots__" in vars(cls):
+        return lambda values: cls(*values)
+    new = object.__new__
+
+    def build(values: tuple[Any, ...]) -> _Record:
+        obj = new(cls)
+        obj.__dict__.update(zip(names, values, strict=True))
+        return obj
+
+    return build
+
+
+_new_record = _builder(JobRecord)
+_new_error = _builder(JobError)
 
 
 def utc(value: datetime) -> datetime:
@@ -147,25 +187,86 @@ SQLITE_BULK_INSERT: TextClause = text(
 ).bindparams(bindparam("p_now", type_=UTCDateTime()))
 
 
-def conditions(flt: JobFilter) -> Iterator[ColumnElement[bool]]:
-    """WHERE terms of a JobFilter (single values compare with = so the planner sees a prefix)."""
-    for column, values in (
-        (c.status, [s.value for s in flt.statuses]),
-        (c.type, flt.types),
-        (c.queue, flt.queues),
-    ):
-        if len(values) == 1:
-            yield column == values[0]
-        elif values:
-            yield column.in_(values)
-    if flt.organization_id is not None:
-        yield c.organization_id == flt.organization_id
-    if flt.schedule_id is not None:
-        yield c.schedule_id == flt.schedule_id
-    if flt.since is not None:
-        yield c.created_at >= utc(flt.since)
-    if flt.before is not None:
-        created, job_id = flt.before
-        yield tuple_(c.created_at, c.id) < tuple_(
-            literal(utc(created), UTCDateTime()), literal(job_id, c.id.type)
+# -- one new job, and the list query: named parameters, so each compiles once per shape ----
+
+_SCHEDULED_FOR = bindparam("p_scheduled_for", type_=UTCDateTime())
+
+
+def insert_one(dialect_insert: Callable[[Table], Any]) -> Any:
+    """INSERT of one PENDING job (parameters: `new_job_params`), RETURNING its id; nothing (no
+    row back) when the id exists. `dialect_insert` is postgresql.insert or sqlite.insert."""
+    return (
+        dialect_insert(JOBS)
+        .values(
+            id=bindparam("p_id"), type=bindparam("p_type"), queue=bindparam("p_queue"), status=PENDING,
+            organization_id=bindparam("p_org"), payload=bindparam("p_payload", type_=c.payload.type),
+            attempts=0, max_attempts=bindparam("p_max_attempts"), schedule_id=bindparam("p_schedule_id"),
+            scheduled_for=_SCHEDULED_FOR, next_attempt_at=_SCHEDULED_FOR, created_at=NOW, updated_at=NOW,
         )
+        .on_conflict_do_nothing(index_elements=[c.id])
+        .returning(c.id)
+    )  # fmt: skip
+
+
+def new_job_params(job: NewJob, now: datetime) -> dict[str, Any]:
+    scheduled_for = utc(job.scheduled_for) if job.scheduled_for is not None else None
+    return {
+        "p_id": job.id, "p_type": job.type, "p_queue": job.queue, "p_org": job.organization_id,
+        "p_payload": job.payload, "p_max_attempts": job.max_attempts, "p_schedule_id": job.schedule_id,
+        "p_scheduled_for": scheduled_for, "p_now": utc(now),
+    }  # fmt: skip
+
+
+ListShape = tuple[int, int, int, bool, bool, bool, bool, bool]
+
+
+def list_shape(flt: JobFilter) -> ListShape:
+    """What the list statement for `flt` looks like: filters with the same shape share it."""
+    return (
+        len(flt.statuses), len(flt.types), len(flt.queues), flt.organization_id is not None,
+        flt.schedule_id is not None, flt.since is not None, flt.before is not None, flt.limit > 0,
+    )  # fmt: skip
+
+
+def list_statement(shape: ListShape) -> Select[Any]:
+    """Jobs of a filter shape, newest first (created_at DESC, id DESC), p_* parameters.
+
+    Single values compare with = so the planner sees an index prefix; each filter column leads
+    an index ending in (created_at, id), so the order and the keyset (`before`) come from it.
+    """
+    n_status, n_type, n_queue, org, schedule, since, before, limited = shape
+    where: list[ColumnElement[bool]] = []
+    for column, count, name in (
+        (c.status, n_status, "status"), (c.type, n_type, "type"), (c.queue, n_queue, "queue")
+    ):
+        if count == 1:
+            where.append(column == bindparam(f"p_{name}_0"))
+        elif count:
+            where.append(column.in_([bindparam(f"p_{name}_{i}") for i in range(count)]))
+    if org:
+        where.append(c.organization_id == bindparam("p_org"))
+    if schedule:
+        where.append(c.schedule_id == bindparam("p_schedule_id"))
+    if since:
+        where.append(c.created_at >= bindparam("p_since", type_=UTCDateTime()))
+    if before:
+        where.append(
+            tuple_(c.created_at, c.id)
+            < tuple_(bindparam("p_before_at", type_=UTCDateTime()), bindparam("p_before_id", type_=c.id.type))
+        )
+    stmt = select(*RECORD_COLUMNS).where(*where).order_by(c.created_at.desc(), c.id.desc())
+    return stmt.limit(bindparam("p_limit")) if limited else stmt
+
+
+def list_params(flt: JobFilter) -> dict[str, Any]:
+    """The p_* values of `list_statement(list_shape(flt))`."""
+    params: dict[str, Any] = {"p_limit": flt.limit}
+    statuses = [s.value for s in flt.statuses]
+    for name, values in (("status", statuses), ("type", flt.types), ("queue", flt.queues)):
+        params.update({f"p_{name}_{i}": v for i, v in enumerate(values)})
+    params["p_org"] = flt.organization_id
+    params["p_schedule_id"] = flt.schedule_id
+    params["p_since"] = utc(flt.since) if flt.since is not None else None
+    if flt.before is not None:
+        params["p_before_at"], params["p_before_id"] = utc(flt.before[0]), flt.before[1]
+    return params
