@@ -43,7 +43,7 @@ class TopApp(Loops, ActionFlow, App[None]):
     CSS_PATH = "top.tcss"
     TITLE = "jobctl top"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("colon", "prompt(':')", "Command", key_display=":"),
+        Binding("colon", "prompt(':')", "Cmd", key_display=":"),
         Binding("slash", "prompt('/')", "Filter", key_display="/"),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("Z", "freeze", "Freeze"),
@@ -81,7 +81,7 @@ class TopApp(Loops, ActionFlow, App[None]):
             yield FailedView(id="failed")
             yield WorkersView(self.dash.stale_after.total_seconds(), id="workers")
         yield PromptLine()
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.top_bar = self.query_one(TopBar)

@@ -1,7 +1,9 @@
 """How the dashboard writes values: ages, durations, counts, statuses, text sparklines.
 
-Cells are rich `Text`, never markup strings: job data (error messages, ids) may contain
-square brackets. Colours come from the running theme, so a light theme stays readable.
+DataTable cells are markup strings built by `cell`, which escapes the data (error messages
+and ids may hold square brackets): with Textual 8.2, rich Text cells refilled into a cleared
+DataTable came out cut to their header's width. Colours come from the running theme, so a
+light theme stays readable.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from rich.text import Text
+from rich.markup import escape
 from textual.theme import Theme
 
 from jobctl.domain.status import JobStatus
@@ -65,6 +67,14 @@ def short(text: str | None, width: int) -> str:
     return line if len(line) <= width else line[: max(0, width - 1)] + "…"
 
 
+def cell(text: str, style: str = "") -> str:
+    """A table cell showing `text` literally, in `style` (a rich style; "" for none)."""
+    safe = escape(text)
+    # A trailing backslash would escape the closing tag.
+    safe = safe + " " if safe.endswith("\\") else safe
+    return f"[{style}]{safe}[/]" if style.strip() else safe
+
+
 def status_style(status: JobStatus, theme: Theme) -> str:
     return {
         JobStatus.FAILED: f"bold {theme.error}",
@@ -75,13 +85,13 @@ def status_style(status: JobStatus, theme: Theme) -> str:
     }[status]
 
 
-def status_text(status: JobStatus, theme: Theme) -> Text:
-    return Text(status.value, style=status_style(status, theme))
+def status_cell(status: JobStatus, theme: Theme) -> str:
+    return cell(status.value, status_style(status, theme))
 
 
-def warn(text: str, theme: Theme) -> Text:
-    return Text(text, style=f"bold {theme.warning}")
+def warn(text: str, theme: Theme) -> str:
+    return cell(text, f"bold {theme.warning}")
 
 
-def bad(text: str, theme: Theme) -> Text:
-    return Text(text, style=f"bold {theme.error}")
+def bad(text: str, theme: Theme) -> str:
+    return cell(text, f"bold {theme.error}")

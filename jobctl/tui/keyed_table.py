@@ -11,11 +11,10 @@ import contextlib
 from collections.abc import Sequence
 from typing import Any
 
-from rich.text import Text
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowDoesNotExist
 
-Cell = str | Text
+Cell = str  # markup, built with jobctl.tui.format.cell
 Row = tuple[str, Sequence[Cell]]  # (row key, one cell per column)
 
 

@@ -126,6 +126,11 @@ class Loops(App[None]):
             detail_id=detail.job_id if detail else None,
         )
 
+    @property
+    def settled(self) -> bool:
+        """No poll running or asked for (tests wait for this before they look)."""
+        return not any(self._loop_busy.values()) and not self._dirty
+
     def _cancel(self, name: str) -> None:
         timer = self._loop_timers[name]
         if timer is not None:

@@ -14,11 +14,14 @@ class OutageBanner(Static):
     """One line per unreachable backend; hidden when both answer. Polling goes on meanwhile,
     so the banner disappears by itself when the backend is back."""
 
+    message = ""
+
     def show(
         self, errors: dict[Backend, str], since: dict[Backend, datetime], last_good: datetime | None
     ) -> None:
         self.display = bool(errors)
         if not errors:
+            self.message = ""
             self.update("")
             return
         lines = [
@@ -26,4 +29,5 @@ class OutageBanner(Static):
             for backend, message in sorted(errors.items())
         ]
         lines.append(f"  showing the last data ({clock(last_good)}); retrying on every refresh")
-        self.update("\n".join(lines))
+        self.message = "\n".join(lines)
+        self.update(self.message)

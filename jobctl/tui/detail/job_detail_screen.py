@@ -19,7 +19,7 @@ from textual.widgets import Footer, Label, Static
 
 from jobctl.api.dashboard import Action
 from jobctl.domain.records import JobRecord
-from jobctl.tui.format import age, duration, status_text
+from jobctl.tui.format import age, duration, status_style
 
 _STAMP = "%Y-%m-%d %H:%M:%S"
 
@@ -43,7 +43,7 @@ class JobDetailScreen(Screen[None]):
         yield Label(f"job {self.job_id}", id="detail-title", markup=False)
         with VerticalScroll(id="detail-body"):
             yield Static("loading…", id="detail-content", markup=False)
-        yield Footer()
+        yield Footer(compact=True)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "act":
@@ -77,7 +77,7 @@ def _raw(record: JobRecord) -> Text:
 
 def _describe(r: JobRecord, now: datetime, theme: Any) -> Text:
     t = Text()
-    t.append("status     ").append_text(status_text(r.status, theme))
+    t.append("status     ").append(r.status.value, style=status_style(r.status, theme))
     t.append(f"   attempts {r.attempts}/{r.max_attempts}\n")
     t.append(f"type       {r.type}   queue {r.queue}   org {r.organization_id or '-'}\n")
     if r.schedule_id:
@@ -91,7 +91,7 @@ def _describe(r: JobRecord, now: datetime, theme: Any) -> Text:
         t.append(_line(f"attempt {r.attempts} ran", r.started_at, now, f"{who} (the last run)"))
     if r.finished_at:
         took = duration(r.started_at, r.finished_at, now)
-        t.append(_line(r.status.value.lower(), r.finished_at, now, f"after {took}"))
+        t.append(_line(r.status.value.lower(), r.finished_at, now, f" after {took}"))
     elif r.next_attempt_at:
         t.append(_line("next attempt", r.next_attempt_at, now))
     if r.attempts > 1:

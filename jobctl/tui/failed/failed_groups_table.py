@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from rich.text import Text
-
 from jobctl.api.dashboard import FailedGroup, FailedGroupKey
-from jobctl.tui.format import age, short
+from jobctl.tui.format import age, cell, short
 from jobctl.tui.keyed_table import KeyedTable, Row
 
 _SEP = "\x1f"
@@ -38,13 +36,13 @@ class FailedGroupsTable(KeyedTable):
                 (
                     key,
                     [
-                        Text("●", style=theme.accent or "") if key in marks else " ",
+                        cell("●", theme.accent or "") if key in marks else " ",
                         f"{g.count:,}",
-                        short(g.key.type, 16),
-                        Text(short(g.key.error_type or "-", 24), style=theme.error or ""),
+                        cell(short(g.key.type, 16)),
+                        cell(short(g.key.error_type or "-", 24), theme.error or ""),
                         age(g.last_seen, now),
                         age(g.first_seen, now),
-                        short(g.key.error_message, 300),
+                        cell(short(g.key.error_message, 300)),
                     ],
                 )
             )

@@ -5,11 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from rich.text import Text
-
 from jobctl.api.dashboard import JobSummary
 from jobctl.domain.status import JobStatus
-from jobctl.tui.format import age, duration, short, status_text
+from jobctl.tui.format import age, cell, duration, short, status_cell
 from jobctl.tui.keyed_table import KeyedTable, Row
 
 MARK = "●"
@@ -38,16 +36,16 @@ class JobsTable(KeyedTable):
                 (
                     j.id,
                     [
-                        Text(MARK, style=theme.accent or "") if j.id in marks else " ",
-                        short(j.id, 12),
-                        status_text(j.status, theme),
-                        short(j.type, 16),
-                        short(j.organization_id or "-", 12),
+                        cell(MARK, theme.accent or "") if j.id in marks else " ",
+                        cell(short(j.id, 12)),
+                        status_cell(j.status, theme),
+                        cell(short(j.type, 16)),
+                        cell(short(j.organization_id or "-", 12)),
                         f"{j.attempts}/{j.max_attempts}",
                         age(j.created_at, now),
                         _timing(j, now),
-                        j.queue,
-                        Text(short(error, 200), style="dim") if error else "",
+                        cell(j.queue),
+                        cell(short(error, 200), "dim"),
                     ],
                 )
             )

@@ -29,7 +29,7 @@ PAGE_SIZE = 100
 class JobsView(Vertical):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("space", "mark", "Mark"),
-        Binding("asterisk", "mark_all", "Mark all"),
+        Binding("asterisk", "mark_all", "Mark all", show=False),
         Binding("r", "act('retry')", "Retry"),
         Binding("c", "act('cancel')", "Cancel"),
         Binding("d", "act('delete')", "Delete"),

@@ -3,10 +3,8 @@ finished in the last hour and a 15-minute throughput sparkline (SQL, one bounded
 
 from __future__ import annotations
 
-from rich.text import Text
-
 from jobctl.api.dashboard import QueueRow
-from jobctl.tui.format import count, sparkline, warn
+from jobctl.tui.format import cell, count, sparkline, warn
 from jobctl.tui.keyed_table import KeyedTable, Row
 
 
@@ -26,17 +24,15 @@ class QueuesTable(KeyedTable):
         theme = self.app.current_theme
         out: list[Row] = []
         for q in rows:
-            workers: str | Text = count(q.workers)
+            workers = count(q.workers)
             if q.unattended:
                 workers = warn(f"{q.workers} !", theme)
-            failed: str | Text = count(q.failed)
-            if q.failed:
-                failed = Text(count(q.failed), style=theme.error or "")
+            failed = cell(count(q.failed), theme.error or "") if q.failed else count(q.failed)
             out.append(
                 (
                     q.name,
                     [
-                        q.name,
+                        cell(q.name),
                         count(q.queued),
                         count(q.running),
                         count(q.scheduled),

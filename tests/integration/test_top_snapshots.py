@@ -1,0 +1,70 @@
+"""Screenshots of `jobctl top`'s main views at 80x24 and 160x48 (pytest-textual-snapshot).
+
+The data is fixed (ids, times, workers: see top_support.seed) and the dashboard's clock is
+frozen, so the SVGs only change when the UI does. Review a change in the HTML report, then
+accept it with `pytest --snapshot-update`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from top_support import NOW, make_api, settle
+
+from jobctl.api import JobctlAPI
+from jobctl.tui.app import create_app
+
+SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((160, 48), id="160x48")]
+
+
+@pytest.fixture
+def seeded(sqlite_url: str, redis_url: str, tmp_path: Path) -> Iterator[JobctlAPI]:
+    api = make_api(sqlite_url, redis_url, tmp_path)
+    try:
+        yield api
+    finally:
+        api.close()
+
+
+def _shot(snap_compare: Any, api: JobctlAPI, size: tuple[int, int], *keys: str) -> bool:
+    app = create_app(api=api, interval=3600, clock=lambda: NOW, seen_path=None)
+
+    async def before(pilot: Any) -> None:
+        await settle(pilot)
+        if keys:
+            await pilot.press(*keys)
+            await settle(pilot, polls=0)
+
+    return bool(snap_compare(app, terminal_size=size, run_before=before))
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_queues_view(snap_compare: Any, seeded: JobctlAPI, size: tuple[int, int]) -> None:
+    assert _shot(snap_compare, seeded, size)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_jobs_view(snap_compare: Any, seeded: JobctlAPI, size: tuple[int, int]) -> None:
+    assert _shot(snap_compare, seeded, size, "colon", *"jobs", "enter")
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_failed_view(snap_compare: Any, seeded: JobctlAPI, size: tuple[int, int]) -> None:
+    assert _shot(snap_compare, seeded, size, "colon", *"failed", "enter")
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_workers_view(snap_compare: Any, seeded: JobctlAPI, size: tuple[int, int]) -> None:
+    assert _shot(snap_compare, seeded, size, "colon", *"workers", "enter")
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_job_detail(snap_compare: Any, seeded: JobctlAPI, size: tuple[int, int]) -> None:
+    assert _shot(snap_compare, seeded, size, "slash", *"id:fail-0", "enter", "enter")
+
+
+def test_confirmation_states_the_count(snap_compare: Any, seeded: JobctlAPI) -> None:
+    assert _shot(snap_compare, seeded, (80, 24), "slash", *"status:failed", "enter", "asterisk", "d")
