@@ -24,7 +24,7 @@ _TOP_LEVEL_KEYS = frozenset(
 )
 _QUEUE_KEYS = frozenset({"concurrency", "lock_seconds"})
 _LIMIT_KEYS = frozenset({"org_active_jobs", "organizations"})
-_WORKER_KEYS = frozenset({"heartbeat_seconds", "stall_seconds", "stats_log_seconds"})
+_WORKER_KEYS = frozenset({"heartbeat_seconds", "stall_seconds", "stats_log_seconds", "reconcile_seconds"})
 _REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 
 
@@ -46,6 +46,7 @@ class Settings:
     # of a dead worker's jobs under 30 s, whatever the queue's lock.
     stall_seconds: float = 15.0
     stats_log_seconds: float = 60.0  # per-queue stats log line of each worker
+    reconcile_seconds: float = 30.0  # how often (fleet-wide, one at a time) SQL and Redis are compared
 
     @property
     def effective_database_url(self) -> str:
@@ -275,6 +276,8 @@ def _apply_worker(src: _Source, raw: object, s: Settings) -> Settings:
         )
     if "stall_seconds" in worker:
         s = replace(s, stall_seconds=_want_seconds(src, "worker.stall_seconds", worker["stall_seconds"]))
+    if "reconcile_seconds" in worker:
+        s = replace(s, reconcile_seconds=_want_seconds(src, "worker.reconcile_seconds", worker["reconcile_seconds"]))
     if "stats_log_seconds" in worker:
         s = replace(s, stats_log_seconds=_want_seconds(src, "worker.stats_log_seconds", worker["stats_log_seconds"]))
     return s
@@ -344,6 +347,8 @@ def _with_env(s: Settings, env: Mapping[str, str]) -> Settings:
         s = replace(s, heartbeat_seconds=_env_seconds("JOBCTL_HEARTBEAT_SECONDS", value))
     if (value := _get(env, "JOBCTL_STALL_SECONDS")) is not None:
         s = replace(s, stall_seconds=_env_seconds("JOBCTL_STALL_SECONDS", value))
+    if (value := _get(env, "JOBCTL_RECONCILE_SECONDS")) is not None:
+        s = replace(s, reconcile_seconds=_env_seconds("JOBCTL_RECONCILE_SECONDS", value))
     if (value := _get(env, "JOBCTL_STATS_LOG_SECONDS")) is not None:
         s = replace(s, stats_log_seconds=_env_seconds("JOBCTL_STATS_LOG_SECONDS", value))
     return s

@@ -103,7 +103,7 @@ class JobctlAPI:
             # Reach Redis before writing rows, so an unreachable Redis fails the command cleanly
             # instead of leaving rows for the reconciler to enqueue later.
             producer = self.backends.producer
-            inserted = self.backends.repo.insert_many(jobs, now)
+            inserted = self.backends.repo.insert_many(jobs, now, org_limit=self.settings.org_limit)
             fresh = [j for j, ok in zip(jobs, inserted, strict=True) if ok]
             producer.push(fresh, now)
             existing = [j.id for j, ok in zip(jobs, inserted, strict=True) if not ok]

@@ -119,6 +119,11 @@ class PingPayload(Payload):
     sleep_s: Annotated[float, Field(ge=0, le=300)] = 0
     fail_attempts: Annotated[int, Field(ge=0, le=100)] = 0
     organization_id: Identifier | None = None
+    # Recovery drills (operators only): kill the worker process on the first N attempts, or
+    # block for hang_s seconds without showing progress (a hung job) on the first N attempts.
+    crash_attempts: Annotated[int, Field(ge=0, le=100)] = 0
+    hang_s: Annotated[float, Field(ge=0, le=3600)] = 0
+    hang_attempts: Annotated[int, Field(ge=0, le=100)] = 0
 
 
 _LOC_SEP = re.compile(r"\.?__root__")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 from typing import Any, ClassVar
 
@@ -18,6 +20,11 @@ class PingProcessor:
     def run(self, payload: BaseModel, ctx: JobContext) -> Any:
         assert isinstance(payload, PingPayload)
         started = time.monotonic()
+        if ctx.attempt <= payload.crash_attempts:
+            ctx.logger.error(f"ping: crash drill, killing worker pid {os.getpid()}")
+            os.kill(os.getpid(), signal.SIGKILL)
+        if payload.hang_s and ctx.attempt <= payload.hang_attempts:
+            time.sleep(payload.hang_s)  # one blocking call: no progress, no interrupt until it returns
         if payload.sleep_s:
             ctx.sleep(payload.sleep_s)
         if ctx.attempt <= payload.fail_attempts:

@@ -23,7 +23,6 @@ from types import FrameType
 from typing import Any
 
 from rq import Queue
-from rq.scheduler import RQScheduler
 
 from jobctl.domain.errors import (
     ExitCode,
@@ -36,7 +35,7 @@ from jobctl.domain.timeparse import utcnow
 from jobctl.queue.backends import Backends
 from jobctl.queue.lease import RedisLease
 from jobctl.queue.liveness import Heartbeat, heartbeat_key, owner_info
-from jobctl.queue.recovery import sweep
+from jobctl.queue.recovery import rescue_intermediate, sweep
 from jobctl.queue.rq_job import SERIALIZER, JobctlJob
 from jobctl.queue.runner import hand_back, install_runtime
 from jobctl.queue.runtime import Monitor, WorkerRuntime
@@ -73,6 +72,7 @@ class WorkerPool:
     _signals: int = 0
     _deadline: float | None = None
     _forced: bool = False
+    _popped: dict[str, set[str]] = field(default_factory=dict)
 
     def run(self) -> int:
         opts = self.options
@@ -175,7 +175,7 @@ class WorkerPool:
         recovery = RedisLease(
             self.backends.redis, "recovery", self.owner, ttl_s=settings.heartbeat_seconds * 3
         )
-        last_sweep = last_stats = time.monotonic()
+        last_sweep = last_stats = last_reconcile = time.monotonic()
         while any(t.is_alive() for t in self.threads):
             time.sleep(0.2)
             self.last_tick = now = time.monotonic()
@@ -189,7 +189,10 @@ class WorkerPool:
                     last_sweep = now
                     if recovery.acquire() is not None:
                         sweep(self.backends, utcnow())
-                        self._reconcile()
+                        self._popped = rescue_intermediate(self.backends, list(self.options.queues), self._popped)
+                        if now - last_reconcile >= settings.reconcile_seconds:
+                            last_reconcile = now
+                            self._reconcile()
                 if now - last_stats >= self.options.stats_every_s:
                     last_stats = now
                     self._log_stats()
@@ -280,35 +283,48 @@ class WorkerPool:
 
 
 class _Scheduler:
-    """RQ's scheduler duty, run in the supervisor instead of RQ's forked process: moves due jobs
-    (retries, delayed) from each queue's scheduled registry into the queue, holding RQ's own
-    per-queue scheduler locks so it cooperates with plain RQ workers too."""
+    """RQ's scheduler duty, done by the supervisor: move due jobs (retries, delayed) from each
+    queue's scheduled registry into the queue. One process across the fleet does it at a time,
+    under a short Redis lease — RQ's own scheduler lock outlives a killed holder by a minute,
+    which would stall every retry that long."""
 
-    interval_s = 1.0
+    interval_s = 0.5
 
     def __init__(self, pool: WorkerPool) -> None:
-        self.scheduler: Any = RQScheduler(
-            pool.options.queues, connection=pool.backends.redis, serializer=SERIALIZER
-        )
+        self.connection = pool.backends.redis
+        ttl = max(2.0, pool.backends.settings.heartbeat_seconds * 3)
+        self.lease = RedisLease(self.connection, "rq-scheduler", pool.owner, ttl_s=ttl)
+        self.queues = [
+            Queue(q, connection=self.connection, job_class=JobctlJob, serializer=SERIALIZER)
+            for q in pool.options.queues
+        ]
         self.last = 0.0
 
     def tick(self) -> None:
         if time.monotonic() - self.last < self.interval_s:
             return
         self.last = time.monotonic()
-        self.scheduler.acquire_locks()  # takes the locks of queues nobody else schedules
-        if self.scheduler.acquired_locks:
-            self.scheduler.enqueue_scheduled_jobs()
-            self.scheduler.heartbeat()
+        if self.lease.acquire() is None:
+            return
+        for queue in self.queues:
+            registry = queue.scheduled_job_registry
+            due = registry.get_jobs_to_schedule(int(time.time()))
+            if not due:
+                continue
+            jobs = JobctlJob.fetch_many(due, connection=self.connection, serializer=SERIALIZER)
+            with self.connection.pipeline() as pipe:
+                for job in jobs:
+                    if job is not None:
+                        queue._enqueue_job(job, pipeline=pipe)
+                for job_id in due:
+                    registry.remove(job_id, pipeline=pipe)
+                pipe.execute()
 
     def release(self) -> None:
-        self.scheduler.release_locks()
+        self.lease.release()
 
 
 class _BurstScheduler(_Scheduler):
-    def __init__(self, pool: WorkerPool) -> None:
-        super().__init__(pool)
-
     def tick(self) -> None:
         super().tick()
         self.release()

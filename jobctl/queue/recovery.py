@@ -75,7 +75,7 @@ def fail_in_rq(backends: Backends, row: JobRecord, message: str) -> None:
         return
     queue = Queue(row.queue, connection=backends.redis, job_class=JobctlJob, serializer=SERIALIZER)
     with backends.redis.pipeline() as pipe:
-        queue.started_job_registry.remove(job, pipeline=pipe)
+        queue.started_job_registry.remove_executions(job, pipeline=pipe)
         job.set_status(RQJobStatus.FAILED, pipeline=pipe)
         FailedJobRegistry(queue=queue).add(job, ttl=FAILURE_TTL_S, exc_string=message, pipeline=pipe)
         pipe.execute()
@@ -155,9 +155,51 @@ def _delay(policy: RetryPolicy, row: JobRecord) -> int | None:
 def sweep(backends: Backends, now: datetime, *, only_owner: str | None = None) -> SweepReport:
     report = SweepReport()
     for row, reason in find_lost(backends, now, only_owner=only_owner):
-        outcome = recover(backends, row, reason, now)
+        try:
+            outcome = recover(backends, row, reason, now)
+        except Exception as exc:  # one bad row must not stop the others' recovery
+            log.error(f"recovering job {row.id} failed: {type(exc).__name__}: {exc}", extra={"job_id": row.id})
+            continue
         if outcome == "retried":
             report.retried.append(row.id)
         elif outcome == "failed":
             report.failed.append(row.id)
     return report
+
+
+def rescue_intermediate(
+    backends: Backends, queues: list[str], seen_before: dict[str, set[str]]
+) -> dict[str, set[str]]:
+    """Put back jobs a worker popped and then died before starting them.
+
+    RQ moves a dequeued id to the queue's intermediate list and registers the execution right
+    after; a worker killed in between leaves the id there, and RQ cleans it only at its next
+    maintenance (up to ten minutes). An id found there in two sweeps in a row whose row is
+    still PENDING was never started: it goes back to the head of its queue. Ids of started or
+    finished jobs are only removed (RQ leaves those behind for multi-queue workers).
+    Returns what this sweep saw, to pass to the next one.
+    """
+    seen_now: dict[str, set[str]] = {}
+    redis = backends.redis
+    for name in queues:
+        queue = Queue(name, connection=redis, job_class=JobctlJob, serializer=SERIALIZER)
+        key = queue.intermediate_queue_key
+        ids = {raw.decode() if isinstance(raw, bytes) else str(raw) for raw in redis.lrange(key, 0, -1)}
+        seen_now[name] = ids
+        stale = sorted(ids & seen_before.get(name, set()))
+        if not stale:
+            continue
+        rows = backends.repo.get_many(stale)
+        with redis.pipeline() as pipe:
+            for job_id in stale:
+                pipe.lrem(key, 0, job_id)
+                row = rows.get(job_id)
+                if row is not None and row.status.value == "PENDING" and redis.lpos(queue.key, job_id) is None:
+                    pipe.lpush(queue.key, job_id)
+                    log.warning(
+                        "job popped by a worker that died before starting it: back in its queue",
+                        extra={"job_id": job_id, "queue": name, "event": "rescued"},
+                    )
+            pipe.execute()
+        seen_now[name] = ids - set(stale)
+    return seen_now
