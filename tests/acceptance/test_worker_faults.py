@@ -4,6 +4,7 @@ a worker silent 2 s is dead, the queue's lock is 3 s, retries wait 1 s."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import signal
 import subprocess
@@ -108,7 +109,7 @@ def test_sigkill_mid_job_is_recovered_by_another_worker(
     row = _row(fast, job_id)
     assert row["attempts"] == 2 and row["worker"] == "wb"
     assert _completions(job_id, tmp_path / "a.log", tmp_path / "b.log") == 1
-    _rq_clean(redis_url, job_id)
+    _rq_clean(fast.env["JOBCTL_REDIS_URL"], job_id)
     assert b.poll() is None
 
 
@@ -220,7 +221,7 @@ def test_failing_job_runs_at_the_configured_intervals(fast: Cli, tmp_path: Path)
     from datetime import datetime
 
     t = [datetime.fromisoformat(s.replace("Z", "+00:00")).timestamp() for s in starts]
-    gaps = [b - a for a, b in zip(t, t[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(t)]
     assert len(t) == 4, starts  # t, t+1, t+3, t+6 (60/300/900 s scaled to 1/2/3 s)
     for gap, wanted in zip(gaps, (1, 2, 3), strict=True):
         assert wanted - 0.1 <= gap <= wanted + 1.6, gaps
@@ -346,8 +347,10 @@ def _free_port() -> int:
 def private_redis(tmp_path: Path) -> Iterator[tuple[str, Any]]:
     """A redis-server of our own (no persistence) that tests may freeze or restart empty."""
     port = _free_port()
-    args = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--enable-debug-command", "yes",
-            "--dir", str(tmp_path)]  # fmt: skip
+    args = [
+        "redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+        "--enable-debug-command", "yes", "--dir", str(tmp_path),
+    ]  # fmt: skip
     procs = [subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
     url = f"redis://127.0.0.1:{port}/0"
     conn = redis.Redis.from_url(url)
