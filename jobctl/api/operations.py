@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,6 +19,7 @@ def run_worker(
     name: str | None = None,
     grace_s: float | None = None,
     health_port: int | None = None,
+    pool: str = "thread",
 ) -> int:
     """Run a worker process until stopped (burst: until its queues are empty); its exit code."""
     from jobctl.queue.pool import PoolOptions, WorkerPool
@@ -29,6 +31,8 @@ def run_worker(
             raise UnknownQueueError(f"unknown queue {q!r} (known: {', '.join(sorted(settings.queues))})")
     if concurrency is None:
         concurrency = max(settings.queues[q].concurrency for q in queues)
+        if pool == "process":  # a process per slot: as many as cores, unless asked otherwise
+            concurrency = min(concurrency, os.cpu_count() or 1)
     backends = Backends(settings)
     options = PoolOptions(
         queues=list(queues),
@@ -41,6 +45,10 @@ def run_worker(
         health=_health_factory(health_port) if health_port is not None else None,
     )
     try:
+        if pool == "process":
+            from jobctl.queue.process_pool import ProcessPool
+
+            return ProcessPool(backends, options).run()
         return WorkerPool(backends, options).run()
     finally:
         backends.close()

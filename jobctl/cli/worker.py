@@ -65,8 +65,6 @@ def worker(
 
     if pool not in ("thread", "process"):
         raise InvalidInputError(f"--pool must be thread or process, not {pool!r}")
-    if pool == "process":
-        raise InvalidInputError("--pool process is not built yet in this jobctl; use --pool thread")
     settings = STATE.settings
     configure_logging(settings.log_level, json_lines=log_json)
     code = run_worker(
@@ -77,6 +75,7 @@ def worker(
         name=name,
         grace_s=grace,
         health_port=health_port,
+        pool=pool,
     )
     if code:
         raise typer.Exit(code)

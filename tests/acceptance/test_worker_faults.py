@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import signal
 import subprocess
 import threading
@@ -416,3 +417,39 @@ def test_crash_between_row_and_redis_is_repaired(fast: Cli, tmp_path: Path) -> N
     fast.start_worker(Q, log=tmp_path / "w.log")
     assert wait_until(lambda: _row(fast, "half-written")["status"] == "COMPLETED", timeout=40)
     api.close()
+
+
+def _child_pid_running(fast: Cli, job_id: str) -> int | None:
+    owner = _running_on(fast, job_id)
+    if owner is None:
+        return None
+    info = redis.Redis.from_url(fast.env["JOBCTL_REDIS_URL"]).hget(f"jobctl:hb:{owner}", "info")
+    return int(json.loads(info)["pid"]) if info else None
+
+
+def test_process_pool_killing_only_the_parent_leaves_no_orphan(fast: Cli, tmp_path: Path) -> None:
+    parent = fast.start_worker(
+        Q, log=tmp_path / "p.log", extra=("--pool", "process", "-c", "2", "--name", "pp")
+    )
+    job_id = fast.run("enqueue", "ping", "sleep_s=30", "--queue", Q).stdout.strip()
+    child = wait_until(lambda: _child_pid_running(fast, job_id))
+    assert child and child != parent.pid
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    assert wait_until(lambda: not os.path.exists(f"/proc/{child}"), timeout=5)  # died with its parent
+    fast.start_worker(Q, log=tmp_path / "t.log", extra=("--name", "rescuer"))
+    assert wait_until(lambda: _running_on(fast, job_id) == "rescuer", timeout=15)
+    assert _row(fast, job_id)["attempts"] == 2
+
+
+def test_process_pool_restarts_a_dead_child_and_recovers_its_job(fast: Cli, tmp_path: Path) -> None:
+    parent = fast.start_worker(
+        Q, log=tmp_path / "p.log", extra=("--pool", "process", "-c", "1", "--name", "pc")
+    )
+    job_id = fast.run("enqueue", "ping", "sleep_s=2", "--queue", Q).stdout.strip()
+    child = wait_until(lambda: _child_pid_running(fast, job_id))
+    os.kill(child, signal.SIGKILL)
+    assert wait_until(lambda: _row(fast, job_id)["status"] == "COMPLETED", timeout=20)
+    assert _row(fast, job_id)["attempts"] == 2 and parent.poll() is None
+    parent.send_signal(signal.SIGTERM)
+    assert parent.wait(timeout=20) == 0
