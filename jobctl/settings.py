@@ -277,9 +277,13 @@ def _apply_worker(src: _Source, raw: object, s: Settings) -> Settings:
     if "stall_seconds" in worker:
         s = replace(s, stall_seconds=_want_seconds(src, "worker.stall_seconds", worker["stall_seconds"]))
     if "reconcile_seconds" in worker:
-        s = replace(s, reconcile_seconds=_want_seconds(src, "worker.reconcile_seconds", worker["reconcile_seconds"]))
+        s = replace(
+            s, reconcile_seconds=_want_seconds(src, "worker.reconcile_seconds", worker["reconcile_seconds"])
+        )
     if "stats_log_seconds" in worker:
-        s = replace(s, stats_log_seconds=_want_seconds(src, "worker.stats_log_seconds", worker["stats_log_seconds"]))
+        s = replace(
+            s, stats_log_seconds=_want_seconds(src, "worker.stats_log_seconds", worker["stats_log_seconds"])
+        )
     return s
 
 

@@ -22,9 +22,8 @@ def run_worker(
     pool: str = "thread",
 ) -> int:
     """Run a worker process until stopped (burst: until its queues are empty); its exit code."""
-    from jobctl.queue.pool import PoolOptions, WorkerPool
-
     from jobctl.domain.errors import UnknownQueueError
+    from jobctl.queue.pool import PoolOptions, WorkerPool
 
     for q in queues:
         if q not in settings.queues:

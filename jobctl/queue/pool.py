@@ -189,7 +189,9 @@ class WorkerPool:
                     last_sweep = now
                     if recovery.acquire() is not None:
                         sweep(self.backends, utcnow())
-                        self._popped = rescue_intermediate(self.backends, list(self.options.queues), self._popped)
+                        self._popped = rescue_intermediate(
+                            self.backends, list(self.options.queues), self._popped
+                        )
                         if now - last_reconcile >= settings.reconcile_seconds:
                             last_reconcile = now
                             self._reconcile()

@@ -10,6 +10,7 @@ others will also retry.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import logging
 import os
@@ -58,7 +59,8 @@ class ProcessPool:
             self._spawn(slot)
         health = self.options.health(self) if self.options.health else None  # type: ignore[arg-type]
         log.info(
-            f"worker {self.owner} started: {self.options.concurrency} process(es) on {', '.join(self.options.queues)}",
+            f"worker {self.owner} started: {self.options.concurrency} process(es)"
+            f" on {', '.join(self.options.queues)}",
             extra={"worker": self.owner, "event": "worker-start"},
         )
         codes: list[int] = []
@@ -130,10 +132,8 @@ class ProcessPool:
         if self._stopping > 1:
             self._forced = True
         for pid in list(self._pids):  # each child does the same: warm stop, then forced stop
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
 
     def info(self) -> dict[str, Any]:
         return {"pool": "process", "children": self.children, "pids": sorted(self._pids)}

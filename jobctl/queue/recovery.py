@@ -158,7 +158,9 @@ def sweep(backends: Backends, now: datetime, *, only_owner: str | None = None) -
         try:
             outcome = recover(backends, row, reason, now)
         except Exception as exc:  # one bad row must not stop the others' recovery
-            log.error(f"recovering job {row.id} failed: {type(exc).__name__}: {exc}", extra={"job_id": row.id})
+            log.error(
+                f"recovering job {row.id} failed: {type(exc).__name__}: {exc}", extra={"job_id": row.id}
+            )
             continue
         if outcome == "retried":
             report.retried.append(row.id)
@@ -194,7 +196,11 @@ def rescue_intermediate(
             for job_id in stale:
                 pipe.lrem(key, 0, job_id)
                 row = rows.get(job_id)
-                if row is not None and row.status.value == "PENDING" and redis.lpos(queue.key, job_id) is None:
+                if (
+                    row is not None
+                    and row.status.value == "PENDING"
+                    and redis.lpos(queue.key, job_id) is None
+                ):
                     pipe.lpush(queue.key, job_id)
                     log.warning(
                         "job popped by a worker that died before starting it: back in its queue",

@@ -11,10 +11,10 @@ import logging
 from typing import Any
 
 from rq import SimpleWorker
-from rq.timeouts import TimerDeathPenalty
 from rq.exceptions import DeserializationError
 from rq.job import JobStatus as RQJobStatus
 from rq.registry import CanceledJobRegistry
+from rq.timeouts import TimerDeathPenalty
 
 from jobctl.domain.errors import UnsafeJobError
 from jobctl.queue.runner import CANCELLED, HANDS_OFF

@@ -139,7 +139,9 @@ CLAIM_ROW = (
 # An execution handed back unfinished (worker shutdown, self-fencing): PENDING again, and the
 # attempt it used is given back (max_attempts + 1) so an interruption never spends a retry.
 RELEASE = _fenced(status=PENDING, worker=None, next_attempt_at=None, max_attempts=c.max_attempts + 1)
-RUNNING_ROWS = select(*RECORD_COLUMNS).where(c.status == RUNNING).order_by(c.started_at).limit(bindparam("p_limit"))
+RUNNING_ROWS = (
+    select(*RECORD_COLUMNS).where(c.status == RUNNING).order_by(c.started_at).limit(bindparam("p_limit"))
+)
 COMPLETE = _fenced(
     status=JobStatus.COMPLETED.value,
     result=bindparam("p_result", type_=c.result.type),
