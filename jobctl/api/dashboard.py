@@ -19,6 +19,7 @@ from typing import Any
 
 from jobctl.api.dashboard_filter import parse_filter
 from jobctl.api.jobs import JobctlAPI
+from jobctl.api.schedules import ScheduleAPI, ScheduleView
 from jobctl.domain.errors import BackendUnavailableError, InvalidTransitionError, JobNotFoundError
 from jobctl.domain.records import JobRecord
 from jobctl.domain.status import JobStatus
@@ -48,6 +49,7 @@ __all__ = [
     "QueueActivity",
     "QueueRow",
     "RecentActivity",
+    "ScheduleView",
     "WorkerRow",
     "parse_filter",
     "queue_rows",
@@ -237,6 +239,34 @@ class Dashboard:
             if len(page) < _BULK_PAGE:
                 return
             after = page[-1]
+
+    # -- schedules (issue 5's ScheduleAPI, as `jobctl schedules` uses it) ---------------------
+
+    @cached_property
+    def _schedule_api(self) -> ScheduleAPI:
+        return ScheduleAPI(self.api)
+
+    def schedules(self) -> list[ScheduleView]:
+        """Every schedule by name with its next runs as of the dashboard's clock."""
+        now = self.clock()
+        api = self._schedule_api
+        with self.api.backends.errors():
+            return [api.view(record, now) for record in api.repo.list()]
+
+    def schedule_action(self, verb: str, name: str) -> str:
+        """pause, resume or trigger one schedule; a line saying what happened."""
+        api = self._schedule_api
+        if verb == "pause":
+            api.pause(name)
+            return f"paused schedule {name}"
+        if verb == "resume":
+            api.resume(name)
+            return f"resumed schedule {name} (missed ticks are not caught up)"
+        if verb == "trigger":
+            result = api.trigger(name)
+            again = " (this second was already fired)" if result.deduplicated else ""
+            return f"triggered schedule {name}: job {result.job.id}{again}"
+        raise ValueError(f"unknown schedule action {verb!r}")
 
     # -- actions -----------------------------------------------------------------------------
 

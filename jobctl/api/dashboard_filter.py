@@ -19,11 +19,11 @@ from jobctl.domain.status import parse_status
 from jobctl.domain.timeparse import parse_duration, parse_when
 from jobctl.store.dashboard_queries import JobSearch, Term
 
-KEYS = ("status", "type", "queue", "org", "id", "error", "class", "worker", "since")
+KEYS = ("status", "type", "queue", "org", "id", "error", "class", "worker", "schedule", "since")
 _ALIASES = {"organization": "org", "organisation": "org", "state": "status", "err": "error"}
 HELP = (
     "status:failed  type:sync-rss  queue:Q  org:acme  id:PREFIX  error:TEXT  class:ErrorType  "
-    'worker:TEXT  since:1h  free text  !negate  a,b = either  "quoted text"'
+    'worker:TEXT  schedule:ID  since:1h  free text  !negate  a,b = either  "quoted text"'
 )
 
 
@@ -63,7 +63,7 @@ def parse_filter(text: str, now: datetime) -> JobSearch:
 
 _EXAMPLE = {
     "status": "failed", "type": "sync-rss", "queue": "context-scraping", "org": "acme", "id": "3f2a",
-    "error": "timeout", "class": "TimeoutError", "worker": "host1", "since": "1h",
+    "error": "timeout", "class": "TimeoutError", "worker": "host1", "schedule": "sch_3f2a", "since": "1h",
 }  # fmt: skip
 
 

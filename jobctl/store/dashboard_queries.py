@@ -54,6 +54,7 @@ _EXACT = {
     "queue": c.queue,
     "org": c.organization_id,
     "class": c.error_type,
+    "schedule": c.schedule_id,
 }
 _TEXT_COLUMNS = (c.id, c.type, c.queue, c.organization_id, c.error_type, c.error_message, c.worker)
 FIELDS = (*_EXACT, "id", "error", "worker", "text")

@@ -33,10 +33,11 @@ from jobctl.tui.keyed_table import KeyedTable
 from jobctl.tui.loops import Loops
 from jobctl.tui.modals.help_screen import HelpScreen
 from jobctl.tui.overview.overview_view import OverviewView
+from jobctl.tui.schedules.schedules_view import SchedulesView
 from jobctl.tui.seen import FailuresSeen
 from jobctl.tui.workers.workers_view import WorkersView
 
-VIEWS = ("queues", "jobs", "failed", "workers")
+VIEWS = ("queues", "jobs", "failed", "workers", "schedules")
 
 
 class TopApp(Loops, ActionFlow, App[None]):
@@ -80,6 +81,7 @@ class TopApp(Loops, ActionFlow, App[None]):
             yield JobsView(id="jobs")
             yield FailedView(id="failed")
             yield WorkersView(self.dash.stale_after.total_seconds(), id="workers")
+            yield SchedulesView(id="schedules")
         yield PromptLine()
         yield Footer(compact=True)
 
@@ -90,6 +92,7 @@ class TopApp(Loops, ActionFlow, App[None]):
         self.jobs_view = self.query_one(JobsView)
         self.failed_view = self.query_one(FailedView)
         self.workers_view = self.query_one(WorkersView)
+        self.schedules_view = self.query_one(SchedulesView)
         self.prompt = self.query_one(PromptLine)
         self.switcher = self.query_one(ContentSwitcher)
         self.top_bar.show_view(self.view)
@@ -181,8 +184,6 @@ class TopApp(Loops, ActionFlow, App[None]):
             self.apply_filter(rest.strip())
         elif word in ("overview", "queue"):
             self.switch_view("queues")
-        elif word == "schedules":
-            raise InvalidInputError("no schedules view yet: it needs the schedules API (issue 5)")
         elif word:
             self.switch_view(word)
 

@@ -28,6 +28,7 @@ from jobctl.tui.format import span
 from jobctl.tui.jobs.jobs_view import PAGE_SIZE, JobsView
 from jobctl.tui.overview.overview_view import OverviewView
 from jobctl.tui.poller import DUTY, Backend, Cadence, Outcome, SqlRequest, SqlResult, fetch_redis, fetch_sql
+from jobctl.tui.schedules.schedules_view import SchedulesView
 from jobctl.tui.workers.workers_view import WorkersView
 
 if TYPE_CHECKING:
@@ -50,6 +51,7 @@ class Loops(App[None]):
     jobs_view: JobsView
     failed_view: FailedView
     workers_view: WorkersView
+    schedules_view: SchedulesView
 
     def init_loops(self) -> None:
         self.frozen = False
@@ -123,6 +125,7 @@ class Loops(App[None]):
             newest_first=jobs.newest_first,
             page_size=PAGE_SIZE,
             groups=on_main and self.view == "failed",
+            schedules=on_main and self.view == "schedules",
             detail_id=detail.job_id if detail else None,
         )
 
@@ -202,6 +205,8 @@ class Loops(App[None]):
         if result.groups is not None:
             self.groups = result.groups
             self.failed_view.show(result.groups, now)
+        if result.schedules is not None:
+            self.schedules_view.show(result.schedules, now)
         screen = self.screen
         if isinstance(screen, JobDetailScreen) and screen.job_id == result.request.detail_id:
             screen.show(result.detail, now, missing=result.detail_missing)

@@ -28,6 +28,7 @@ from jobctl.api.dashboard import (
     JobSearch,
     QueueActivity,
     RecentActivity,
+    ScheduleView,
 )
 from jobctl.domain.errors import (
     BackendUnavailableError,
@@ -110,6 +111,7 @@ class SqlRequest:
     newest_first: bool = True
     page_size: int = 100
     groups: bool = False
+    schedules: bool = False
     detail_id: str | None = None
 
 
@@ -121,6 +123,7 @@ class SqlResult:
     recent_took: float | None = None
     page: JobPage | None = None
     groups: list[FailedGroup] | None = None
+    schedules: list[ScheduleView] | None = None
     detail: JobRecord | None = None
     detail_missing: bool = False  # the open job was deleted meanwhile
     started: float = 0.0
@@ -146,6 +149,8 @@ def fetch_sql(dash: Dashboard, req: SqlRequest) -> SqlResult:
         )
     if req.groups:
         result.groups = out.attempt(Backend.DATABASE, dash.failed_groups)
+    if req.schedules:
+        result.schedules = out.attempt(Backend.DATABASE, dash.schedules)
     if req.detail_id is not None:
         job_id = req.detail_id
         try:

@@ -242,6 +242,30 @@ def test_failed_group_retry_and_drill_down(top_api: JobctlAPI) -> None:
     assert {top_api.get_job(i).status for i in ("fail-0", "fail-1")} == {JobStatus.PENDING}
 
 
+def test_schedules_pause_resume_trigger(top_api: JobctlAPI) -> None:
+    from jobctl.api.schedules import ScheduleAPI
+
+    schedules = ScheduleAPI(top_api)
+
+    async def scenario(pilot: Any) -> None:
+        app: TopApp = pilot.app
+        await command(pilot, "schedules")
+        assert list(app.schedules_view.schedules) == ["ping-nightly", "ping-scraping"]
+        await pilot.press("u")  # the cursor is on ping-nightly, paused
+        await until(pilot, lambda: schedules.get("ping-nightly").enabled)
+        await pilot.press("down", "p")
+        await until(pilot, lambda: not schedules.get("ping-scraping").enabled)
+        await pilot.press("t")
+        await until(pilot, lambda: schedules.get("ping-scraping").last_job_id is not None)
+        await settle(pilot, polls=0)
+        await pilot.press("enter")  # its jobs
+        await settle(pilot, polls=0)
+        assert app.view == "jobs" and table_ids(app) == [schedules.get("ping-scraping").last_job_id]
+
+    run(top_api, scenario)
+    assert schedules.get("ping-nightly").enabled and not schedules.get("ping-scraping").enabled
+
+
 def test_readonly_disables_every_action(top_api: JobctlAPI) -> None:
     async def scenario(pilot: Any) -> None:
         app: TopApp = pilot.app
@@ -255,7 +279,14 @@ def test_readonly_disables_every_action(top_api: JobctlAPI) -> None:
         await pilot.press("d")
         await pilot.pause(0.2)
         assert not isinstance(app.screen, ConfirmScreen)
+        await command(pilot, "schedules")
+        await pilot.press("p", "t")
+        await pilot.pause(0.3)
 
     run(top_api, scenario, readonly=True)
+    from jobctl.api.schedules import ScheduleAPI
+
+    assert ScheduleAPI(top_api).get("ping-scraping").enabled
+    assert ScheduleAPI(top_api).get("ping-scraping").last_job_id is None
     assert top_api.get_job("fail-0").status is JobStatus.FAILED
     assert top_api.get_job("fail-bad").status is JobStatus.FAILED

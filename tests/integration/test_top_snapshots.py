@@ -66,5 +66,10 @@ def test_job_detail(snap_compare: Any, seeded: JobctlAPI, size: tuple[int, int])
     assert _shot(snap_compare, seeded, size, "slash", *"id:fail-0", "enter", "enter")
 
 
+@pytest.mark.parametrize("size", SIZES)
+def test_schedules_view(snap_compare: Any, seeded: JobctlAPI, size: tuple[int, int]) -> None:
+    assert _shot(snap_compare, seeded, size, "colon", *"schedules", "enter")
+
+
 def test_confirmation_states_the_count(snap_compare: Any, seeded: JobctlAPI) -> None:
     assert _shot(snap_compare, seeded, (80, 24), "slash", *"status:failed", "enter", "asterisk", "d")

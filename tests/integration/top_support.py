@@ -16,6 +16,7 @@ from rq import Queue, Worker
 from rq.job import JobStatus as RQJobStatus
 
 from jobctl.api import JobctlAPI, upgrade_database
+from jobctl.api.schedules import ScheduleAPI
 from jobctl.domain.records import JobError, NewJob
 from jobctl.queue.rq_job import SERIALIZER, JobctlJob
 from jobctl.settings import load_settings
@@ -119,6 +120,13 @@ def seed(api: JobctlAPI) -> None:
     add_ended(api, "run-0", SCRAPING, ago(seconds=40), "RUNNING", org="acme")
     add_worker(api.backends.redis, "worker-a", [SCRAPING], ago(seconds=5), job="run-0")
     add_worker(api.backends.redis, "worker-gone", [ANALYTICS], ago(minutes=20))
+    schedules = ScheduleAPI(api)
+    for name, cron, enabled in (
+        ("ping-scraping", "*/15 * * * *", True),
+        ("ping-nightly", "30 2 * * *", False),
+    ):
+        new = schedules.validate(name, "ping", cron, {}, queue=SCRAPING, enabled=enabled)
+        schedules.repo.insert(new, ago(days=1))
 
 
 async def settle(pilot: Any, *, polls: int = 2) -> None:

@@ -9,8 +9,8 @@ from textual.message import Message
 from textual.suggester import SuggestFromList
 from textual.widgets import Input
 
-COMMANDS = ("queues", "jobs", "failed", "workers", "help", "quit")
-_COMMAND_HINT = "queues | jobs [filter] | failed | workers | help | quit"
+COMMANDS = ("queues", "jobs", "failed", "workers", "schedules", "help", "quit")
+_COMMAND_HINT = "queues | jobs [filter] | failed | workers | schedules | help | quit"
 _FILTER_HINT = "status:failed type:sync-rss org:acme id:3f2a error:timeout  text  !negate   (enter / esc)"
 
 

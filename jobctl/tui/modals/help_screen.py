@@ -20,6 +20,7 @@ JOBS         enter  details   space  mark row   *  mark everything matching the 
 ACTIONS      r  retry   c  cancel (a running job is stopped)   d  delete (finished jobs only)
              on the marked rows, else on the current row; each asks first and states the count
 FAILED       enter  the group's jobs   space  mark group   r / d  retry / delete the group(s)
+SCHEDULES    enter  the schedule's jobs   p  pause   u  resume   t  trigger now
 DETAIL       y  raw JSON   r / c / d  act on this job   esc  back
 """
 
