@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import builtins
 import logging
-import threading
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
@@ -303,61 +301,18 @@ def run_scheduler(
     Returns True if this process led (fired what was due) at least once; with `once`, False
     means another scheduler holds the lease and this one did nothing.
     """
-    import os
-    import socket
-
-    import redis
-
-    from jobctl.queue.health import HealthServer
-    from jobctl.queue.lease import RedisLease
-    from jobctl.scheduler.loop import Scheduler, SchedulerConfig
+    from jobctl.scheduler.service import serve
 
     api = JobctlAPI(settings)
-    server: HealthServer | None = None
     try:
         schedules = ScheduleAPI(api)
         with api.backends.errors():
             repo = schedules.repo  # connects and checks the schema before anything else
             api.backends.producer  # noqa: B018 - reach Redis now: fail fast, clearly
-            # The lease gets its own client with a socket timeout: a hung Redis must not hang the
-            # leader past its lease (the producer's client has none, for RQ's blocking calls).
-            lease_conn = redis.Redis.from_url(
-                api.backends.redis_url, socket_timeout=max(1.0, lease_ttl_s / 3), socket_connect_timeout=5
-            )
-        holder = name or f"{socket.gethostname()}.{os.getpid()}"
-        lease = RedisLease(lease_conn, "scheduler", holder, lease_ttl_s)
-        config = SchedulerConfig(lease_ttl_s=lease_ttl_s, health_interval_s=health_interval_s)
-        scheduler = Scheduler(repo, lease, schedules.fire, config)
-        if health_port is not None:
-            server = HealthServer(
-                health_port, scheduler.health, scheduler.metrics.render, health_host
-            ).start()
-        stop = threading.Event()
-        log.info(f"scheduler {holder} starting", extra={"event": "scheduler-start"})
-        with _stop_on_signals(stop):
-            led = scheduler.run(stop, once=once)
-        log.info(f"scheduler {holder} stopped", extra={"event": "scheduler-stop"})
-        lease_conn.close()
-        return led
+            redis_url = api.backends.redis_url
+        return serve(
+            repo, redis_url, schedules.fire, once=once, health_port=health_port, health_host=health_host,
+            lease_ttl_s=lease_ttl_s, health_interval_s=health_interval_s, name=name,
+        )  # fmt: skip
     finally:
-        if server is not None:
-            server.stop()
         api.close()
-
-
-@contextmanager
-def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
-    """SIGTERM and SIGINT end the loop after the current pass (the lease is released)."""
-    import signal
-
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
-    for sig in previous:
-        signal.signal(sig, lambda *_: stop.set())
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)

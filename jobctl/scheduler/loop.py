@@ -14,7 +14,6 @@ schedules; croniter runs only when a schedule's last tick changes.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
 import time
@@ -31,18 +30,12 @@ from jobctl.domain.schedules import ClaimResult, FiringOutcome, ScheduleRecord, 
 from jobctl.domain.timeparse import utcnow
 from jobctl.queue.lease import RedisLease
 from jobctl.scheduler.cron import CronSchedule
+from jobctl.scheduler.leadership import Leadership
 from jobctl.scheduler.metrics import SchedulerMetrics
 from jobctl.scheduler.planning import DEFAULT_GRACE, Due, plan
 from jobctl.store.schedules_repo import ScheduleRepository
 
 log = logging.getLogger("jobctl.scheduler")
-
-# KEYS[1] the lease's token counter; ARGV[1] the floor: raise the counter to it, never lower it.
-_RAISE_FLOOR = """
-local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
-if cur < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end
-return 1
-"""
 
 EnqueueFn = Callable[[ScheduleRecord, datetime, str], JobRecord]
 """Enqueue one firing (schedule, fire time, job id) through the producer path; raises JobctlError."""
@@ -50,13 +43,11 @@ EnqueueFn = Callable[[ScheduleRecord, datetime, str], JobRecord]
 
 @dataclass(frozen=True)
 class SchedulerConfig:
-    lease_ttl_s: float = 10.0  # a stopped leader is replaced within this
     max_sleep_s: float = 1.0  # longest sleep of the leader between passes
     health_interval_s: float = 60.0  # health log line (and repair pass) period
     grace: timedelta = DEFAULT_GRACE  # a tick this late still counts as on time
     repair_window_s: float = 3600.0  # firings this recent are checked for a missing job row
     repair_settle_s: float = 5.0  # ... once they are this old
-    lease_name: str = "scheduler"
 
 
 class Scheduler:
@@ -75,10 +66,9 @@ class Scheduler:
         self.config = config or SchedulerConfig()
         self.clock, self.monotonic = clock, monotonic
         self.metrics = metrics or SchedulerMetrics()
-        self.token: int | None = None
+        self.leadership = Leadership(lease, monotonic=monotonic, on_change=self._on_leadership)
         self.next_runs: dict[str, datetime] = {}
         self.last_error: str | None = None
-        self._renewed = 0.0
         self._crons: dict[tuple[str, str], CronSchedule | None] = {}
         self._first: dict[str, tuple[datetime, tuple[str, str], datetime]] = {}
         self._last_step: float | None = None
@@ -90,8 +80,18 @@ class Scheduler:
         return self.lease.holder
 
     @property
+    def token(self) -> int | None:
+        return self.leadership.token
+
+    @property
     def is_leader(self) -> bool:
-        return self.token is not None
+        return self.leadership.token is not None
+
+    def _on_leadership(self, token: int | None) -> None:
+        self.metrics.leader = token is not None
+        self.metrics.token = token or 0
+        if token is not None:
+            self._repair_due = True  # a new leader first repairs what a previous one left
 
     # -- the loop ----------------------------------------------------------------------------
 
@@ -119,7 +119,7 @@ class Scheduler:
                 log.warning(f"scheduler pass failed, retrying: {message}", extra={"event": "scheduler-error"})
             self.last_error = message
             self.metrics.backend_errors += 1
-            return min(2.0, self.config.lease_ttl_s / 3)
+            return min(2.0, self.lease.ttl_s / 3)
         self.last_error = None
         self._last_step = self.monotonic()
         self.metrics.last_step_unix = time.time()
@@ -128,9 +128,9 @@ class Scheduler:
     def _step(self) -> float:
         cfg = self.config
         now = self.clock()
-        if not self._lead():
+        if not self.leadership.lead():
             self._maybe_health(now)
-            return min(cfg.max_sleep_s, cfg.lease_ttl_s / 4)
+            return min(cfg.max_sleep_s, self.lease.ttl_s / 4)
         if self._repair_due:
             self.repair(now)
         next_wake = self.tick(now)
@@ -139,84 +139,10 @@ class Scheduler:
         if next_wake is not None:
             # +1 ms: wake just after the tick, not a hair before it (then nothing would be due).
             delay = (next_wake - self.clock()).total_seconds() + 0.001
-        renew_in = self._renewed + cfg.lease_ttl_s / 3 - self.monotonic()
-        return max(0.0, min(delay, cfg.max_sleep_s, renew_in))
+        return max(0.0, min(delay, cfg.max_sleep_s, self.leadership.renew_in()))
 
     def resign(self) -> None:
-        """Give the lease up (on shutdown) so a standby takes over at once, not after the TTL."""
-        if self.token is not None:
-            with contextlib.suppress(RedisError, OSError):  # it expires by itself
-                self.lease.release()
-            log.info("scheduler resigned leadership", extra={"event": "scheduler-resign"})
-        self._set_token(None)
-
-    # -- leadership --------------------------------------------------------------------------
-
-    def _lead(self) -> bool:
-        ttl = self.config.lease_ttl_s
-        mono = self.monotonic()
-        if self.token is not None:
-            age = mono - self._renewed
-            if age < ttl / 3:
-                return True
-            if age >= ttl:
-                self._lose(f"no renewal for {age:.1f}s (this process was stalled past its lease)")
-            elif self.lease.renew():
-                self._renewed = mono
-                return True
-            else:
-                self._lose("the lease was taken over")
-        token = self.lease.acquire()
-        if token is None:
-            return False
-        self._renewed = mono
-        self._set_token(token)
-        self._repair_due = True
-        log.info(f"scheduler {self.holder} leads (fencing token {token})", extra={"event": "scheduler-lead"})
-        return True
-
-    def _still_leading(self) -> bool:
-        """Before each claim: renew if the lease is half spent, so no claim runs on a stale lease."""
-        if self.token is None:
-            return False
-        if self.monotonic() - self._renewed < self.config.lease_ttl_s / 2:
-            return True
-        return self._lead()
-
-    def _recover_token_counter(self) -> bool:
-        """Fenced while still holding the lease: Redis lost its token counter (flushed, or a
-        restart without persistence), so every new token is below the database's fence. Raise
-        the counter past the fence and take a fresh token; True if leading again.
-
-        A leader fenced because another took over cannot renew (the lease names the other
-        holder), so this never lets a stale leader back in.
-        """
-        floor = self.repo.fence_token(self.config.lease_name)
-        if floor is None or self.token is None or self.token >= floor or not self.lease.renew():
-            return False
-        self.lease.connection.eval(_RAISE_FLOOR, 1, f"{self.lease.key}:token", floor)
-        self.lease.release()
-        token = self.lease.acquire()
-        if token is None or token <= floor:
-            return False
-        log.warning(
-            f"scheduler {self.holder}: Redis lost the lease's token counter; raised it past the "
-            f"database fence ({floor}), now leading with token {token}",
-            extra={"event": "scheduler-lead"},
-        )
-        self._renewed = self.monotonic()
-        self._set_token(token)
-        return True
-
-    def _lose(self, why: str) -> None:
-        log.warning(f"scheduler {self.holder} lost leadership: {why}", extra={"event": "scheduler-standby"})
-        self._set_token(None)
-        self.lease.token = None
-
-    def _set_token(self, token: int | None) -> None:
-        self.token = token
-        self.metrics.leader = token is not None
-        self.metrics.token = token or 0
+        self.leadership.resign()
 
     # -- ticks ---------------------------------------------------------------------------------
 
@@ -238,7 +164,7 @@ class Scheduler:
                 todo = plan(cron, since, now, sch.catch_up, grace=self.config.grace, first=first)
                 if todo.due is None:  # pragma: no cover - first <= now always yields a due tick
                     continue
-                if not self._still_leading() or not self._handle(sch, todo.due):
+                if not self.leadership.still_leading() or not self._handle(sch, todo.due):
                     return None
                 upcoming = todo.next_at
             self.next_runs[sch.name] = upcoming
@@ -253,13 +179,13 @@ class Scheduler:
         job_id = firing_job_id(sch.job_type, sch.id, due.fire_time)
         result, reason = self.repo.claim_tick(
             sch.id, due.fire_time, job_id=job_id if firing else None, outcome=due.outcome,
-            reason=due.reason, token=self.token, holder=self.holder, now=self.clock(),
+            reason=due.reason, token=self.token, holder=self.holder, now=self.clock(), fence=self.lease.name,
         )  # fmt: skip
         when = due.fire_time.isoformat()
         extra = {"job_type": sch.job_type, "event": f"schedule-{result.value}"}
         if result == ClaimResult.FENCED:
-            if not self._recover_token_counter():
-                self._lose("a newer leader wrote with a larger fencing token")
+            if not self.leadership.recover_lost_counter(self.repo.fence_token(self.lease.name)):
+                self.leadership.lose("a newer leader wrote with a larger fencing token")
             return False
         if result in (ClaimResult.DUPLICATE, ClaimResult.INACTIVE):
             if result == ClaimResult.DUPLICATE:

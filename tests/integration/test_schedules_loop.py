@@ -66,7 +66,7 @@ def backdate(schedules: ScheduleAPI, name: str, active_since: datetime) -> None:
 
 def make(schedules: ScheduleAPI, conn: redis.Redis, clock: Clock, holder: str = "a", **cfg: Any) -> Scheduler:
     lease = RedisLease(conn, "scheduler", holder, ttl_s=cfg.pop("ttl", 30.0))
-    config = SchedulerConfig(lease_ttl_s=lease.ttl_s, **cfg)
+    config = SchedulerConfig(**cfg)
     return Scheduler(schedules.repo, lease, schedules.fire, config, clock=clock, monotonic=clock.monotonic)
 
 
@@ -208,3 +208,24 @@ def test_health_reports_role_and_next_runs(schedules: ScheduleAPI, conn: redis.R
     assert "jobctl_scheduler_leader 1" in leader.metrics.render()
     leader.resign()
     assert standby.step() is not None and standby.is_leader  # a resigned lease is taken at once
+
+
+def test_a_leader_recovers_when_redis_lost_its_token_counter(
+    schedules: ScheduleAPI, conn: redis.Redis
+) -> None:
+    t0 = past_minute()
+    schedules.add("every-minute", "ping", "* * * * *", queue=Q)
+    backdate(schedules, "every-minute", t0 - timedelta(seconds=30))
+    clock = Clock(t0 + timedelta(seconds=1))
+    for _ in range(3):  # three leaders in turn, a tick each: the database fence is at token 3
+        sched = make(schedules, conn, clock)
+        sched.step()
+        sched.resign()
+        clock.advance(60)
+    assert schedules.repo.fence_token() == 3
+    conn.flushdb()  # Redis restarted without its data: the next token would be 1
+    sched = make(schedules, conn, clock)
+    sched.step()
+    assert sched.is_leader and sched.token == 4  # raised past the fence, not fenced out forever
+    sched.step()  # the tick refused with token 1 is handled on the next pass
+    assert len(outcomes(schedules, "every-minute")) == 4
