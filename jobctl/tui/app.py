@@ -99,6 +99,7 @@ class TopApp(Loops, ActionFlow, App[None]):
         self.show_state()
         self._focus_view()
         self.start_loops()
+        self.set_interval(1.0, self.watch_hung_polls)
 
     def show_state(self) -> None:
         self.top_bar.show_state(

@@ -10,6 +10,7 @@ the banner goes away by itself when the backend is back.
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from datetime import datetime
 from functools import partial
@@ -36,6 +37,8 @@ if TYPE_CHECKING:
     from jobctl.tui.seen import FailuresSeen
 
 LOOPS = ("redis", "sql")
+BACKEND_OF = {"redis": Backend.REDIS, "sql": Backend.DATABASE}
+HUNG_AFTER_S = 5.0  # a poll still waiting this long (and 5 intervals) is reported as an outage
 
 
 class Loops(App[None]):
@@ -66,6 +69,7 @@ class Loops(App[None]):
         self.polls = 0  # completed polls of either loop (tests wait on it)
         self._generation = 0
         self._loop_busy = dict.fromkeys(LOOPS, False)
+        self._loop_started = dict.fromkeys(LOOPS, 0.0)
         self._loop_timers: dict[str, Timer | None] = dict.fromkeys(LOOPS)
         self._dirty = False
 
@@ -81,6 +85,17 @@ class Loops(App[None]):
         self.poll_redis()
         self.refresh_view()
 
+    def watch_hung_polls(self) -> None:
+        """A backend that stops answering without an error (a network partition, a paused
+        server) leaves its poll waiting: say so in the banner instead of looking merely idle."""
+        now = time.monotonic()
+        for name in LOOPS:
+            waited = now - self._loop_started[name]
+            if self._loop_busy[name] and waited > max(HUNG_AFTER_S, 5 * self.interval):
+                backend = BACKEND_OF[name]
+                message = f"no answer for {span(waited)} (the last request is still waiting)"
+                self._note(Outcome(errors={backend: message}))
+
     def set_frozen(self, frozen: bool) -> None:
         self.frozen = frozen
         if frozen:
@@ -94,6 +109,7 @@ class Loops(App[None]):
             return
         self._cancel("redis")
         self._loop_busy["redis"] = True
+        self._loop_started["redis"] = time.monotonic()
         self.run_worker(partial(fetch_redis, self.dash), thread=True, group="redis", exit_on_error=False)
 
     def refresh_view(self) -> None:
@@ -110,6 +126,7 @@ class Loops(App[None]):
         self._cancel("sql")
         self._dirty = False
         self._loop_busy["sql"] = True
+        self._loop_started["sql"] = time.monotonic()
         request = self._sql_request()
         self.run_worker(partial(fetch_sql, self.dash, request), thread=True, group="sql", exit_on_error=False)
 

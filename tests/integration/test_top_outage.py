@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import shutil
+import signal
 import socket
 import subprocess
 import threading
@@ -156,6 +157,18 @@ def test_outages_show_a_banner_keep_the_data_and_recover(
         assert app_.jobs_view.query_one(JobsTable).keys() == rows
         relay.start()
         await until(pilot, lambda: not app_.banner.display, timeout=15)
+        assert not app_.banner.display
+
+        assert server.proc is not None
+        server.proc.send_signal(signal.SIGSTOP)  # Redis hangs: no error, no answer
+        try:
+            # Reported by the watchdog (poll still waiting) or by the client's own read timeout.
+            await until(pilot, lambda: "Redis unreachable" in app_.banner.message, timeout=10)
+            message = app_.banner.message
+            assert "Redis unreachable" in message and ("no answer for" in message or "Timeout" in message)
+        finally:
+            server.proc.send_signal(signal.SIGCONT)
+        await until(pilot, lambda: not app_.banner.display)
         assert not app_.banner.display
 
     async def main() -> None:

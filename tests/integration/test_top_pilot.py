@@ -102,6 +102,10 @@ def test_navigation_views_help_detail(top_api: JobctlAPI) -> None:
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
         await pilot.press("escape")
+        await pilot.press("Z")  # freeze: no timer re-arms until Z again
+        assert app.frozen and "FROZEN" in str(app.top_bar.query_one("#state").render())
+        await pilot.press("Z")
+        assert not app.frozen
         await command(pilot, "jobs")
         await pilot.press("enter")  # the current row: run-0
         await until(pilot, lambda: isinstance(app.screen, JobDetailScreen) and app.screen.record is not None)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -20,6 +20,9 @@ from textual.widgets import Footer, Label, Static
 from jobctl.api.dashboard import Action
 from jobctl.domain.records import JobRecord
 from jobctl.tui.format import age, duration, status_style
+
+if TYPE_CHECKING:
+    from jobctl.tui.app import TopApp
 
 _STAMP = "%Y-%m-%d %H:%M:%S"
 
@@ -45,10 +48,12 @@ class JobDetailScreen(Screen[None]):
             yield Static("loading…", id="detail-content", markup=False)
         yield Footer(compact=True)
 
+    @property
+    def top(self) -> TopApp:
+        return cast("TopApp", self.app)
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "act":
-            return not getattr(self.app, "readonly", False)
-        return True
+        return not (action == "act" and self.top.readonly)
 
     def show(self, record: JobRecord | None, now: datetime, *, missing: bool = False) -> None:
         content = self.query_one("#detail-content", Static)
@@ -64,11 +69,11 @@ class JobDetailScreen(Screen[None]):
     def action_raw(self) -> None:
         self.raw = not self.raw
         if self.record is not None:
-            self.show(self.record, getattr(self.app, "now", datetime.now)())
+            self.show(self.record, self.top.now())
 
     def action_act(self, action: str) -> None:
         if self.record is not None:
-            self.app.request_job_action(Action(action), self.record)  # type: ignore[attr-defined]
+            self.top.request_job_action(Action(action), self.record)
 
 
 def _raw(record: JobRecord) -> Text:
