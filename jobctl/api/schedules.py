@@ -253,7 +253,7 @@ class ScheduleAPI:
             name = tpl.schedule_name(owner)
             new = self.validate(
                 name, tpl.job_type, cron, tpl.render_payload(owner), organization_id=owner.organization_id,
-                queue=owner.id if tpl.queue_is_owner else None, catch_up=tpl.catch_up,
+                queue=owner.id if tpl.queue_is_owner else tpl.queue, catch_up=tpl.catch_up,
             )  # fmt: skip
             new = NewSchedule(
                 **{**new.__dict__, "owner_kind": owner.kind, "owner_id": owner.id, "template": tpl.key}

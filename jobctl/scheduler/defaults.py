@@ -47,6 +47,7 @@ class DefaultTemplate:
     cron: str
     payload: Mapping[str, Any] = field(default_factory=dict)  # str values are format templates
     name: str = "{key}:{owner_id}"
+    queue: str | None = None  # None: the job type's own queue
     queue_is_owner: bool = False  # the owner is a queue and the job runs on it (ping)
     catch_up: CatchUp = CatchUp.LATEST
     description: str = ""
