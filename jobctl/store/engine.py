@@ -34,7 +34,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, DisconnectionError
 from jobctl.domain.errors import ConfigError, DatabaseUnavailableError, SchemaOutOfDateError
 from jobctl.domain.redaction import mask_url, redact
 
-KNOWN_REVISIONS: tuple[str, ...] = ("0001_jobs", "0002_schedules")
+KNOWN_REVISIONS: tuple[str, ...] = ("0001_jobs", "0002_schedules", "0003_jobs_finished_index")
 """Every migration id, oldest first (a test checks this against alembic's script history)."""
 
 HEAD_REVISION: str = KNOWN_REVISIONS[-1]

@@ -97,6 +97,8 @@ class Job(SQLModel, table=True):
         Index("ix_jobs_organization_id_status", "organization_id", "status"),
         Index("ix_jobs_schedule_id_scheduled_for", "schedule_id", "scheduled_for"),
         Index("ix_jobs_queue_status", "queue", "status"),
+        # The dashboard's last-hour figures: finished_at ranges within a status (migration 0003).
+        Index("ix_jobs_status_finished_at", "status", "finished_at"),
     )
 
     id: str = Field(sa_column=Column("id", String(128), primary_key=True))
