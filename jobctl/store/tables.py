@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Dialect, Index, Integer, String, Table, Text
+from sqlalchemy import JSON, Column, DateTime, Dialect, Index, Integer, String, Table, Text, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator, TypeEngine
 from sqlmodel import Field, SQLModel
@@ -98,7 +98,14 @@ class Job(SQLModel, table=True):
         Index("ix_jobs_schedule_id_scheduled_for", "schedule_id", "scheduled_for"),
         Index("ix_jobs_queue_status", "queue", "status"),
         # The dashboard's last-hour figures: finished_at ranges within a status (migration 0003).
-        Index("ix_jobs_status_finished_at", "status", "finished_at"),
+        # Partial: inserting a job (finished_at NULL) leaves it alone.
+        Index(
+            "ix_jobs_status_finished_at",
+            "status",
+            "finished_at",
+            postgresql_where=text("finished_at IS NOT NULL"),
+            sqlite_where=text("finished_at IS NOT NULL"),
+        ),
     )
 
     id: str = Field(sa_column=Column("id", String(128), primary_key=True))

@@ -6,12 +6,16 @@ Revises: 0002_schedules
 `jobctl top` counts COMPLETED and FAILED jobs per minute of the last hour and the failures
 since the operator last looked: both are ranges of finished_at within a status. Without this
 index each refresh scanned the whole table (measured: 560 ms on 1,000,000 rows on
-PostgreSQL, against a 50 ms budget per refresh); with it, two short index ranges.
+PostgreSQL, against a 50 ms budget per refresh); with it, two short index ranges. Partial
+(finished rows only): enqueueing a job, which writes finished_at NULL, does not touch it.
 """
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from alembic import op
+
+_FINISHED = "finished_at IS NOT NULL"
 
 revision = "0003_jobs_finished_index"
 down_revision: str | None = "0002_schedules"
@@ -20,7 +24,13 @@ depends_on: str | None = None
 
 
 def upgrade() -> None:
-    op.create_index("ix_jobs_status_finished_at", "jobs", ["status", "finished_at"])
+    op.create_index(
+        "ix_jobs_status_finished_at",
+        "jobs",
+        ["status", "finished_at"],
+        postgresql_where=sa.text(_FINISHED),
+        sqlite_where=sa.text(_FINISHED),
+    )
 
 
 def downgrade() -> None:
