@@ -104,13 +104,14 @@ class _Pass:
     now: datetime
     batch: int
     keep_going: Callable[[], bool]
+    max_requeue: int | None
     queries: ReconcileQueries = field(init=False)
     seen: set[str] = field(default_factory=set)  # ids found in RQ's queues and registries
     requeued: list[str] = field(default_factory=list)
     orphans: list[str] = field(default_factory=list)
     checked_rows: int = 0
     checked_rq_jobs: int = 0
-    stopped: bool = False  # keep_going said no: the lease was lost, another process takes over
+    stop_reason: str | None = None  # the pass ended early; the next one carries on
 
     def __post_init__(self) -> None:
         self.queries = ReconcileQueries(self.backends.engine)
@@ -141,9 +142,16 @@ class _Pass:
                     return
 
     def go_on(self) -> bool:
-        if not self.stopped and not self.keep_going():
-            self.stopped = True
-        return not self.stopped
+        if self.stop_reason is None:
+            if self.room() == 0:
+                self.stop_reason = f"re-enqueued {self.max_requeue}, the most one pass may"
+            elif not self.keep_going():
+                self.stop_reason = "lease lost"
+        return self.stop_reason is None
+
+    def room(self) -> int | None:
+        """How many more jobs this pass may re-enqueue (None: no limit)."""
+        return None if self.max_requeue is None else max(0, self.max_requeue - len(self.requeued))
 
     def _pages(self, q: Queue) -> Iterator[tuple[str, list[str]]]:
         """The scheduled registry, then the queue list, `batch` ids at a time. Workers popping
@@ -205,7 +213,9 @@ class _Pass:
         while self.go_on():
             page = self.queries.pending_page(settled_before, after, self.batch)
             self.checked_rows += len(page)
-            suspects = [job_id for job_id, _ in page if job_id not in self.seen]
+            # Claim no more than the pass may push: a claimed row version is off limits to every
+            # reconciler until its marker expires.
+            suspects = [job_id for job_id, _ in page if job_id not in self.seen][: self.room()]
             if suspects:
                 self._settle(self.queries.pending_refs(suspects, settled_before))
             if len(page) < self.batch:
@@ -288,14 +298,16 @@ def reconcile(
     min_age_s: float = 10.0,
     batch: int = 500,
     keep_going: Callable[[], bool] | None = None,
+    max_requeue: int | None = None,
 ) -> ReconcileReport:
     """One full pass both ways, `batch` ids per query and per Redis pipeline. `keep_going` is
-    asked between batches (the lease holder passes its renewal); False stops the pass."""
-    if batch < 1:
-        raise ValueError("batch must be at least 1")
+    asked between batches (the lease holder passes its renewal); False stops the pass. At most
+    `max_requeue` lost jobs are pushed (a pass stays short even after Redis lost 100,000)."""
+    if batch < 1 or (max_requeue is not None and max_requeue < 1):
+        raise ValueError("batch and max_requeue must be at least 1")
     started = time.perf_counter()
     with backends.errors():
-        p = _Pass(backends, now, batch, keep_going or (lambda: True))
+        p = _Pass(backends, now, batch, keep_going or (lambda: True), max_requeue)
         p.scan_rq()
         p.scan_rows(now - timedelta(seconds=min_age_s))
     report = ReconcileReport(
@@ -307,8 +319,8 @@ def reconcile(
     )
     level = logging.INFO if report.requeued or report.orphans_failed else logging.DEBUG
     log.log(
-        logging.WARNING if p.stopped else level,
-        ("reconcile pass stopped early (lease lost): " if p.stopped else "reconciled: ")
+        logging.WARNING if p.stop_reason else level,
+        (f"reconcile pass stopped early ({p.stop_reason}): " if p.stop_reason else "reconciled: ")
         + f"{len(report.requeued)} lost job(s) re-enqueued, {len(report.orphans_failed)} orphan RQ"
         f" job(s) failed; {report.checked_rows} rows, {report.checked_rq_jobs} RQ jobs checked",
         extra={"event": "reconcile-pass", "duration_ms": report.duration_ms},
@@ -325,9 +337,12 @@ def run_reconciler_once(
     lease_ttl_s: float = 60.0,
     min_age_s: float = 10.0,
     batch: int = 500,
+    max_requeue: int = 2000,
 ) -> ReconcileReport | None:
     """A pass if this process takes the "reconciler" lease and no pass ran in the last
-    `interval_s` (fleet-wide); None otherwise. Call it as often as you like."""
+    `interval_s` (fleet-wide); None otherwise. Call it as often as you like. A pass cut short
+    by `max_requeue` (about 2 ms a job: RQ's unique enqueue is two round trips) does not count,
+    so the next call carries on at once."""
     with backends.errors():
         lease = RedisLease(backends.redis, LEASE_NAME, holder, ttl_s=lease_ttl_s)
         if lease.acquire() is None:
@@ -335,8 +350,16 @@ def run_reconciler_once(
         try:
             if interval_s > 0 and backends.redis.exists(LAST_PASS_KEY):
                 return None
-            report = reconcile(backends, now, min_age_s=min_age_s, batch=batch, keep_going=lease.renew)
-            if interval_s > 0:
+            report = reconcile(
+                backends,
+                now,
+                min_age_s=min_age_s,
+                batch=batch,
+                keep_going=lease.renew,
+                max_requeue=max_requeue,
+            )
+            complete = lease.token is not None and len(report.requeued) < max_requeue
+            if interval_s > 0 and complete:
                 backends.redis.set(LAST_PASS_KEY, now.isoformat(), px=int(interval_s * 1000))
             return report
         finally:

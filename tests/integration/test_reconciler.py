@@ -263,16 +263,22 @@ def test_concurrent_reconcilers_requeue_each_lost_job_exactly_once(
 
 def test_run_once_takes_the_lease_and_spaces_passes(api: JobctlAPI) -> None:
     b = api.backends
-    _rows_only(api, ["lost-a"], utcnow() - timedelta(minutes=1))
+    lost = [f"lost-{i}" for i in range(5)]
+    _rows_only(api, lost, utcnow() - timedelta(minutes=1))
     other = RedisLease(b.redis, "reconciler", "worker-b", ttl_s=10)
     assert other.acquire() is not None
     assert run_reconciler_once(b, "worker-a", utcnow(), interval_s=0) is None  # b holds it
     assert _queued(api) == []
     other.release()
-    report = run_reconciler_once(b, "worker-a", utcnow(), interval_s=30)
-    assert report is not None and report.requeued == ["lost-a"]
-    assert other.current_holder() is None  # released after the pass
-    assert run_reconciler_once(b, "worker-b", utcnow(), interval_s=30) is None  # a pass ran just now
+    # A pass pushes at most max_requeue jobs; a pass cut short does not delay the next call.
+    done: list[str] = []
+    for expected in (2, 2, 1):
+        report = run_reconciler_once(b, "worker-a", utcnow(), interval_s=30, min_age_s=0, max_requeue=2)
+        assert report is not None and len(report.requeued) == expected
+        done += report.requeued
+    assert sorted(done) == lost and Counter(_queued(api)) == dict.fromkeys(lost, 1)
+    assert other.current_holder() is None  # released after each pass
+    assert run_reconciler_once(b, "worker-b", utcnow(), interval_s=30) is None  # a full pass just ran
 
 
 def test_pass_cost_with_every_row_present(api: JobctlAPI) -> None:
