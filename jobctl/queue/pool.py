@@ -286,8 +286,8 @@ class WorkerPool:
 
 class _Scheduler:
     """RQ's scheduler duty, done by the supervisor: move due jobs (retries, delayed) from each
-    queue's scheduled registry into the queue. One process across the fleet does it at a time,
-    under a short Redis lease — RQ's own scheduler lock outlives a killed holder by a minute,
+    queue's scheduled registry into the queue. One process per queue does it at a time, under a
+    short Redis lease — RQ's own scheduler lock outlives a killed holder by a minute,
     which would stall every retry that long."""
 
     interval_s = 0.5
@@ -295,9 +295,12 @@ class _Scheduler:
     def __init__(self, pool: WorkerPool) -> None:
         self.connection = pool.backends.redis
         ttl = max(2.0, pool.backends.settings.heartbeat_seconds * 3)
-        self.lease = RedisLease(self.connection, "rq-scheduler", pool.owner, ttl_s=ttl)
+        # One lease per queue: whoever listens on a queue may schedule it, one at a time.
         self.queues = [
-            Queue(q, connection=self.connection, job_class=JobctlJob, serializer=SERIALIZER)
+            (
+                Queue(q, connection=self.connection, job_class=JobctlJob, serializer=SERIALIZER),
+                RedisLease(self.connection, f"rq-scheduler:{q}", pool.owner, ttl_s=ttl),
+            )
             for q in pool.options.queues
         ]
         self.last = 0.0
@@ -306,11 +309,13 @@ class _Scheduler:
         if time.monotonic() - self.last < self.interval_s:
             return
         self.last = time.monotonic()
-        if self.lease.acquire() is None:
-            return
-        for queue in self.queues:
+        for queue, lease in self.queues:
+            if lease.acquire() is None:
+                continue
             registry = queue.scheduled_job_registry
-            due = registry.get_jobs_to_schedule(int(time.time()))
+            # RQ scores scheduled jobs by whole seconds, rounded down: "due" at now - 1 s
+            # means never early (a retry set for 12.7 s waits until 13 s), at most ~1 s late.
+            due = registry.get_jobs_to_schedule(int(time.time()) - 1)
             if not due:
                 continue
             jobs = JobctlJob.fetch_many(due, connection=self.connection, serializer=SERIALIZER)
@@ -323,7 +328,8 @@ class _Scheduler:
                 pipe.execute()
 
     def release(self) -> None:
-        self.lease.release()
+        for _, lease in self.queues:
+            lease.release()
 
 
 class _BurstScheduler(_Scheduler):

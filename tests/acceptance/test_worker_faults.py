@@ -101,12 +101,15 @@ def test_sigkill_mid_job_is_recovered_by_another_worker(
     job_id = fast.run("enqueue", "ping", "sleep_s=4", "--queue", Q).stdout.strip()
     assert wait_until(lambda: _running_on(fast, job_id) == "wa")
     b = fast.start_worker(Q, log=tmp_path / "b.log", extra=("--name", "wb"))
-    killed_at = time.monotonic()
+    assert wait_until(
+        lambda: (tmp_path / "b.log").exists() and "worker-start" in (tmp_path / "b.log").read_text()
+    )
+    killed_at = time.time()
     a.send_signal(signal.SIGKILL)
-    assert wait_until(lambda: _running_on(fast, job_id) == "wb", timeout=15)
-    recovered_in = time.monotonic() - killed_at
-    assert recovered_in < 2 + 0.5 + 1 + 2.5  # stall + sweep + retry wait + scheduler tick and slack
-    assert wait_until(lambda: _row(fast, job_id)["status"] == "COMPLETED", timeout=15)
+    assert wait_until(lambda: _row(fast, job_id)["status"] == "COMPLETED", timeout=40)
+    recovered = [_ts(e) for e in _log_events(tmp_path / "b.log") if e.get("event") == "recovered"]
+    # stall (2 s) + one sweep (0.5 s) + slack for a loaded machine; 15 s + 5 s with the defaults
+    assert recovered and recovered[0] - killed_at < 2 + 0.5 + 2.5
     row = _row(fast, job_id)
     assert row["attempts"] == 2 and row["worker"] == "wb"
     assert _completions(job_id, tmp_path / "a.log", tmp_path / "b.log") == 1
@@ -191,7 +194,7 @@ def test_hung_job_is_recovered_within_lock_and_healthy_long_job_is_not(fast: Cli
     fast.start_worker("analytics-sync", log=tmp_path / "w2.log", extra=("-c", "1"))
     hung = fast.run("enqueue", "ping", "hang_s:=20", "hang_attempts:=1", "--queue", Q).stdout.strip()
     long = fast.run("enqueue", "ping", "sleep_s=7", "--queue", "analytics-sync").stdout.strip()
-    assert wait_until(lambda: _row(fast, hung)["status"] == "COMPLETED", timeout=25)
+    assert wait_until(lambda: _row(fast, hung)["status"] == "COMPLETED", timeout=45)
     assert _row(fast, hung)["attempts"] == 2
     runs = [
         _ts(e)
@@ -213,7 +216,7 @@ def test_failing_job_runs_at_the_configured_intervals(fast: Cli, tmp_path: Path)
     fast.env["JOBCTL_RETRY_INTERVALS"] = "1,2,3"
     fast.start_worker(Q, log=tmp_path / "w.log")
     job_id = fast.run("enqueue", "ping", "fail_attempts:=9", "--queue", Q).stdout.strip()
-    assert wait_until(lambda: _row(fast, job_id)["status"] == "FAILED", timeout=30)
+    assert wait_until(lambda: _row(fast, job_id)["status"] == "FAILED", timeout=45)
     starts = [
         e["ts"]
         for e in _log_events(tmp_path / "w.log")
@@ -225,7 +228,7 @@ def test_failing_job_runs_at_the_configured_intervals(fast: Cli, tmp_path: Path)
     gaps = [b - a for a, b in itertools.pairwise(t)]
     assert len(t) == 4, starts  # t, t+1, t+3, t+6 (60/300/900 s scaled to 1/2/3 s)
     for gap, wanted in zip(gaps, (1, 2, 3), strict=True):
-        assert wanted - 0.1 <= gap <= wanted + 1.6, gaps
+        assert wanted <= gap <= wanted + 2.5, gaps  # never early; late by a scheduler tick at most
 
 
 def test_two_orgs_with_a_worker_killed_midway(fast_both: Cli, tmp_path: Path, redis_url: str) -> None:
@@ -446,10 +449,10 @@ def test_process_pool_restarts_a_dead_child_and_recovers_its_job(fast: Cli, tmp_
     parent = fast.start_worker(
         Q, log=tmp_path / "p.log", extra=("--pool", "process", "-c", "1", "--name", "pc")
     )
-    job_id = fast.run("enqueue", "ping", "sleep_s=2", "--queue", Q).stdout.strip()
+    job_id = fast.run("enqueue", "ping", "sleep_s=8", "--queue", Q).stdout.strip()
     child = wait_until(lambda: _child_pid_running(fast, job_id))
     os.kill(child, signal.SIGKILL)
-    assert wait_until(lambda: _row(fast, job_id)["status"] == "COMPLETED", timeout=20)
+    assert wait_until(lambda: _row(fast, job_id)["status"] == "COMPLETED", timeout=45)
     assert _row(fast, job_id)["attempts"] == 2 and parent.poll() is None
     parent.send_signal(signal.SIGTERM)
     assert parent.wait(timeout=20) == 0

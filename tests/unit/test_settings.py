@@ -48,7 +48,7 @@ def test_defaults_without_any_config(home: dict[str, str]) -> None:
     assert s.retry_intervals == DEFAULT_RETRY_INTERVALS
     assert s.queues == DEFAULT_QUEUES
     assert s.org_limit("anyone") == 50
-    assert (s.log_level, s.heartbeat_seconds, s.stall_seconds) == ("INFO", 5.0, 30.0)
+    assert (s.log_level, s.heartbeat_seconds, s.stall_seconds) == ("INFO", 5.0, 15.0)
 
 
 def test_xdg_paths(tmp_path: Path) -> None:
@@ -184,7 +184,7 @@ def test_missing_explicit_config_is_an_error(tmp_path: Path, home: dict[str, str
         ("[limits]\norg_active_jobs = -3\n", "limits.org_active_jobs: must be at least 0"),
         ('[limits.organizations]\nacme = "many"\n', 'limits.organizations."acme": expected a whole number'),
         ("[worker]\nstall_seconds = 0\n", "worker.stall_seconds: must be a positive number"),
-        ("[worker]\nheartbeat_seconds = 40\n", "stall_seconds (30) must be greater than"),
+        ("[worker]\nheartbeat_seconds = 40\n", "stall_seconds (15) must be greater than"),
         ('log_level = "chatty"\n', "log_level: unknown log level 'chatty'"),
         ("data_dir = 5\n", "data_dir: expected a path string, got integer"),
         ('database_url = "mysql://u:pw@h/db"\n', "database_url: 'mysql://u:***@h/db' is not a SQLite"),
