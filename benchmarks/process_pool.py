@@ -11,7 +11,7 @@ import subprocess
 from benchmarks.environment import ROOT, Env
 from benchmarks.harness import Benchmark, Result, at_least, not_measured
 from benchmarks.noop import noop
-from benchmarks.worker_throughput import QUEUE, RAW_QUEUE, _rate, _run_worker
+from benchmarks.worker_throughput import QUEUE, RAW_QUEUE, _run_worker, _span
 
 NAME = "worker-process-pool"
 TARGET = at_least(0.8)
@@ -55,7 +55,7 @@ def run(env: Env) -> Result:
             api.close()
         if counts[JobStatus.COMPLETED] != total:
             raise RuntimeError(f"jobctl completed {counts[JobStatus.COMPLETED]} of {total} jobs")
-        jobctl_rate = _rate(env, ids)
+        jobctl_rate = total / _span(env, ids)
         env.flush_redis()
         raw = Queue(RAW_QUEUE, connection=env.redis)
         with env.redis.pipeline() as pipe:
@@ -64,7 +64,7 @@ def run(env: Env) -> Result:
         command = [env.exe("rq"), "worker", RAW_QUEUE, "--burst", "--url", env.redis_url, "--path", str(ROOT)]
         command += ["--logging_level", "WARNING"]  # the default class: rq.Worker, a fork per job
         _run_worker(command, env.subprocess_environ(url), env.tmp / "rq-forking-worker.log")
-        base_rate = _rate(env, [j.id for j in jobs])
+        base_rate = total / _span(env, [j.id for j in jobs])
     env.flush_redis()
     return Result(NAME, jobctl_rate, base_rate, "jobs/s", [TARGET], note=f"{total:,} jobs, PostgreSQL")
 
