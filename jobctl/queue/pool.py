@@ -73,6 +73,7 @@ class WorkerPool:
     _deadline: float | None = None
     _forced: bool = False
     _popped: dict[str, set[str]] = field(default_factory=dict)
+    _reconciling: threading.Thread | None = None
 
     def run(self) -> int:
         opts = self.options
@@ -207,15 +208,22 @@ class WorkerPool:
         sched.tick()
 
     def _reconcile(self) -> None:
-        import importlib
-
-        try:  # built alongside this module; optional until it lands
-            reconciler = importlib.import_module("jobctl.queue.reconciler")
-        except ImportError:
+        """Compare SQL and Redis in a thread of its own: a pass over 100k PENDING rows takes a
+        second or two, which must not delay the supervisor's scheduling and recovery ticks."""
+        if self._reconciling is not None and self._reconciling.is_alive():
             return
-        run_once = getattr(reconciler, "run_reconciler_once", None)
-        if run_once is not None:
-            run_once(self.backends, self.owner, utcnow())
+        from jobctl.queue.reconciler import run_reconciler_once
+
+        def run() -> None:
+            try:
+                run_reconciler_once(
+                    self.backends, self.owner, utcnow(), interval_s=self.backends.settings.reconcile_seconds
+                )
+            except Exception as exc:
+                log.warning(f"reconciler pass failed: {exc}", extra={"event": "reconcile-error"})
+
+        self._reconciling = threading.Thread(target=run, name="jobctl-reconciler", daemon=True)
+        self._reconciling.start()
 
     def _log_stats(self) -> None:
         rt = self.runtime

@@ -392,6 +392,7 @@ def test_redis_frozen_longer_than_the_lease(
     assert wait_until(lambda: _row(fast, job_id)["status"] == "COMPLETED", timeout=30)
     events = _log_events(tmp_path / "w.log")
     assert any(e.get("event") == "self-fence" for e in events)
+    fast.stop_all()  # while its Redis still runs
     assert _completions(job_id, tmp_path / "w.log") == 1
     assert _row(fast, job_id)["attempts"] >= 2
 
@@ -406,6 +407,7 @@ def test_redis_restarted_empty_loses_nothing(
     assert redis.Redis.from_url(url).dbsize() == 0
     fast.start_worker(Q, log=tmp_path / "w.log")
     assert wait_until(lambda: all(_row(fast, j)["status"] == "COMPLETED" for j in ids), timeout=40)
+    fast.stop_all()  # while its Redis still runs
 
 
 def test_crash_between_row_and_redis_is_repaired(fast: Cli, tmp_path: Path) -> None:
