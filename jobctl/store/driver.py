@@ -30,6 +30,7 @@ from sqlalchemy.sql.expression import ClauseElement, Executable
 from jobctl.store.engine import autocommit
 
 Processor = Callable[[Any], Any] | None
+MAX_STATEMENTS = 512  # compiled statements kept per engine
 
 
 class DriverStatement:
@@ -96,6 +97,8 @@ class Driver:
         """The compiled statement for `key`, building and compiling it on first use."""
         compiled = self._compiled.get(key)
         if compiled is None:
+            if len(self._compiled) >= MAX_STATEMENTS:  # e.g. many list shapes: start over
+                self._compiled.clear()
             compiled = DriverStatement(build(), self._dialect, columns)
             self._compiled[key] = compiled
         return compiled
