@@ -57,6 +57,7 @@ class RedisServer:
 
     def stop(self) -> None:
         if self.proc is not None:
+            self.proc.send_signal(signal.SIGCONT)  # a SIGSTOPped server would ignore SIGTERM
             self.proc.terminate()
             self.proc.wait(timeout=10)
             self.proc = None
@@ -114,16 +115,18 @@ class Relay:
 @pytest.fixture
 def backends(tmp_path: Path, postgres_url: str) -> Iterator[tuple[JobctlAPI, RedisServer, Relay]]:
     server = RedisServer(tmp_path)
-    server.start()
     relay = Relay(("127.0.0.1", 5432))
-    relay.start()
-    assert "127.0.0.1:5432" in postgres_url
-    url = postgres_url.replace("127.0.0.1:5432", f"127.0.0.1:{relay.port}")
-    api = make_api(url, f"redis://127.0.0.1:{server.port}/0", tmp_path)
-    try:
+    api: JobctlAPI | None = None
+    try:  # whatever fails below, the server and the relay stop (nothing outlives the test)
+        server.start()
+        relay.start()
+        assert "127.0.0.1:5432" in postgres_url
+        url = postgres_url.replace("127.0.0.1:5432", f"127.0.0.1:{relay.port}")
+        api = make_api(url, f"redis://127.0.0.1:{server.port}/0", tmp_path)
         yield api, server, relay
     finally:
-        api.close()
+        if api is not None:
+            api.close()
         relay.stop()
         server.stop()
 
