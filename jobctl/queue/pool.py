@@ -35,7 +35,7 @@ from jobctl.domain.timeparse import utcnow
 from jobctl.queue.backends import Backends
 from jobctl.queue.lease import RedisLease
 from jobctl.queue.liveness import Heartbeat, heartbeat_key, owner_info
-from jobctl.queue.recovery import rescue_intermediate, sweep
+from jobctl.queue.recovery import rescue_intermediate, rescue_started, sweep
 from jobctl.queue.rq_job import SERIALIZER, JobctlJob
 from jobctl.queue.runner import hand_back, install_runtime
 from jobctl.queue.runtime import Monitor, WorkerRuntime
@@ -73,6 +73,7 @@ class WorkerPool:
     _deadline: float | None = None
     _forced: bool = False
     _popped: dict[str, set[str]] = field(default_factory=dict)
+    _registered: dict[str, set[str]] = field(default_factory=dict)
     _reconciling: threading.Thread | None = None
 
     def run(self) -> int:
@@ -190,9 +191,9 @@ class WorkerPool:
                     last_sweep = now
                     if recovery.acquire() is not None:
                         sweep(self.backends, utcnow())
-                        self._popped = rescue_intermediate(
-                            self.backends, list(self.options.queues), self._popped
-                        )
+                        queues = list(self.options.queues)
+                        self._popped = rescue_intermediate(self.backends, queues, self._popped)
+                        self._registered = rescue_started(self.backends, queues, self._registered)
                         if now - last_reconcile >= settings.reconcile_seconds:
                             last_reconcile = now
                             self._reconcile()

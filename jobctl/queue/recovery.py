@@ -209,3 +209,32 @@ def rescue_intermediate(
             pipe.execute()
         seen_now[name] = ids - set(stale)
     return seen_now
+
+
+def rescue_started(
+    backends: Backends, queues: list[str], seen_before: dict[str, set[str]]
+) -> dict[str, set[str]]:
+    """Put back jobs whose execution was registered but never claimed its row.
+
+    A worker killed between RQ's bookkeeping (the job in the started registry) and the claim
+    of the row leaves an execution that RQ expires only after its heartbeat TTL (minutes for
+    jobs without a timeout). A job seen there in two sweeps in a row whose row is still
+    PENDING never ran: its RQ job is rebuilt from the row.
+    """
+    seen_now: dict[str, set[str]] = {}
+    for name in queues:
+        queue = Queue(name, connection=backends.redis, job_class=JobctlJob, serializer=SERIALIZER)
+        ids = set(queue.started_job_registry.get_job_ids(cleanup=False))
+        seen_now[name] = ids
+        stale = sorted(ids & seen_before.get(name, set()))
+        if not stale:
+            continue
+        for job_id, row in backends.repo.get_many(stale).items():
+            if row.status.value == "PENDING":
+                requeue_in_rq(backends, job_id)
+                log.warning(
+                    "job registered by a worker that died before running it: back in its queue",
+                    extra={"job_id": job_id, "queue": name, "event": "rescued"},
+                )
+        seen_now[name] = ids - set(stale)
+    return seen_now
