@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from top_support import NOW, make_api, settle
+from top_support import NOW, make_api, settle, until
 
 from jobctl.api import JobctlAPI
 from jobctl.tui.app import create_app
@@ -35,8 +35,13 @@ def _shot(snap_compare: Any, api: JobctlAPI, size: tuple[int, int], *keys: str) 
     async def before(pilot: Any) -> None:
         await settle(pilot)
         if keys:
+            polls = pilot.app.polls
             await pilot.press(*keys)
             await settle(pilot, polls=0)
+            # On a loaded machine the view's first fetch can still be on its way: wait for it
+            # (the failed view's groups query is the slowest), then let the screen repaint.
+            await until(pilot, lambda: pilot.app.polls > polls and pilot.app.settled, timeout=10)
+            await pilot.pause(0.1)
 
     return bool(snap_compare(app, terminal_size=size, run_before=before))
 
