@@ -87,3 +87,19 @@ def engine(db_url: str) -> Iterator[Any]:
         yield eng
     finally:
         eng.dispose()
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    """A Redis DB number of its own (JOBCTL_TEST_REDIS_DB, default 13), empty before and after."""
+    import redis
+
+    base = os.environ.get("JOBCTL_TEST_REDIS_URL", "redis://127.0.0.1:6379").rstrip("/")
+    url = f"{base}/{int(os.environ.get('JOBCTL_TEST_REDIS_DB', '13'))}"
+    conn = redis.Redis.from_url(url)
+    conn.flushdb()
+    try:
+        yield url
+    finally:
+        conn.flushdb()
+        conn.close()

@@ -178,6 +178,7 @@ class JobctlAPI:
     def retry_job(self, job_id: str) -> JobRecord:
         """FAILED or CANCELLED -> PENDING with a fresh retry budget, back in its queue now."""
         from jobctl.queue.control import withdraw
+        from jobctl.queue.recovery import new_job_of
 
         now = utcnow()
         with self.backends.errors():
@@ -189,7 +190,7 @@ class JobctlAPI:
                 )
             row = self.get_job(job_id)
             withdraw(self.backends.redis, job_id, cancelled=False)
-            self.backends.producer.push([_new_job_of(row)], now)
+            self.backends.producer.push([new_job_of(row)], now)
         return row
 
     def delete_job(self, job_id: str) -> JobStatus:
@@ -243,18 +244,6 @@ def _record_of(job: NewJob, now: datetime) -> JobRecord:
         finished_at=None,
         updated_at=now,
         worker=None,
-    )
-
-
-def _new_job_of(row: JobRecord) -> NewJob:
-    return NewJob(
-        id=row.id,
-        type=row.type,
-        queue=row.queue,
-        organization_id=row.organization_id,
-        payload=row.payload,
-        max_attempts=row.max_attempts,
-        schedule_id=row.schedule_id,
     )
 
 

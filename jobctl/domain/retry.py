@@ -27,6 +27,17 @@ class RetryPolicy:
             return None
         return self.intervals[attempt - 1]
 
+    def delay_for(self, attempt: int, max_attempts: int) -> int | None:
+        """Seconds to wait after failed attempt `attempt` of a job allowed `max_attempts`, or
+        None when its budget is spent. An operator's retry (or a hand-back) grows max_attempts;
+        the retry number within the current budget picks the interval."""
+        if attempt >= max_attempts:
+            return None
+        if not self.intervals:
+            return 0
+        within_budget = attempt - max(0, max_attempts - self.max_attempts)
+        return self.intervals[min(max(within_budget, 1), len(self.intervals)) - 1]
+
 
 def parse_intervals(text: str) -> tuple[int, ...]:
     """Parse '60,300,900' (config/env form). Raise ValueError on anything else."""

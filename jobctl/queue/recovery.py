@@ -39,7 +39,8 @@ class SweepReport:
         return self.retried + self.failed
 
 
-def _new_job_of(row: JobRecord) -> NewJob:
+def new_job_of(row: JobRecord) -> NewJob:
+    """The row as the producer takes it (scheduled for its next attempt, if any)."""
     return NewJob(
         id=row.id, type=row.type, queue=row.queue, organization_id=row.organization_id,
         payload=row.payload, max_attempts=row.max_attempts, schedule_id=row.schedule_id,
@@ -56,7 +57,7 @@ def requeue_in_rq(backends: Backends, job_id: str) -> None:
     _drop_rq_job(backends, job_id)
     from jobctl.domain.timeparse import utcnow
 
-    backends.producer.push([_new_job_of(row)], utcnow())
+    backends.producer.push([new_job_of(row)], utcnow())
 
 
 def _drop_rq_job(backends: Backends, job_id: str) -> None:
@@ -124,7 +125,7 @@ def recover(backends: Backends, row: JobRecord, reason: str, now: datetime) -> s
     None when another actor already moved the row (the fence rejected this one)."""
     policy = RetryPolicy(backends.settings.retry_intervals)
     error = JobError(type=JobStalledError.__name__, message=f"stalled: {reason}")
-    delay = _delay(policy, row)
+    delay = policy.delay_for(row.attempts, row.max_attempts)
     if delay is not None:
         if not backends.repo.schedule_retry(row.id, row.attempts, error, now + timedelta(seconds=delay), now):
             return None
@@ -141,15 +142,6 @@ def recover(backends: Backends, row: JobRecord, reason: str, now: datetime) -> s
                "event": "recovered", "status": "PENDING" if outcome == "retried" else "FAILED"},
     )  # fmt: skip
     return outcome
-
-
-def _delay(policy: RetryPolicy, row: JobRecord) -> int | None:
-    if row.attempts >= row.max_attempts:
-        return None
-    within = row.attempts - max(0, row.max_attempts - policy.max_attempts)
-    if not policy.intervals:
-        return 0
-    return policy.intervals[min(max(within, 1), len(policy.intervals)) - 1]
 
 
 def sweep(backends: Backends, now: datetime, *, only_owner: str | None = None) -> SweepReport:

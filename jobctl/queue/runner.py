@@ -190,7 +190,7 @@ def _fail_or_retry(
     now = utcnow()
     error = error_of(exc)
     retryable = not isinstance(exc, _NOT_RETRYABLE) and getattr(exc, "retryable", True)
-    delay = retry_delay(runtime, row, attempt) if retryable else None
+    delay = runtime.policy.delay_for(attempt, row.max_attempts) if retryable else None
     fields = _fields(row, attempt, duration_ms=duration_ms, error=f"{error.type}: {error.message}")
     if delay is not None:
         if not repo.schedule_retry(row.id, attempt, error, now + timedelta(seconds=delay), now):
@@ -225,22 +225,6 @@ def hand_back(runtime: WorkerRuntime, row: JobRecord, attempt: int, why: str) ->
     else:
         _late_finish(runtime, row, attempt, "interrupted")
     return HANDS_OFF
-
-
-def retry_delay(runtime: WorkerRuntime, row: JobRecord, attempt: int) -> int | None:
-    """Seconds before the next attempt, or None when the attempt budget is spent.
-
-    After an operator's retry (or a hand-back), max_attempts grows; the retry number within
-    the current budget picks the interval.
-    """
-    if attempt >= row.max_attempts:
-        return None
-    policy = runtime.policy
-    if not policy.intervals:
-        return 0
-    within_budget = attempt - max(0, row.max_attempts - policy.max_attempts)
-    index = min(max(within_budget, 1), len(policy.intervals)) - 1
-    return policy.intervals[index]
 
 
 def _late_finish(runtime: WorkerRuntime, row: JobRecord, attempt: int, outcome: str) -> Marker:

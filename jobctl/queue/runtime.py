@@ -81,10 +81,6 @@ class WorkerRuntime:
         self._lock = threading.Lock()
         self._running: dict[str, Execution] = {}
 
-    @property
-    def worker_name(self) -> str:
-        return self.owner
-
     def lock_seconds(self, queue: str) -> float:
         spec = self.settings.queues.get(queue)
         return float(spec.lock_seconds) if spec else 300.0

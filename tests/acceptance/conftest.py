@@ -2,29 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from cli_support import Cli, base_env
-
-DEFAULT_TEST_REDIS = "redis://127.0.0.1:6379"
-
-
-@pytest.fixture
-def redis_url() -> Iterator[str]:
-    import redis
-
-    base = os.environ.get("JOBCTL_TEST_REDIS_URL", DEFAULT_TEST_REDIS).rstrip("/")
-    url = f"{base}/{int(os.environ.get('JOBCTL_TEST_REDIS_DB', '14'))}"
-    conn = redis.Redis.from_url(url)
-    conn.flushdb()
-    try:
-        yield url
-    finally:
-        conn.flushdb()
-        conn.close()
 
 
 @pytest.fixture

@@ -2,29 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-DEFAULT_TEST_REDIS = "redis://127.0.0.1:6379"
-
-
-@pytest.fixture
-def redis_url() -> Iterator[str]:
-    """A Redis DB number of its own (JOBCTL_TEST_REDIS_DB, default 13), empty before and after."""
-    import redis
-
-    base = os.environ.get("JOBCTL_TEST_REDIS_URL", DEFAULT_TEST_REDIS).rstrip("/")
-    url = f"{base}/{int(os.environ.get('JOBCTL_TEST_REDIS_DB', '13'))}"
-    conn = redis.Redis.from_url(url)
-    conn.flushdb()
-    try:
-        yield url
-    finally:
-        conn.flushdb()
-        conn.close()
 
 
 @pytest.fixture

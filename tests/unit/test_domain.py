@@ -156,3 +156,12 @@ def test_redaction() -> None:
     out = redact(text)
     assert "hunter2" not in out and "abc123" not in out and "y=1" in out
     assert redact("token is XYZ-SECRET-1", secrets=("XYZ-SECRET-1",)) == "token is ***"
+
+
+def test_retry_delay_within_the_current_budget() -> None:
+    p = RetryPolicy()
+    assert [p.delay_for(a, 4) for a in (1, 2, 3, 4)] == [60, 300, 900, None]
+    # after an operator's retry the budget grows by a whole policy: intervals start over
+    assert [p.delay_for(a, 8) for a in (5, 6, 7, 8)] == [60, 300, 900, None]
+    assert p.delay_for(1, 5) == 60  # a hand-back gave one attempt back
+    assert RetryPolicy(()).delay_for(1, 2) == 0
