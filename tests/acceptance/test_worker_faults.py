@@ -268,7 +268,9 @@ def test_two_orgs_with_a_worker_killed_midway(fast_both: Cli, tmp_path: Path, re
     )
     logs = (tmp_path / "a.log", tmp_path / "b.log")
     done = [e["job_id"] for e in _log_events(*logs) if e.get("status") == "COMPLETED"]
-    assert sorted(done) == sorted(a_ids + b_ids)  # every job completed exactly once
+    # Every row is COMPLETED (above) and none ran to completion twice. (A SIGKILLed worker may
+    # lose the log line of a job it had just committed, so logs can show fewer, never more.)
+    assert len(done) == len(set(done)) and set(done) <= set(a_ids + b_ids)
     assert api.backends.repo.count_active_for_org("org-a") == 0
     api.close()
 
