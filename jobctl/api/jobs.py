@@ -60,8 +60,16 @@ class JobctlAPI:
     def __init__(self, settings: Settings | None = None, *, registry: Registry | None = None) -> None:
         self.settings = settings or load_settings()
         self.backends = Backends(self.settings)
-        self.registry = registry or default_registry()
+        self._registry = registry
         self.policy = RetryPolicy(self.settings.retry_intervals)
+
+    @property
+    def registry(self) -> Registry:
+        """The processors, loaded on first use: reading entry points and the payload models costs
+        ~20 ms that read-only commands (`jobs list`) do not need."""
+        if self._registry is None:
+            self._registry = default_registry()
+        return self._registry
 
     def close(self) -> None:
         self.backends.close()
@@ -114,14 +122,16 @@ class JobctlAPI:
 
     def get_job(self, job_id: str) -> JobRecord:
         with self.backends.errors():
-            row = self.backends.repo.get(job_id)
+            reader = self.backends.reader
+            row = reader.get(job_id) if reader is not None else self.backends.repo.get(job_id)
         if row is None:
             raise JobNotFoundError(job_id)
         return row
 
     def list_jobs(self, flt: JobFilter) -> list[JobRecord]:
         with self.backends.errors():
-            return self.backends.repo.list(flt)
+            reader = self.backends.reader
+            return reader.list(flt) if reader is not None else self.backends.repo.list(flt)
 
     def queue_overview(self) -> QueueOverview:
         from jobctl.queue.stats import known_queue_names, list_workers, queue_counts

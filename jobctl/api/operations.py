@@ -74,7 +74,8 @@ def upgrade_database(settings: Settings) -> tuple[str | None, str]:
 
 def database_status(settings: Settings) -> dict[str, Any]:
     from jobctl.domain.redaction import mask_url
-    from jobctl.store.engine import HEAD_REVISION, create_store_engine, current_revision
+    from jobctl.store.engine import create_store_engine, current_revision
+    from jobctl.store.revision import HEAD_REVISION
 
     backends = Backends(settings)
     with backends.errors():

@@ -37,7 +37,8 @@ from sqlalchemy.types import Integer
 
 from jobctl.domain.errors import DatabaseUnavailableError
 from jobctl.domain.status import JobStatus
-from jobctl.store.engine import autocommit, database_errors, describe_db_error, engine_label
+from jobctl.store.db_errors import database_errors, describe_db_error
+from jobctl.store.engine import autocommit, engine_label
 from jobctl.store.jobs_sql import utc
 from jobctl.store.tables import JOBS, UTCDateTime
 

@@ -59,7 +59,9 @@ class DriverStatement:
             else:
                 self._binds.append((name, None, bind.effective_value, processor))
         results = [c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns]
+        self.processors: Sequence[Processor] = results  # by column: what `convert` applies
         self._converting = [(i, p) for i, p in enumerate(results) if p is not None]
+        self.cache: dict[str, Any] = {}  # what callers derive from this compiled statement
 
     def parameters(self, params: Mapping[str, Any]) -> Sequence[Any] | dict[str, Any]:
         values = []
@@ -112,6 +114,15 @@ class Driver:
             cursor.execute(stmt.sql, stmt.parameters(params))
             raw = cursor.fetchall()
         return stmt.convert(raw)
+
+    def raw_rows(self, stmt: DriverStatement, params: Mapping[str, Any]) -> list[Sequence[Any]] | None:
+        """Execute; the rows as the driver returns them (`stmt.processors` not applied yet), or
+        None while the engine is observed: then call `rows`, which goes through SQLAlchemy."""
+        if self._observed():
+            return None
+        with self._cursor() as cursor:
+            cursor.execute(stmt.sql, stmt.parameters(params))
+            return cast(list[Sequence[Any]], cursor.fetchall())
 
     def rowcount(self, stmt: DriverStatement, params: Mapping[str, Any]) -> int:
         """Execute a statement that returns no rows; how many rows it changed."""

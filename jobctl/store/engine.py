@@ -19,8 +19,6 @@ surfaces on first use, which the repositories report as DatabaseUnavailableError
 from __future__ import annotations
 
 import contextlib
-import functools
-import re
 import select
 import time
 from collections.abc import Iterator
@@ -32,13 +30,9 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, DisconnectionError
 
 from jobctl.domain.errors import ConfigError, DatabaseUnavailableError, SchemaOutOfDateError
-from jobctl.domain.redaction import mask_url, redact
-
-KNOWN_REVISIONS: tuple[str, ...] = ("0001_jobs", "0002_schedules", "0003_jobs_finished_index")
-"""Every migration id, oldest first (a test checks this against alembic's script history)."""
-
-HEAD_REVISION: str = KNOWN_REVISIONS[-1]
-"""The schema revision this jobctl needs."""
+from jobctl.domain.redaction import mask_url
+from jobctl.store.db_errors import describe_db_error
+from jobctl.store.revision import HEAD_REVISION, KNOWN_REVISIONS
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -294,52 +288,6 @@ def _migration_lock(engine: Engine) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-
-
-@functools.cache
-def database_errors() -> tuple[type[BaseException], ...]:
-    """Exception classes that mean "the database is unreachable or unusable right now".
-
-    Callers (and the repositories) translate these into DatabaseUnavailableError. They cover
-    SQLAlchemy's wrappers and the raw driver errors, for code that touches a driver directly.
-    """
-    import sqlite3
-
-    import psycopg
-    from sqlalchemy import exc as sa_exc
-
-    return (
-        sa_exc.OperationalError,
-        sa_exc.InterfaceError,
-        sa_exc.TimeoutError,  # pool exhausted: the database is not answering fast enough
-        psycopg.OperationalError,
-        psycopg.InterfaceError,
-        sqlite3.OperationalError,
-        sqlite3.InterfaceError,
-    )
-
-
-_CONNECT_WORDS = re.compile(
-    r"refused|could not connect|connection|timeout expired|timed out|could not translate host|"
-    r"name or service not known|unable to open database file|no route to host|server closed",
-    re.IGNORECASE,
-)
-
-
-def describe_db_error(url: str, exc: BaseException) -> str:
-    """One line for a user: what failed, where (masked URL), the driver's reason, no secrets."""
-    orig = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
-    lines = [line.strip() for line in str(orig).splitlines() if line.strip()]
-    detail = lines[0] if lines else type(orig).__name__
-    # psycopg: 'connection failed: connection to server at "h" (1.2.3.4), port 5432 failed:
-    # Connection refused' -> keep the reason after the last "failed:".
-    if "failed:" in detail:
-        detail = detail.rsplit("failed:", 1)[1].strip() or detail
-    detail = redact(detail[:1].lower() + detail[1:])
-    where = mask_url(url)
-    if _CONNECT_WORDS.search(str(orig)) or (isinstance(exc, DBAPIError) and exc.connection_invalidated):
-        return f"cannot reach the database at {where}: {detail}"
-    return f"database error at {where}: {detail}"
 
 
 def engine_label(engine: Engine) -> str:

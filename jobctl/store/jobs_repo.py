@@ -29,11 +29,13 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, StatementError
 
 from jobctl.domain.errors import DatabaseUnavailableError, TooManyJobsError
-from jobctl.domain.records import JobError, JobFilter, JobRecord, NewJob
+from jobctl.domain.records import JobError, JobFilter, JobRecord, NewJob, deferred_records
 from jobctl.domain.status import JobStatus
 from jobctl.store import jobs_sql as q
+from jobctl.store.db_errors import database_errors, describe_db_error
 from jobctl.store.driver import Driver
-from jobctl.store.engine import SQLITE_IMMEDIATE, autocommit, database_errors, describe_db_error, engine_label
+from jobctl.store.engine import SQLITE_IMMEDIATE, autocommit, engine_label
+from jobctl.store.record_rows import record_fields, to_record
 from jobctl.store.tables import JOBS
 
 P = ParamSpec("P")
@@ -168,7 +170,7 @@ class JobRepository:
     def get(self, job_id: str) -> JobRecord | None:
         stmt = self._driver.statement(q.GET, lambda: q.GET, q.RECORD_COLUMNS)
         rows = self._driver.rows(stmt, {"p_id": job_id})
-        return q.to_record(rows[0]) if rows else None
+        return to_record(rows[0]) if rows else None
 
     @_translated
     def get_many(self, ids: Sequence[str]) -> dict[str, JobRecord]:
@@ -179,7 +181,7 @@ class JobRepository:
             for start in range(0, len(unique), _ID_CHUNK):
                 stmt = select(*q.RECORD_COLUMNS).where(c.id.in_(unique[start : start + _ID_CHUNK]))
                 for row in conn.execute(stmt):
-                    out[row[0]] = q.to_record(row)
+                    out[row[0]] = to_record(row)
         return out
 
     @_translated
@@ -191,7 +193,14 @@ class JobRepository:
         """
         shape = q.list_shape(flt)
         stmt = self._driver.statement(("list", shape), lambda: q.list_statement(shape), q.RECORD_COLUMNS)
-        return [q.to_record(row) for row in self._driver.rows(stmt, q.list_params(flt))]
+        params = q.list_params(flt)
+        raw = self._driver.raw_rows(stmt, params)
+        if raw is None:
+            return [to_record(row) for row in self._driver.rows(stmt, params)]
+        fields = stmt.cache.get("record_fields")
+        if fields is None:
+            fields = stmt.cache["record_fields"] = record_fields(stmt.processors)
+        return deferred_records(raw, fields)
 
     @_translated
     def count_active_for_org(self, organization_id: str) -> int:
@@ -231,7 +240,7 @@ class JobRepository:
         """claim() returning the whole claimed row (one round trip instead of claim + get)."""
         stmt = self._driver.statement(q.CLAIM_ROW, lambda: q.CLAIM_ROW, q.RECORD_COLUMNS)
         rows = self._driver.rows(stmt, {"p_id": job_id, "p_worker": worker, "p_now": q.utc(now)})
-        return q.to_record(rows[0]) if rows else None
+        return to_record(rows[0]) if rows else None
 
     @_translated
     def release(self, job_id: str, attempt: int, now: datetime) -> bool:
@@ -243,7 +252,7 @@ class JobRepository:
     def running(self, limit: int = 5000) -> builtins.list[JobRecord]:
         """RUNNING rows, oldest start first (the recovery sweep; served by the status index)."""
         with self._auto.connect() as conn:
-            return [q.to_record(r) for r in conn.execute(q.RUNNING_ROWS, {"p_limit": limit})]
+            return [to_record(r) for r in conn.execute(q.RUNNING_ROWS, {"p_limit": limit})]
 
     @_translated
     def complete(self, job_id: str, attempt: int, result: object, now: datetime) -> bool:

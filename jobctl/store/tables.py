@@ -16,6 +16,8 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator, TypeEngine
 from sqlmodel import Field, SQLModel
 
+from jobctl.store.record_rows import _aware_to_utc, _sqlite_text_to_utc
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """A datetime that is timezone-aware UTC in Python on every backend.
@@ -57,20 +59,6 @@ class UTCDateTime(TypeDecorator[datetime]):
         if dialect.name == "sqlite":
             return _sqlite_text_to_utc
         return _aware_to_utc
-
-
-def _sqlite_text_to_utc(value: str | datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return datetime.fromisoformat(value + "+00:00")
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def _aware_to_utc(value: datetime | None) -> datetime | None:
-    if value is None or value.tzinfo is UTC:
-        return value
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def json_type() -> TypeEngine[Any]:

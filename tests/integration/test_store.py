@@ -19,8 +19,6 @@ from jobctl.domain.errors import DatabaseUnavailableError, SchemaOutOfDateError,
 from jobctl.domain.records import JobError, JobFilter, NewJob
 from jobctl.domain.status import JobStatus
 from jobctl.store.engine import (
-    HEAD_REVISION,
-    KNOWN_REVISIONS,
     MIGRATIONS_DIR,
     create_store_engine,
     current_revision,
@@ -29,6 +27,7 @@ from jobctl.store.engine import (
     upgrade_schema,
 )
 from jobctl.store.jobs_repo import JobRepository
+from jobctl.store.revision import HEAD_REVISION, KNOWN_REVISIONS
 from jobctl.store.tables import METADATA
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -422,6 +421,44 @@ def test_list_order_filters_and_keyset_pages(repo: JobRepository) -> None:
         JobFilter(statuses=(JobStatus.FAILED,), limit=3, before=(failed[2].created_at, failed[2].id))
     )
     assert [j.id for j in status_page] == [j.id for j in failed[3:6]]
+
+
+def test_listed_records_read_lazily_equal_fetched_ones(repo: JobRepository, engine: Engine) -> None:
+    """`list` defers converting fields to first access; the records must be indistinguishable
+    from eagerly built ones (get), field by field, in JSON, repr and replace, on each backend,
+    and the same through SQLAlchemy while the engine is observed (no deferral then)."""
+    import dataclasses
+
+    from sqlalchemy import event
+
+    _seed_for_listing(repo)
+    assert repo.claim("job-01", "w", T0) == 1
+    assert repo.complete("job-01", 1, {"answer": [1, 2]}, T0 + timedelta(seconds=2))
+    listed = repo.list(JobFilter(limit=0))
+    fetched = [repo.get(j.id) for j in listed]
+    assert listed == fetched
+    for lazy, eager in zip(listed, fetched, strict=True):
+        assert lazy is not None and eager is not None
+        for f in dataclasses.fields(eager):
+            assert getattr(lazy, f.name) == getattr(eager, f.name), f.name
+        assert lazy.to_json() == eager.to_json()
+        assert repr(lazy) == repr(eager)
+        assert dataclasses.replace(lazy, worker="x") == dataclasses.replace(eager, worker="x")
+    done = next(j for j in listed if j.id == "job-01")
+    assert done.result == {"answer": [1, 2]} and done.created_at.tzinfo is UTC
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        _ = listed[0].nope  # type: ignore[attr-defined]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        listed[0].worker = "y"  # type: ignore[misc]
+
+    def seen(*_: Any) -> None:
+        pass
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        assert repo.list(JobFilter(limit=0)) == fetched
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
 
 
 def test_counts(repo: JobRepository) -> None:

@@ -1,0 +1,9 @@
+"""The schema revisions this jobctl knows (no imports: the driver-only reader needs them too)."""
+
+from __future__ import annotations
+
+KNOWN_REVISIONS: tuple[str, ...] = ("0001_jobs", "0002_schedules", "0003_jobs_finished_index")
+"""Every migration id, oldest first (a test checks this against alembic's script history)."""
+
+HEAD_REVISION: str = KNOWN_REVISIONS[-1]
+"""The schema revision this jobctl needs."""
