@@ -15,10 +15,12 @@ Connection errors are raised as the driver's own: the caller's error translation
 
 from __future__ import annotations
 
+import builtins
 import json
+import threading
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote
 
 from jobctl.domain.records import FieldReaders, JobFilter, JobRecord, deferred_records
@@ -37,10 +39,13 @@ _ORDER = " ORDER BY created_at DESC, id DESC"
 
 
 class JobReader:
-    """One driver connection in autocommit mode and the SQL dialect's details."""
+    """One driver connection in autocommit mode and the SQL dialect's details. Safe to share
+    between threads (a long-lived API object may be called from a dashboard's workers): one
+    statement at a time, under a lock."""
 
     def __init__(self, connection: Any, placeholder: str, fields: FieldReaders, sqlite: bool) -> None:
         self._conn = connection
+        self._lock = threading.Lock()
         self._p = placeholder
         self._fields = fields
         self._sqlite = sqlite
@@ -74,14 +79,19 @@ class JobReader:
         sql = _SELECT + (" WHERE " + " AND ".join(where) if where else "") + _ORDER
         if flt.limit > 0:
             sql += f" LIMIT {int(flt.limit)}"
-        return deferred_records(self._conn.execute(sql, params).fetchall(), self._fields)
+        return deferred_records(self._fetch(sql, params), self._fields)
 
     def get(self, job_id: str) -> JobRecord | None:
-        rows = self._conn.execute(f"{_SELECT} WHERE id = {self._p}", [job_id]).fetchall()
+        rows = self._fetch(f"{_SELECT} WHERE id = {self._p}", [job_id])
         return deferred_records(rows, self._fields)[0] if rows else None
 
     def close(self) -> None:
-        self._conn.close()
+        with self._lock:
+            self._conn.close()
+
+    def _fetch(self, sql: str, params: builtins.list[Any]) -> builtins.list[Any]:
+        with self._lock:
+            return cast(builtins.list[Any], self._conn.execute(sql, params).fetchall())
 
     def _time(self, value: datetime) -> Any:
         if value.tzinfo is None or value.utcoffset() is None:
@@ -105,7 +115,9 @@ def _sqlite_reader(path: str) -> JobReader | None:
     import sqlite3
 
     try:  # mode=rw: never create the file (the store creates and migrates a new one)
-        conn = sqlite3.connect(f"file:{quote(path)}?mode=rw", uri=True, timeout=10, isolation_level=None)
+        conn = sqlite3.connect(
+            f"file:{quote(path)}?mode=rw", uri=True, timeout=10, isolation_level=None, check_same_thread=False
+        )
     except sqlite3.OperationalError:
         return None
     processors = _processors(_sqlite_text_to_utc, json.loads)

@@ -74,9 +74,7 @@ def test_reader_lists_what_the_store_lists(db_url: str, engine: Engine, flt: Job
         assert got == expected
         for lazy, eager in zip(got, expected, strict=True):
             assert lazy.to_json() == eager.to_json()
-            assert all(
-                getattr(lazy, f.name) == getattr(eager, f.name) for f in dataclasses.fields(eager)
-            )
+            assert all(getattr(lazy, f.name) == getattr(eager, f.name) for f in dataclasses.fields(eager))
         for record in expected[:3]:
             assert reader.get(record.id) == repo.get(record.id)
         assert reader.get("no-such-job") is None
@@ -124,3 +122,17 @@ def test_jobs_list_command_runs_without_sqlalchemy(db_url: str, engine: Engine, 
         )
         assert "HEAVY []" in out.stderr, out.stderr
         assert "job-" in out.stdout and "ValueError" in out.stdout, out.stdout
+
+
+def test_reader_is_shared_safely_between_threads(db_url: str, engine: Engine) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    _seed(JobRepository(engine))
+    reader = open_reader(db_url)
+    assert reader is not None
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            pages = list(pool.map(lambda _: [r.id for r in reader.list(JobFilter(limit=10))], range(64)))
+        assert all(page == pages[0] for page in pages) and len(pages[0]) == 10
+    finally:
+        reader.close()
