@@ -50,6 +50,10 @@ class JobRecord:
             object.__setattr__(self, name, value)  # frozen: set once, like __init__ would
             return value
 
+        def __getstate__(self) -> dict[str, Any]:
+            """Pickle and copy the fields (a deferred record's readers are not picklable)."""
+            return {f: getattr(self, f) for f in self.__dataclass_fields__}
+
     @property
     def duration_s(self) -> float | None:
         if self.started_at and self.finished_at:

@@ -450,6 +450,11 @@ def test_listed_records_read_lazily_equal_fetched_ones(repo: JobRepository, engi
         _ = listed[0].nope  # type: ignore[attr-defined]
     with pytest.raises(dataclasses.FrozenInstanceError):
         listed[0].worker = "y"  # type: ignore[misc]
+    import copy
+    import pickle
+
+    for clone in (pickle.loads(pickle.dumps(listed[1])), copy.copy(listed[1]), copy.deepcopy(listed[2])):
+        assert clone in fetched and "_row" not in vars(clone)
 
     def seen(*_: Any) -> None:
         pass
