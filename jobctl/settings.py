@@ -371,3 +371,38 @@ def load_settings(config_path: Path | None = None, env: Mapping[str, str] | None
             f"than worker.heartbeat_seconds ({settings.heartbeat_seconds:g})"
         )
     return settings
+
+
+# Where each setting can come from: (name, environment variable or None, path in the config file).
+_SOURCES: tuple[tuple[str, str | None, tuple[str, ...]], ...] = (
+    ("redis_url", "JOBCTL_REDIS_URL", ("redis_url",)),
+    ("database_url", "JOBCTL_DATABASE_URL", ("database_url",)),
+    ("data_dir", "JOBCTL_DATA_DIR", ("data_dir",)),
+    ("retry_intervals", "JOBCTL_RETRY_INTERVALS", ("retry_intervals",)),
+    ("log_level", "JOBCTL_LOG_LEVEL", ("log_level",)),
+    ("queues", None, ("queues",)),
+    ("limits", None, ("limits",)),
+    ("worker.heartbeat_seconds", "JOBCTL_HEARTBEAT_SECONDS", ("worker", "heartbeat_seconds")),
+    ("worker.stall_seconds", "JOBCTL_STALL_SECONDS", ("worker", "stall_seconds")),
+    ("worker.reconcile_seconds", "JOBCTL_RECONCILE_SECONDS", ("worker", "reconcile_seconds")),
+    ("worker.stats_log_seconds", "JOBCTL_STATS_LOG_SECONDS", ("worker", "stats_log_seconds")),
+)
+
+
+def setting_sources(settings: Settings, env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Where each setting of `settings` came from: "environment (JOBCTL_…)", "config file" or
+    "default" (`jobctl doctor`). Mirrors load_settings' precedence; reads the file again."""
+    env = os.environ if env is None else env
+    data = _read_toml(settings.config_path) if settings.config_path is not None else {}
+    out: dict[str, str] = {}
+    for name, variable, path in _SOURCES:
+        node: object = data
+        for part in path:
+            node = node.get(part) if isinstance(node, dict) else None
+        if variable is not None and _get(env, variable) is not None:
+            out[name] = f"environment ({variable})"
+        elif node is not None:
+            out[name] = "config file"
+        else:
+            out[name] = "default"
+    return out

@@ -57,6 +57,8 @@ local function present()
   return false
 end
 """
+# Read-only: 1 if present, else 0 (`jobctl doctor` asks without fixing anything).
+_IS_PRESENT = _PRESENT + "\nif present() then return 1 end\nreturn 0\n"
 # + KEYS[7] marker of this row version, ARGV[3] its TTL in ms. 1: ours to fix, 0: present,
 # -1: another reconciler is fixing this very version.
 _CLAIM = (
@@ -267,6 +269,18 @@ class _Pass:
                     script(keys=[*keys, *ended], args=[row.id, now], client=pipe)
             answers = pipe.execute()
         return [row for row, answer in zip(rows, answers, strict=True) if answer == 1]
+
+
+def present_in_rq(redis: Any, jobs: Sequence[tuple[str, Queue]], now: float) -> list[bool]:
+    """For each (job id, its queue): can a worker or RQ's scheduler still reach it? The same
+    atomic test a reconciler pass makes, writing nothing; one pipeline."""
+    if not jobs:
+        return []
+    script = redis.register_script(_IS_PRESENT)
+    with redis.pipeline(transaction=False) as pipe:
+        for job_id, q in jobs:
+            script(keys=list(_keys(q, job_id)), args=[job_id, now], client=pipe)
+        return [answer == 1 for answer in pipe.execute()]
 
 
 def _keys(q: Queue, job_id: str) -> tuple[str, ...]:

@@ -247,3 +247,15 @@ def test_settings_import_stays_light() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_setting_sources_name_where_each_value_came_from(home: dict[str, str], tmp_path: Path) -> None:
+    from jobctl.settings import setting_sources
+
+    cfg = write(tmp_path / "c.toml", 'redis_url = "redis://h:6379/1"\n[worker]\nstall_seconds = 20\n')
+    env = {**home, "JOBCTL_REDIS_URL": "redis://other:6379/2", "JOBCTL_LOG_LEVEL": "DEBUG"}
+    sources = setting_sources(load_settings(cfg, env), env)
+    assert sources["redis_url"] == "environment (JOBCTL_REDIS_URL)"  # the environment wins
+    assert sources["log_level"] == "environment (JOBCTL_LOG_LEVEL)"
+    assert sources["worker.stall_seconds"] == "config file"
+    assert sources["database_url"] == "default" and sources["queues"] == "default"
