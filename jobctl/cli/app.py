@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from jobctl import __version__
-from jobctl.cli import db, demo, enqueue, jobs, queues, redis_cmd, scheduler, schedules, top, worker
+from jobctl.cli import db, demo, doctor, enqueue, jobs, queues, redis_cmd, scheduler, schedules, top, worker
 from jobctl.cli.context import STATE
 from jobctl.cli.output import error
 from jobctl.domain.errors import ExitCode, JobctlError
@@ -60,6 +60,7 @@ scheduler.register(app)
 app.add_typer(db.app, name="db")
 app.add_typer(redis_cmd.app, name="redis")
 demo.register(app)
+doctor.register(app)
 
 
 def main() -> None:

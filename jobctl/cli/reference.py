@@ -51,6 +51,7 @@ EXIT_STATUS = {
     11: "the action does not apply to the job's status",
     12: "bad configuration file or value",
     13: "worker: stopped by a second signal or an expired grace period",
+    14: "doctor: at least one check failed (warnings alone exit 0)",
     130: "interrupted",
 }
 

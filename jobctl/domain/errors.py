@@ -26,6 +26,7 @@ class ExitCode(IntEnum):
     INVALID_STATE = 11  # the operation does not apply to the job's current status
     CONFIG = 12  # bad configuration file or environment value
     FORCED_SHUTDOWN = 13  # worker: stopped by a second signal or an expired grace period
+    CHECK_FAILED = 14  # doctor: at least one check failed (warnings alone exit 0)
     INTERRUPTED = 130  # Ctrl-C
 
 
