@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,7 @@ from sqlalchemy import select, update
 
 from jobctl.domain.errors import ExitCode
 from jobctl.store.engine import create_store_engine
+from jobctl.store.schedule_tables import SCHEDULES
 from jobctl.store.tables import JOBS, METADATA
 
 QUEUES = ("content-generation", "context-scraping", "analytics-sync")
@@ -37,12 +40,12 @@ def _enqueue(cli: Cli, queue: str) -> str:
     return out.stdout.strip()
 
 
-def _age_row(cli: Cli, job_id: str, **values: Any) -> None:
+def _age_row(cli: Cli, job_id: str, table: Any = JOBS, **values: Any) -> None:
     """Rewrite a row by hand (the test's way to build states no healthy system produces)."""
     engine = create_store_engine(cli.env["JOBCTL_DATABASE_URL"])
     try:
         with engine.begin() as conn:
-            conn.execute(update(JOBS).where(JOBS.c.id == job_id).values(**values))
+            conn.execute(update(table).where(table.c.id == job_id).values(**values))
     finally:
         engine.dispose()
 
@@ -208,3 +211,30 @@ def test_embedded_defaults_are_looked_at_not_started(embedded_cli: Cli, tmp_path
     assert _check(report, "database")["status"] == "ok"
     assert _check(report, "queue context-scraping")["status"] == "warn"
     assert embedded_cli.json("jobs", "show", job, "--json")["status"] == "PENDING"
+
+
+def test_schedules_without_a_scheduler_leader(cli: Cli, tmp_path: Path) -> None:
+    add = cli.run("schedules", "add", "every-minute", "ping", "* * * * *", "--queue", "analytics-sync")
+    assert add.returncode == 0, add.stderr
+    _, report = _doctor(cli)
+    sched = _check(report, "scheduler")
+    assert sched["status"] == "warn" and "no scheduler holds the leadership lease" in sched["finding"]
+    assert "jobctl scheduler" in sched["hint"]
+    schedule_id = cli.json("schedules", "show", "every-minute", "--json")["schedule"]["id"]
+    _age_row(cli, schedule_id, SCHEDULES, active_since=datetime.now(UTC) - timedelta(minutes=10))
+    code, report = _doctor(cli)  # a tick is now minutes late: it did not fire
+    sched = _check(report, "scheduler")
+    assert sched["status"] == "fail" and code == ExitCode.CHECK_FAILED
+    assert "every-minute" in sched["finding"] and "late" in sched["finding"]
+    command = [sys.executable, "-m", "jobctl", "scheduler", "--name", "doc-s", "--log-json"]
+    with (tmp_path / "s.log").open("ab") as fh:
+        proc = subprocess.Popen(
+            command, env=cli.env, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
+    cli.procs.append(proc)  # stopped by pid (SIGTERM) at teardown
+
+    def leader_ok() -> bool:
+        sched = _check(_doctor(cli)[1], "scheduler")
+        return sched["status"] == "ok" and "scheduler doc-s leads" in sched["finding"]
+
+    assert wait_until(leader_ok, timeout=20, interval=0.5)  # it led and caught up on the late tick
