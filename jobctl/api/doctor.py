@@ -118,7 +118,7 @@ def run_doctor(
         from jobctl.api.doctor_jobs import JobChecks
 
         jobs = JobChecks(settings, engine, redis.client, now or utcnow(), overdue_after)
-        jobs.db_problem = _db_problem(db)
+        jobs.db_problem = _db_problem(db, embedded=settings.uses_embedded_database)
         jobs.redis_problem = _redis_problem(redis)
         checks += jobs.run()
     finally:
@@ -235,11 +235,12 @@ def redis_check(probe: RedisProbe) -> Check:
     return Check("redis", OK, finding, None, details)
 
 
-def _db_problem(db: DatabaseProbe) -> str | None:
+def _db_problem(db: DatabaseProbe, *, embedded: bool) -> str | None:
     if db.error is not None:
         return "the database is unreachable"
     if db.missing_file is not None:
-        return "the database does not exist yet"
+        # The embedded file is created on first use: no file, no jobs (the job checks say so).
+        return None if embedded else "the database does not exist yet"
     if not db.schema_current:
         return "the database schema is not current"
     return None

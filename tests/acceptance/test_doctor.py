@@ -204,6 +204,8 @@ def test_embedded_defaults_are_looked_at_not_started(embedded_cli: Cli, tmp_path
     assert _check(report, "redis")["status"] == "warn"
     assert "not running" in _check(report, "redis")["finding"]
     assert "not created yet" in _check(report, "database")["finding"]
+    overdue = _check(report, "overdue")
+    assert overdue["status"] == "ok" and overdue["finding"].startswith("no jobs yet")
     job = _enqueue(embedded_cli, "context-scraping")  # starts the embedded Redis, creates SQLite
     code, report = _doctor(embedded_cli)
     assert code == 0, report
