@@ -113,7 +113,7 @@ class JobRepository:
         cannot overshoot it; if any organisation would exceed it, TooManyJobsError is raised
         and nothing is inserted.
 
-        `meanwhile` (computation only, no writes) is called exactly once: on PostgreSQL
+        `meanwhile` (computation only, no writes) is called once, unless the INSERT fails first: on PostgreSQL
         while the server runs and commits the INSERT (jobctl.store.overlap), elsewhere just
         before it. Its exceptions propagate (the rows may then be committed).
         """

@@ -240,7 +240,9 @@ def list_statement(shape: ListShape) -> Select[Any]:
     n_status, n_type, n_queue, org, schedule, since, before, limit = shape
     where: list[ColumnElement[bool]] = []
     for column, count, name in (
-        (c.status, n_status, "status"), (c.type, n_type, "type"), (c.queue, n_queue, "queue")
+        (c.status, n_status, "status"),
+        (c.type, n_type, "type"),
+        (c.queue, n_queue, "queue"),
     ):
         if count == 1:
             where.append(column == bindparam(f"p_{name}_0"))

@@ -32,7 +32,8 @@ from sqlalchemy.sql.expression import Executable
 
 from jobctl.store.driver import DriverStatement
 
-_PREPARED = "jobctl_overlap_prepared"  # pool record info: statement names prepared on it
+_PREPARED = "jobctl_overlap_prepared"  # pool record info: statements prepared on that connection
+_MAX_PREPARED = 64  # per connection; beyond it, statements run unprepared
 _names = itertools.count()
 
 
@@ -83,6 +84,7 @@ def _run(
 
     values = stmt.compiled.parameters(params)  # a plain TypeError/ValueError surfaces here, unsent
     fairy = engine.raw_connection()
+    talking = False  # from the first byte sent until the last result read
     try:
         conn = fairy.dbapi_connection
         pgconn = conn.pgconn  # type: ignore[union-attr]
@@ -90,28 +92,43 @@ def _run(
             return None  # not a lone statement that commits itself: take the usual path
         tx = Transformer(conn)  # type: ignore[arg-type]
         dumped = tx.dump_sequence(list(values), [PyFormat.AUTO] * len(values))
-        prepared: set[bytes] = fairy.info.setdefault(_PREPARED, set())
-        if stmt.name not in prepared:
-            pgconn.send_prepare(stmt.name, stmt.sql, param_types=tx.types)
-            _result(pgconn)
-            prepared.add(stmt.name)
-        pgconn.send_query_prepared(stmt.name, dumped, param_formats=tx.formats)
+        talking = True
+        name = _prepared(pgconn, fairy.info, stmt, tx.types or ())
+        if name is None:
+            pgconn.send_query_params(stmt.sql, dumped, param_types=tx.types, param_formats=tx.formats)
+        else:
+            pgconn.send_query_prepared(name, dumped, param_formats=tx.formats)
         _flush(pgconn)
-    except BaseException:
-        fairy.close()
-        raise
-    try:
         meanwhile()
         result = _result(pgconn)
+        talking = False
         tx.set_pgresult(result)
         rows = tx.load_rows(0, result.ntuples, tuple) if result.ntuples else []
     except BaseException as exc:
-        # The connection may still be busy with the statement (or mid-reply): never reuse it.
-        fairy.invalidate(exc if isinstance(exc, Exception) else None)
+        if talking:  # possibly mid-conversation (or still running the statement): never reuse it
+            fairy.invalidate(exc if isinstance(exc, Exception) else None)
         raise
     finally:
         fairy.close()
     return stmt.compiled.convert(rows)
+
+
+def _prepared(
+    pgconn: Any, info: dict[Any, Any], stmt: OverlapStatement, types: Sequence[int]
+) -> bytes | None:
+    """The name of `stmt` prepared on this connection for these parameter types (preparing
+    it now if needed); None past _MAX_PREPARED. One statement per types, as psycopg does: the
+    types follow the values (NULL or not, int2/int4/int8 by size), and a binary value must
+    match the type it was prepared with."""
+    prepared: dict[tuple[bytes, tuple[int, ...]], bytes] = info.setdefault(_PREPARED, {})
+    key = (stmt.name, tuple(types))
+    name = prepared.get(key)
+    if name is None and len(prepared) < _MAX_PREPARED:
+        name = b"%s_%d" % (stmt.name, len(prepared))
+        pgconn.send_prepare(name, stmt.sql, param_types=types)
+        _result(pgconn)
+        prepared[key] = name
+    return name
 
 
 def _flush(pgconn: Any) -> None:

@@ -10,7 +10,9 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -52,6 +54,25 @@ def test_meanwhile_runs_once_on_every_insert_path(engine: Engine, repo: JobRepos
     with pytest.raises(TooManyJobsError):
         repo.insert_many([new_job("org-2")], T0, org_limit=1, meanwhile=lambda: meanwhile("over"))
     assert calls == ["one", "bulk", "again", "empty", "org", "over"]
+
+
+def test_prepared_inserts_follow_the_parameter_types(repo: JobRepository) -> None:
+    """NULL or not, small or large ints: each combination of types gets its own prepared
+    statement (a binary int4 sent to a statement prepared for int2 would be refused)."""
+    variants: list[dict[str, Any]] = [
+        {"scheduled_for": T0 + timedelta(hours=1), "schedule_id": "s1", "max_attempts": 3},
+        {"max_attempts": 100_000},
+        {"max_attempts": 3_000_000_000 // 2},
+        {"scheduled_for": T0 + timedelta(hours=2), "max_attempts": 70_000},
+        {},
+    ]
+    for round_ in range(3):  # enough rounds to meet the same pooled connection again
+        for n, kw in enumerate(variants):
+            job = new_job(f"v{round_}-{n}", organization_id=None, **kw)
+            assert repo.insert_many([job], T0, meanwhile=lambda: None) == [True]
+            row = repo.get(job.id)
+            assert row is not None and row.max_attempts == job.max_attempts
+            assert row.scheduled_for == job.scheduled_for and row.schedule_id == job.schedule_id
 
 
 def test_overlap_is_postgresql_only(engine: Engine) -> None:
