@@ -165,22 +165,16 @@ class JobRepository:
         return self._driver.rows(self._driver.statement(key, build), params)
 
     def _bulk_insert(self, jobs: Sequence[NewJob], now: datetime) -> tuple[Any, dict[str, Any]]:
-        sched = [q.utc(j.scheduled_for) if j.scheduled_for is not None else None for j in jobs]
-        if self._pg:
-            return q.PG_BULK_INSERT, {
-                "p_status": q.PENDING, "p_now": now,
-                "p_ids": [j.id for j in jobs], "p_types": [j.type for j in jobs],
-                "p_queues": [j.queue for j in jobs], "p_orgs": [j.organization_id for j in jobs],
-                "p_payloads": [json.dumps(j.payload) for j in jobs],
-                "p_max_attempts": [j.max_attempts for j in jobs],
-                "p_schedule_ids": [j.schedule_id for j in jobs], "p_scheduled_for": sched,
-            }  # fmt: skip
+        # Times as text: ISO 8601 with its offset for PostgreSQL's timestamptz, and on SQLite
+        # exactly what the column type would have stored.
+        to_text = (lambda v: v.isoformat()) if self._pg else self._dt_text
         rows = [
             [j.id, j.type, j.queue, j.organization_id, j.payload, j.max_attempts, j.schedule_id,
-             self._dt_text(s) if s is not None else None]
-            for j, s in zip(jobs, sched, strict=True)
+             to_text(q.utc(j.scheduled_for)) if j.scheduled_for is not None else None]
+            for j in jobs
         ]  # fmt: skip
-        return q.SQLITE_BULK_INSERT, {"p_status": q.PENDING, "p_now": now, "p_rows": json.dumps(rows)}
+        stmt = q.PG_BULK_INSERT if self._pg else q.SQLITE_BULK_INSERT
+        return stmt, {"p_status": q.PENDING, "p_now": now, "p_rows": json.dumps(rows)}
 
     def _check_org_limits(self, conn: Connection, jobs: Sequence[NewJob], limit: OrgLimit) -> None:
         existing: set[str] = set()
