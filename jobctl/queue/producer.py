@@ -65,8 +65,21 @@ class Producer:
         pipe = self.connection.pipeline()
         for new in jobs:
             self._add(pipe, new, now)
-        queued = (args for args, options in pipe.command_stack if EMPTY_RESPONSE not in options)
-        return [("MULTI",), *queued, ("EXEC",)]
+        commands: list[tuple[Any, ...]] = [("MULTI",)]
+        added: set[tuple[Any, ...]] = set()
+        for args, options in pipe.command_stack:
+            if EMPTY_RESPONSE in options:
+                continue
+            if args[0] == "SADD":
+                # RQ registers the queue (SADD rq:queues ...) for every job it enqueues; in one
+                # transaction a repeated SADD changes nothing: an enqueue_many of 10,000 sent
+                # 10,000 of them (a quarter of its Redis commands).
+                if args in added:
+                    continue
+                added.add(args)
+            commands.append(args)
+        commands.append(("EXEC",))
+        return commands
 
     def push(self, jobs: Sequence[NewJob], now: datetime) -> None:
         """Enqueue (or schedule, when `scheduled_for` is in the future) every job in one pipeline."""

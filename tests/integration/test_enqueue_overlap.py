@@ -112,6 +112,9 @@ def test_staged_push_sends_only_after_send_and_only_fresh_jobs(redis_url: str) -
         assert rq_queue.job_ids == [] and conn.dbsize() == 0  # built, packed, not sent
         push.send([jobs[0], jobs[2]])  # jobs[1] existed already: not pushed again
     assert rq_queue.job_ids == ["s-0", "s-2"]
+    assert Queue.all(connection=conn) == [rq_queue]  # registered once, however many jobs
+    sadds = [c for c in producer.commands(jobs, T0) if c[0] == "SADD"]
+    assert sadds == [("SADD", "rq:queues", f"rq:queue:{Q}")]
     job = JobctlJob.fetch("s-0", connection=conn, serializer=SERIALIZER)
     assert list(job.args) == ["s-0"] and job.meta == {"jobctl_type": "ping"}
     with producer.stage(jobs, T0) as push:  # never built (e.g. the insert failed): nothing sent
