@@ -13,7 +13,8 @@ with no transaction open, so it commits on its own exactly as in driver autocomm
 caller learns the outcome (and sends anything anywhere) only after the commit. `meanwhile`
 must only compute; it must not write.
 
-The statement is prepared once per pooled connection (as psycopg prepares repeated queries).
+The statement is prepared once per pooled connection and parameter types (as psycopg
+prepares repeated queries).
 Parameters and results go through the same SQLAlchemy processors and psycopg adapters as
 `jobctl.store.driver`. `Overlap.run` returns None when it cannot take this path (another
 backend, someone listening for cursor executions, a connection inside a transaction): the
