@@ -3,15 +3,24 @@
 The SQL row is written first (it is the system of record); only then does the RQ job appear.
 A crash between the two leaves a PENDING row without an RQ job, which the reconciler
 re-enqueues; the reverse (an RQ job without a row) cannot happen through this path.
+
+`stage()` splits a push in three so the API can overlap it with the database's commit: take a
+Redis connection (before any row is written: an unreachable Redis fails the enqueue cleanly),
+build the RQ jobs and pack their commands (pure CPU: ~70 µs a job, done while PostgreSQL
+commits the rows), and send them once the rows are committed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
+from typing import Any
 
 from redis import Redis
-from redis.client import Pipeline
+from redis.client import EMPTY_RESPONSE, Pipeline
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
 from rq import Queue
 from rq.exceptions import DuplicateJobError
 from rq.job import Job
@@ -40,6 +49,37 @@ class Producer:
             q = Queue(name, connection=self.connection, job_class=JobctlJob, serializer=SERIALIZER)
             self._queues[name] = q
         return q
+
+    @contextmanager
+    def stage(self, jobs: Sequence[NewJob], now: datetime) -> Iterator[StagedPush]:
+        """A push of `jobs` in three steps (see the module doc); the connection is returned
+        to the pool (or dropped, if anything went wrong on it) when the block ends."""
+        staged = StagedPush(self, jobs, now)
+        try:
+            yield staged
+        finally:
+            staged.close()
+
+    def commands(self, jobs: Sequence[NewJob], now: datetime) -> list[tuple[Any, ...]]:
+        """The Redis commands (MULTI ... EXEC) that `push` would send for `jobs`."""
+        pipe = self.connection.pipeline()
+        for new in jobs:
+            self._add(pipe, new, now)
+        commands: list[tuple[Any, ...]] = [("MULTI",)]
+        added: set[tuple[Any, ...]] = set()
+        for args, options in pipe.command_stack:
+            if EMPTY_RESPONSE in options:
+                continue
+            if args[0] == "SADD":
+                # RQ registers the queue (SADD rq:queues ...) for every job it enqueues; in one
+                # transaction a repeated SADD changes nothing: an enqueue_many of 10,000 sent
+                # 10,000 of them (a quarter of its Redis commands).
+                if args in added:
+                    continue
+                added.add(args)
+            commands.append(args)
+        commands.append(("EXEC",))
+        return commands
 
     def push(self, jobs: Sequence[NewJob], now: datetime) -> None:
         """Enqueue (or schedule, when `scheduled_for` is in the future) every job in one pipeline."""
@@ -88,3 +128,101 @@ class Producer:
             q.schedule_job(rq_job, new.scheduled_for, pipeline=pipe)
         else:
             q.enqueue_job(rq_job, pipeline=pipe)
+
+
+class StagedPush:
+    """One push split into reserve / build / send (made by Producer.stage)."""
+
+    def __init__(self, producer: Producer, jobs: Sequence[NewJob], now: datetime) -> None:
+        self._producer = producer
+        self._jobs = jobs
+        self._now = now
+        self._pool = producer.connection.connection_pool
+        # Checked out now, before any row is written: get_connection connects (or notices a
+        # connection the server closed, and reconnects), so a down Redis raises here.
+        self._conn: Any = self._pool.get_connection()
+        self._packed: list[bytes] | None = None
+        self._count = 0
+        self._broken = False
+
+    def build(self) -> None:
+        """Build the RQ jobs and pack their commands (no I/O)."""
+        commands = self._producer.commands(self._jobs, self._now)
+        self._packed = [pack_commands(commands, self._conn.encoder)]
+        self._count = len(commands)
+
+    def send(self, fresh: Sequence[NewJob]) -> None:
+        """Send the RQ jobs of `fresh` (the staged jobs whose rows were inserted) as one
+        MULTI/EXEC transaction and check the replies."""
+        if not fresh:
+            return
+        if self._packed is None or len(fresh) != len(self._jobs):
+            self._jobs = fresh  # some ids existed already: their RQ jobs must not be pushed again
+            self.build()
+        assert self._packed is not None
+        # Until every reply is read, the connection is mid-conversation: if anything fails
+        # (or is interrupted) it is dropped, never put back in the pool.
+        self._broken = True
+        try:
+            self._conn.send_packed_command(self._packed)
+        except RedisConnectionError:
+            # Nothing ran: a transaction that did not arrive up to its EXEC is discarded.
+            # Try once more on a fresh connection, as redis-py's own retry would.
+            self._conn.disconnect()
+            self._conn.send_packed_command(self._packed)
+        # No retry from here on: the EXEC may have run, and pushing twice would run the job
+        # twice; on a failure the row stays PENDING and the reconciler settles it.
+        self._check_replies()
+        self._broken = False
+
+    def _check_replies(self) -> None:
+        errors: list[ResponseError] = []
+        for _ in range(self._count - 1):  # MULTI's OK, then QUEUED per command
+            try:
+                self._conn.read_response()
+            except ResponseError as exc:
+                errors.append(exc)
+        try:
+            replies = self._conn.read_response()  # EXEC: one reply per command
+        except ResponseError as exc:  # EXECABORT: a command was refused when queued
+            raise (errors[0] if errors else exc) from None
+        if errors:
+            raise errors[0]
+        for reply in replies or ():
+            if isinstance(reply, ResponseError):
+                raise reply
+
+    def close(self) -> None:
+        if self._broken:
+            self._conn.disconnect()
+        self._pool.release(self._conn)
+
+
+def pack_commands(commands: Sequence[Sequence[Any]], encoder: Any) -> bytes:
+    """`commands` in the Redis protocol, byte for byte what redis-py's pack_commands sends.
+
+    Why not redis-py's: its pure-Python packer (no hiredis here) cost ~36 µs for one RQ job's
+    commands and 0.58 s for 10,000, a quarter of an enqueue_many; this one is ~3x faster
+    (plain bytes formatting, one join). Arguments other than bytes/str/int (floats, memoryviews,
+    and the values redis-py refuses) go through the connection's own encoder.
+    """
+    out: list[bytes] = []
+    append = out.append
+    encoding, errors = encoder.encoding, encoder.encoding_errors
+    for command in commands:
+        args = tuple(command)
+        if isinstance(args[0], str) and " " in args[0]:  # "CONFIG GET": separate arguments
+            args = (*args[0].encode().split(), *args[1:])
+        append(b"*%d\r\n" % len(args))
+        for arg in args:
+            kind = type(arg)
+            if kind is bytes:
+                data = arg
+            elif kind is int:
+                data = b"%d" % arg
+            elif isinstance(arg, str):
+                data = arg.encode(encoding, errors)
+            else:
+                data = bytes(encoder.encode(arg))
+            append(b"$%d\r\n%s\r\n" % (len(data), data))
+    return b"".join(out)

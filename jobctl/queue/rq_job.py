@@ -27,8 +27,21 @@ FAILURE_TTL_S = 365 * 24 * 3600
 NO_TIMEOUT = -1
 
 
+SERIALIZER = JSONSerializer
+
+
 class JobctlJob(Job):
     """An RQ Job that only ever runs jobctl's entry point."""
+
+    def __init__(self, id: str | None = None, connection: Any = None, serializer: Any = None) -> None:
+        # RQ checks the serializer with isinstance() against a runtime-checkable Protocol: ~6 µs
+        # on Python 3.11 for every job built or fetched (60 ms of a 10,000-job enqueue_many).
+        # jobctl's own serializer needs no check; anything else is resolved by RQ as usual.
+        if serializer is SERIALIZER:
+            super().__init__(id, connection)
+            self.serializer = SERIALIZER
+        else:
+            super().__init__(id, connection, serializer)
 
     @property
     def func(self) -> Any:
@@ -55,9 +68,6 @@ class JobctlJob(Job):
     def stopped_callback(self) -> Any:
         self._refuse_callback("stopped", self._stopped_callback_name)
         return None
-
-
-SERIALIZER = JSONSerializer
 
 
 def cancel_key(job_id: str) -> str:

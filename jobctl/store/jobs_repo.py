@@ -35,6 +35,7 @@ from jobctl.store import jobs_sql as q
 from jobctl.store.db_errors import database_errors, describe_db_error
 from jobctl.store.driver import Driver
 from jobctl.store.engine import SQLITE_IMMEDIATE, autocommit, engine_label
+from jobctl.store.overlap import Overlap
 from jobctl.store.record_rows import record_fields, to_record
 from jobctl.store.tables import JOBS
 
@@ -80,6 +81,7 @@ class JobRepository:
         self._dialect_insert = postgresql.insert if self._pg else sqlite.insert
         # Hot statements skip SQLAlchemy's per-execution plumbing (see jobctl.store.driver).
         self._driver = Driver(engine)
+        self._overlap = Overlap(engine)
         # SQLite rows carry datetimes as text: exactly what the column type would have stored.
         to_text = c.scheduled_for.type.dialect_impl(engine.dialect).bind_processor(engine.dialect)
         self._dt_text: Callable[[datetime], Any] = to_text if to_text is not None else (lambda v: v)
@@ -89,12 +91,20 @@ class JobRepository:
     @_translated
     def insert(self, job: NewJob, now: datetime) -> bool:
         """Insert one PENDING job; False if a job with its id already exists (idempotent enqueue)."""
-        stmt = self._driver.statement("insert_one", lambda: q.insert_one(self._dialect_insert))
+        stmt = self._driver.statement("insert_one", self._insert_one)
         return bool(self._driver.rows(stmt, q.new_job_params(job, now)))
+
+    def _insert_one(self) -> Any:
+        return q.insert_one(self._dialect_insert)
 
     @_translated
     def insert_many(
-        self, jobs: Sequence[NewJob], now: datetime, *, org_limit: OrgLimit | None = None
+        self,
+        jobs: Sequence[NewJob],
+        now: datetime,
+        *,
+        org_limit: OrgLimit | None = None,
+        meanwhile: Callable[[], None] | None = None,
     ) -> builtins.list[bool]:
         """Insert `jobs` as PENDING with one INSERT; per job, True if it was inserted.
 
@@ -104,6 +114,10 @@ class JobRepository:
         advisory lock per organisation; SQLite: the write lock), so concurrent enqueuers
         cannot overshoot it; if any organisation would exceed it, TooManyJobsError is raised
         and nothing is inserted.
+
+        `meanwhile` (computation only, no writes) is called once, unless the INSERT fails first: on PostgreSQL
+        while the server runs and commits the INSERT (jobctl.store.overlap), elsewhere just
+        before it. Its exceptions propagate (the rows may then be committed).
         """
         now = q.utc(now)
         first: dict[str, NewJob] = {}
@@ -111,17 +125,22 @@ class JobRepository:
             first.setdefault(job.id, job)
         unique = builtins.list(first.values())
         if not unique:
+            if meanwhile is not None:
+                meanwhile()
             return []
         if org_limit is not None and not any(j.organization_id for j in unique):
             org_limit = None  # nothing to count: take the fast paths
         if org_limit is None and len(unique) == 1:
             # A plain one-row INSERT: the array/JSON bulk form costs ~0.3 ms more per statement.
-            inserted = {unique[0].id} if self.insert(unique[0], now) else set()
+            params = q.new_job_params(unique[0], now)
+            rows = self._returning("insert_one", self._insert_one, params, meanwhile)
+            inserted = {row[0] for row in rows}
         elif org_limit is None:
             stmt, params = self._bulk_insert(unique, now)
-            compiled = self._driver.statement(stmt, lambda: stmt)
-            inserted = {row[0] for row in self._driver.rows(compiled, params)}
+            inserted = {row[0] for row in self._returning(stmt, lambda: stmt, params, meanwhile)}
         else:
+            if meanwhile is not None:
+                meanwhile()  # one transaction under a lock: nothing to overlap with
             stmt, params = self._bulk_insert(unique, now)
             with self._engine.connect().execution_options(**{SQLITE_IMMEDIATE: True}) as conn, conn.begin():
                 self._check_org_limits(conn, unique, org_limit)
@@ -132,23 +151,32 @@ class JobRepository:
             inserted.discard(job.id)  # a repeated id in `jobs` reports False after the first
         return flags
 
+    def _returning(
+        self,
+        key: Any,
+        build: Callable[[], Any],
+        params: dict[str, Any],
+        meanwhile: Callable[[], None] | None,
+    ) -> builtins.list[Sequence[Any]]:
+        """One self-committing statement's rows, with `meanwhile` overlapped where possible."""
+        if meanwhile is not None:
+            rows = self._overlap.run(key, build, params, meanwhile)
+            if rows is not None:
+                return rows
+            meanwhile()
+        return self._driver.rows(self._driver.statement(key, build), params)
+
     def _bulk_insert(self, jobs: Sequence[NewJob], now: datetime) -> tuple[Any, dict[str, Any]]:
-        sched = [q.utc(j.scheduled_for) if j.scheduled_for is not None else None for j in jobs]
-        if self._pg:
-            return q.PG_BULK_INSERT, {
-                "p_status": q.PENDING, "p_now": now,
-                "p_ids": [j.id for j in jobs], "p_types": [j.type for j in jobs],
-                "p_queues": [j.queue for j in jobs], "p_orgs": [j.organization_id for j in jobs],
-                "p_payloads": [json.dumps(j.payload) for j in jobs],
-                "p_max_attempts": [j.max_attempts for j in jobs],
-                "p_schedule_ids": [j.schedule_id for j in jobs], "p_scheduled_for": sched,
-            }  # fmt: skip
+        # Times as text: ISO 8601 with its offset for PostgreSQL's timestamptz, and on SQLite
+        # exactly what the column type would have stored.
+        to_text = (lambda v: v.isoformat()) if self._pg else self._dt_text
         rows = [
             [j.id, j.type, j.queue, j.organization_id, j.payload, j.max_attempts, j.schedule_id,
-             self._dt_text(s) if s is not None else None]
-            for j, s in zip(jobs, sched, strict=True)
+             to_text(q.utc(j.scheduled_for)) if j.scheduled_for is not None else None]
+            for j in jobs
         ]  # fmt: skip
-        return q.SQLITE_BULK_INSERT, {"p_status": q.PENDING, "p_now": now, "p_rows": json.dumps(rows)}
+        stmt = q.PG_BULK_INSERT if self._pg else q.SQLITE_BULK_INSERT
+        return stmt, {"p_status": q.PENDING, "p_now": now, "p_rows": json.dumps(rows)}
 
     def _check_org_limits(self, conn: Connection, jobs: Sequence[NewJob], limit: OrgLimit) -> None:
         existing: set[str] = set()
