@@ -20,6 +20,8 @@ What goes, and why it may:
   atomically, which is what the recovery sweep's two rescue passes expect.
 - The job's `last_heartbeat` written on its own when it ends: saved with the job in the
   success transaction (a failure still writes it as RQ does).
+- The dequeue's LMOVE and the job's HGETALL: one Lua call doing both (atomically, with the
+  same LMOVE into the intermediate list); RQ's blocking BLMOVE only when the queue is empty.
 - handle_job_success's WATCH + SMEMBERS of the job's dependents key before its MULTI: jobctl
   never creates RQ dependencies or repeats (its producer is the only way jobs reach its
   queues, and JobctlJob refuses anything but jobctl's entry point), so the transaction runs
@@ -37,17 +39,79 @@ from typing import Any
 
 from rq import SimpleWorker
 from rq.executions import Execution
-from rq.job import Job, JobStatus
+from rq.job import Job, JobStatus, parse_job_id
 from rq.queue import Queue
-from rq.utils import now
+from rq.utils import as_text, get_version, now
 from rq.worker import WorkerStatus
 
 RQ_BEAT_EVERY_S = 5.0
 SUSPENSION_EVERY_S = 1.0
 
 
+# KEYS[1] the queue, KEYS[2] its intermediate list; ARGV[1] the job key prefix.
+_POP_AND_FETCH = """
+local id = redis.call('LMOVE', KEYS[1], KEYS[2], 'LEFT', 'RIGHT')
+if not id then return false end
+return {id, redis.call('HGETALL', ARGV[1] .. id)}
+"""
+_SCRIPT_ATTR = "_jobctl_pop_and_fetch"
+
+
+class LeanQueue(Queue):
+    """RQ's dequeue of a single queue (LMOVE, then HGETALL of the job) in one round trip."""
+
+    @classmethod
+    def dequeue_any(  # type: ignore[override]  # noqa: PLR0917 - RQ's signature
+        cls,
+        queues: list[Queue],
+        timeout: int | None,
+        connection: Any = None,
+        job_class: type[Job] | None = None,
+        serializer: Any = None,
+        death_penalty_class: Any = None,
+    ) -> tuple[Job, Queue] | None:
+        if len(queues) == 1 and connection is not None and get_version(connection) >= (6, 2, 0):
+            popped = _pop_and_fetch(queues[0], connection, job_class or queues[0].job_class, serializer)
+            if popped is not None or timeout is None:
+                return popped  # None: the queue is empty (a burst worker stops)
+        return super().dequeue_any(
+            queues, timeout, connection=connection, job_class=job_class, serializer=serializer,
+            death_penalty_class=death_penalty_class,
+        )  # fmt: skip
+
+
+def _pop_and_fetch(
+    queue: Queue, connection: Any, job_class: type[Job], serializer: Any
+) -> tuple[Job, Queue] | None:
+    """As Queue.dequeue_any for one queue without blocking: ids whose job hash is gone are
+    skipped (left in the intermediate list, as RQ leaves them); a job that cannot be restored
+    raises with job_id and queue attached, as RQ does."""
+    script = getattr(connection, _SCRIPT_ATTR, None)
+    if script is None:
+        script = connection.register_script(_POP_AND_FETCH)
+        setattr(connection, _SCRIPT_ATTR, script)
+    keys = [queue.key, queue.intermediate_queue_key]
+    while True:
+        reply = script(keys=keys, args=[job_class.redis_job_namespace_prefix], client=connection)
+        if not reply:
+            return None
+        job_id, flat = as_text(reply[0]), reply[1]
+        if not flat:
+            continue
+        job = job_class(parse_job_id(job_id), connection=connection, serializer=serializer)
+        try:
+            job.restore(dict(zip(flat[::2], flat[1::2], strict=True)))
+        except Exception as exc:
+            exc.job_id = job_id  # type: ignore[attr-defined]
+            exc.queue = queue  # type: ignore[attr-defined]
+            raise
+        return job, queue
+
+
 class LeanSimpleWorker(SimpleWorker):
     """SimpleWorker writing the same RQ state in fewer round trips (see the module doc)."""
+
+    queue_class = LeanQueue
 
     _beat_at = float("-inf")  # monotonic time of the last worker-hash refresh
     _suspension_at = float("-inf")

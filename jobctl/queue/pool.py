@@ -34,6 +34,7 @@ from jobctl.domain.errors import (
 )
 from jobctl.domain.timeparse import utcnow
 from jobctl.queue.backends import Backends
+from jobctl.queue.lean_worker import LeanQueue
 from jobctl.queue.lease import RedisLease
 from jobctl.queue.liveness import Heartbeat, heartbeat_key, owner_info
 from jobctl.queue.recovery import rescue_intermediate, rescue_started, sweep
@@ -146,7 +147,7 @@ class WorkerPool:
             # lock, which py-spy showed as the worker's hottest wait. Same connection count.
             connection = _own_pool(self.backends.redis) if opts.concurrency > 1 else self.backends.redis
             rq_queues = [
-                Queue(q, connection=connection, job_class=JobctlJob, serializer=SERIALIZER)
+                LeanQueue(q, connection=connection, job_class=JobctlJob, serializer=SERIALIZER)
                 for q in opts.queues
             ]
             slot = JobctlWorker(
