@@ -29,6 +29,8 @@ class HttpWaitPayload(BaseModel):
 
 
 _local = threading.local()
+_ssl_lock = threading.Lock()
+_ssl_context: Any = None
 
 
 def _client() -> httpx.Client:
@@ -36,10 +38,17 @@ def _client() -> httpx.Client:
 
     One client shared by 60 slot threads spent ~20 % of the worker's samples waiting on
     httpcore's pool lock (py-spy), which would have measured httpx rather than jobctl.
+    The clients share one SSL context: httpx builds one per client by default (the CA
+    bundle, ~20 ms of CPU each, although the URL is plain http), which made the 60 slots'
+    first jobs hold the GIL for ~1.3 s at the start of the measured window.
     """
+    global _ssl_context
     client: httpx.Client | None = getattr(_local, "client", None)
     if client is None:
-        client = _local.client = httpx.Client(timeout=30.0)
+        with _ssl_lock:
+            if _ssl_context is None:
+                _ssl_context = httpx.create_ssl_context()
+        client = _local.client = httpx.Client(timeout=30.0, verify=_ssl_context)
     return client
 
 

@@ -32,7 +32,9 @@ def run_worker(
         concurrency = max(settings.queues[q].concurrency for q in queues)
         if pool == "process":  # a process per slot: as many as cores, unless asked otherwise
             concurrency = min(concurrency, os.cpu_count() or 1)
-    backends = Backends(settings)
+    # Thread slots each take a database connection per claim and finish; a few more for the
+    # monitor, supervisor, reconciler and health server.
+    backends = Backends(settings, db_pool_size=concurrency + 5 if pool == "thread" else 10)
     options = PoolOptions(
         queues=list(queues),
         concurrency=concurrency,

@@ -66,7 +66,8 @@ def worker(
     if pool not in ("thread", "process"):
         raise InvalidInputError(f"--pool must be thread or process, not {pool!r}")
     settings = STATE.settings
-    configure_logging(settings.log_level, json_lines=log_json)
+    # Thread slots log from many threads at once: one writer thread (the process pool forks).
+    configure_logging(settings.log_level, json_lines=log_json, background=pool == "thread")
     code = run_worker(
         settings,
         queue,

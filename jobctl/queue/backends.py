@@ -27,8 +27,9 @@ if TYPE_CHECKING:
 
 
 class Backends:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, db_pool_size: int = 10) -> None:
         self.settings = settings
+        self.db_pool_size = db_pool_size  # PostgreSQL connections kept open (a worker: its slots)
 
     @cached_property
     def engine(self) -> Engine:
@@ -36,7 +37,7 @@ class Backends:
 
         url = self.settings.effective_database_url
         with self.errors():
-            engine = create_store_engine(url)
+            engine = create_store_engine(url, pool_size=self.db_pool_size)
             ensure_schema(engine, auto_upgrade=self.settings.uses_embedded_database)
         return engine
 

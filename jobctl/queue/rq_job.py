@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rq.job import Job
+from rq.job import Job, _job_stack
 from rq.serializers import JSONSerializer
 
 from jobctl.domain.errors import UnsafeJobError
@@ -42,6 +42,18 @@ class JobctlJob(Job):
             self.serializer = SERIALIZER
         else:
             super().__init__(id, connection, serializer)
+
+    def perform(self) -> Any:
+        """Job.perform without its own PERSIST round trip when jobctl's worker already sent it
+        in its preparation transaction (jobctl.queue.lean_worker); as RQ's otherwise."""
+        if not getattr(self, "_jobctl_persisted", False):
+            return super().perform()
+        _job_stack.push(self)  # type: ignore[no-untyped-call]  # get_current_job() reads it
+        try:
+            self._result = self._execute()
+        finally:
+            assert self is _job_stack.pop()  # type: ignore[no-untyped-call]
+        return self._result
 
     @property
     def func(self) -> Any:

@@ -1,4 +1,5 @@
-"""One job slot: an RQ SimpleWorker that runs only jobctl's entry point, JSON-serialised.
+"""One job slot: an RQ SimpleWorker that runs only jobctl's entry point, JSON-serialised, and
+writes RQ's per-job state in fewer round trips (jobctl.queue.lean_worker).
 
 A worker process runs N of these, each in its own thread with its own RQ worker identity
 (`rq info` lists them all), sharing the process's Redis pool, database engine and runtime.
@@ -10,13 +11,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from rq import SimpleWorker
 from rq.exceptions import DeserializationError
 from rq.job import JobStatus as RQJobStatus
 from rq.registry import CanceledJobRegistry
 from rq.timeouts import TimerDeathPenalty
 
 from jobctl.domain.errors import UnsafeJobError
+from jobctl.queue.lean_worker import LeanSimpleWorker
 from jobctl.queue.runner import CANCELLED, HANDS_OFF
 from jobctl.queue.runtime import WorkerRuntime
 
@@ -26,7 +27,7 @@ log = logging.getLogger("jobctl.worker")
 POLL_TIMEOUT_S = 1
 
 
-class JobctlWorker(SimpleWorker):
+class JobctlWorker(LeanSimpleWorker):
     """RQ's SimpleWorker with jobctl's job class, JSON data and ownership-aware bookkeeping."""
 
     runtime: WorkerRuntime
