@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from jobctl.domain.errors import ConfigError
-from jobctl.domain.job_types import DEFAULT_QUEUES, QueueSpec, with_overrides
+from jobctl.domain.queues import DEFAULT_QUEUES, QueueSpec, with_overrides
 from jobctl.domain.redaction import mask_url, redact
 from jobctl.domain.retry import DEFAULT_RETRY_INTERVALS, parse_intervals
 

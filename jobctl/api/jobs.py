@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jobctl.domain.errors import (
     InvalidInputError,
@@ -20,14 +20,18 @@ from jobctl.domain.errors import (
     JobNotFoundError,
     WaitTimeoutError,
 )
-from jobctl.domain.job_types import JobTypeSpec, check_job_id, resolve_queue
 from jobctl.domain.records import JobFilter, JobRecord, NewJob
 from jobctl.domain.retry import RetryPolicy
 from jobctl.domain.status import JobStatus
 from jobctl.domain.timeparse import utcnow
-from jobctl.processors.registry import Registry, default_registry
 from jobctl.queue.backends import Backends
 from jobctl.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    # The job-type catalogue (payload models) and the processor registry load on first use:
+    # ~14 ms that read-only commands (`jobs list`, `jobs show`) do not need.
+    from jobctl.domain.job_types import JobTypeSpec
+    from jobctl.processors.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,8 @@ class JobctlAPI:
         """The processors, loaded on first use: reading entry points and the payload models costs
         ~20 ms that read-only commands (`jobs list`) do not need."""
         if self._registry is None:
+            from jobctl.processors.registry import default_registry
+
             self._registry = default_registry()
         return self._registry
 
@@ -78,6 +84,8 @@ class JobctlAPI:
 
     def prepare(self, req: EnqueueRequest, now: datetime) -> NewJob:
         """Validate a request completely (type, queue, payload, id, time) without writing."""
+        from jobctl.domain.job_types import check_job_id, resolve_queue
+
         spec = self.registry.runnable_spec(req.job_type)
         queue = resolve_queue(spec, req.queue, self.settings.queues)
         payload, org = _with_organization(spec, req.payload, req.organization_id)

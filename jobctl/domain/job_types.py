@@ -7,30 +7,13 @@ through the `jobctl.processors` entry-point group (see jobctl.processors.registr
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from pydantic import BaseModel, ValidationError
 
 from jobctl.domain import payloads as p
 from jobctl.domain.errors import InvalidInputError, PayloadValidationError, UnknownQueueError
-
-CONTENT_GENERATION = "content-generation"
-CONTEXT_SCRAPING = "context-scraping"
-ANALYTICS_SYNC = "analytics-sync"
-
-
-@dataclass(frozen=True)
-class QueueSpec:
-    name: str
-    concurrency: int
-    lock_seconds: int  # a running job whose worker stops renewing its lease this long is stalled
-
-
-DEFAULT_QUEUES: dict[str, QueueSpec] = {
-    CONTENT_GENERATION: QueueSpec(CONTENT_GENERATION, concurrency=10, lock_seconds=300),
-    CONTEXT_SCRAPING: QueueSpec(CONTEXT_SCRAPING, concurrency=30, lock_seconds=120),
-    ANALYTICS_SYNC: QueueSpec(ANALYTICS_SYNC, concurrency=60, lock_seconds=180),
-}
+from jobctl.domain.queues import ANALYTICS_SYNC, CONTENT_GENERATION, CONTEXT_SCRAPING, QueueSpec
 
 
 @dataclass(frozen=True)
@@ -85,14 +68,6 @@ def resolve_queue(spec: JobTypeSpec, requested: str | None, queues: dict[str, Qu
         known = ", ".join(sorted(queues))
         raise UnknownQueueError(f"unknown queue {name!r} (known: {known})")
     return name
-
-
-def with_overrides(base: QueueSpec, concurrency: int | None, lock_seconds: int | None) -> QueueSpec:
-    return replace(
-        base,
-        concurrency=concurrency if concurrency is not None else base.concurrency,
-        lock_seconds=lock_seconds if lock_seconds is not None else base.lock_seconds,
-    )
 
 
 # RQ accepts only these characters in job ids (rq.utils: `[A-Za-z0-9_-]`).

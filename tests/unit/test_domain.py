@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from jobctl.domain.errors import InvalidInputError, PayloadValidationError, UnknownQueueError
-from jobctl.domain.job_types import BUILTIN_JOB_TYPES, DEFAULT_QUEUES, check_job_id, resolve_queue
+from jobctl.domain.job_types import BUILTIN_JOB_TYPES, check_job_id, resolve_queue
+from jobctl.domain.queues import DEFAULT_QUEUES
 from jobctl.domain.redaction import mask_url, redact
 from jobctl.domain.retry import RetryPolicy, parse_intervals
 from jobctl.domain.status import JobStatus, can_transition, parse_status

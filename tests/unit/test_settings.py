@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from jobctl.domain.errors import ConfigError
-from jobctl.domain.job_types import DEFAULT_QUEUES
+from jobctl.domain.queues import DEFAULT_QUEUES
 from jobctl.domain.retry import DEFAULT_RETRY_INTERVALS
 from jobctl.settings import default_config_path, default_data_dir, load_settings
 
