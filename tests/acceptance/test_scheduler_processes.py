@@ -11,6 +11,7 @@ import statistics
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from datetime import datetime
 from pathlib import Path
@@ -48,6 +49,23 @@ def leads(log: Path) -> bool:
     return any(e.get("event") == "scheduler-lead" for e in events(log))
 
 
+def healthy_answer(url: str) -> dict[str, Any]:
+    """The body of the first 200 from /healthz: the server listens before the scheduler's
+    first pass has completed, and answers 503 until then."""
+    answers: list[tuple[int, dict[str, Any]]] = []
+
+    def healthy() -> bool:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as resp:
+                answers.append((resp.status, json.loads(resp.read())))
+        except urllib.error.HTTPError as exc:
+            answers.append((exc.code, json.loads(exc.read())))
+        return answers[-1][0] == 200
+
+    assert wait_until(healthy, timeout=20), answers[-3:]
+    return answers[-1][1]
+
+
 def test_two_schedulers_fire_each_tick_once_through_a_pause(cli: Cli, tmp_path: Path) -> None:
     assert cli.run("schedules", "add", "every-second", "ping", "* * * * * *", "--queue", Q).returncode == 0
     sid = cli.json("schedules", "list", "--json")[0]["id"]
@@ -61,9 +79,8 @@ def test_two_schedulers_fire_each_tick_once_through_a_pause(cli: Cli, tmp_path: 
             lambda: any(e.get("event") == "health-listen" for e in events(logs["B"])), timeout=20
         )
         listen = next(e for e in events(logs["B"]) if e.get("event") == "health-listen")["message"]
-        with urllib.request.urlopen(listen.split(" on ", 1)[1], timeout=5) as resp:
-            health = json.loads(resp.read())
-        assert resp.status == 200 and health["role"] == "standby" and health["holder"] == "B"
+        health = healthy_answer(listen.split(" on ", 1)[1])
+        assert health["role"] == "standby" and health["holder"] == "B"
 
         time.sleep(3)
         os.kill(procs["A"].pid, signal.SIGSTOP)  # the leader freezes, lease and all
