@@ -21,6 +21,7 @@ from redis import Redis
 from redis.client import EMPTY_RESPONSE, Pipeline
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
+from redis.utils import HIREDIS_AVAILABLE
 from rq import Queue
 from rq.exceptions import DuplicateJobError
 from rq.job import Job
@@ -148,7 +149,10 @@ class StagedPush:
     def build(self) -> None:
         """Build the RQ jobs and pack their commands (no I/O)."""
         commands = self._producer.commands(self._jobs, self._now)
-        self._packed = [pack_commands(commands, self._conn.encoder)]
+        if HIREDIS_AVAILABLE:  # hiredis's C packer: 95 ms for 10,000 jobs' commands, ours 144 ms
+            self._packed = list(self._conn.pack_commands(commands))
+        else:
+            self._packed = [pack_commands(commands, self._conn.encoder)]
         self._count = len(commands)
 
     def send(self, fresh: Sequence[NewJob]) -> None:
@@ -199,7 +203,8 @@ class StagedPush:
 
 
 def pack_commands(commands: Sequence[Sequence[Any]], encoder: Any) -> bytes:
-    """`commands` in the Redis protocol, byte for byte what redis-py's pack_commands sends.
+    """`commands` in the Redis protocol, byte for byte what redis-py's pack_commands sends
+    (used when hiredis, a dependency whose C packer is faster still, cannot be loaded).
 
     Why not redis-py's: its pure-Python packer (no hiredis here) cost ~36 µs for one RQ job's
     commands and 0.58 s for 10,000, a quarter of an enqueue_many; this one is ~3x faster
