@@ -195,9 +195,9 @@ class JobChecks:
             "lost": [{"id": r.id, "queue": r.queue, "type": r.type} for r in lost[:50]],
         }
         if not lost:
-            what = (
-                f"{sample} PENDING row(s) older than {SETTLED_S:g}s are in RQ" if page else "no PENDING rows"
-            )
+            what = f"{sample} PENDING row(s) older than {SETTLED_S:g}s are in RQ"
+            if not page:
+                what = f"no PENDING rows older than {SETTLED_S:g}s"
             return Check("lost", OK, what, None, details)
         due = sum(1 for r in lost if r.next_attempt_at is None or r.next_attempt_at <= self.now)
         by_queue: defaultdict[str, int] = defaultdict(int)
