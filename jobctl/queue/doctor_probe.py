@@ -24,7 +24,7 @@ from rq import Queue
 from jobctl.domain.redaction import mask_url, redact
 from jobctl.queue.connection import _password
 from jobctl.queue.embedded_redis import embedded_redis_status
-from jobctl.queue.lease import RedisLease
+from jobctl.queue.lease import SCHEDULER_LEASE, RedisLease
 from jobctl.queue.liveness import HEARTBEAT_PREFIX
 from jobctl.queue.reconciler import present_in_rq
 from jobctl.queue.rq_job import SERIALIZER, JobctlJob
@@ -156,19 +156,13 @@ class LeaseState:
 
 def lease_state(client: redis.Redis, name: str) -> LeaseState:
     """Who holds the named lease (queue/lease.py) and for how long; read-only."""
-    key = RedisLease(client, name, holder="", ttl_s=0).key
-    with client.pipeline(transaction=False) as pipe:
-        pipe.get(key)
-        pipe.pttl(key)
-        raw, ttl = pipe.execute()
-    if raw is None:
-        return LeaseState(None, None)
-    holder = _text(raw).rsplit("|", 1)[0]
-    return LeaseState(holder, ttl / 1000 if isinstance(ttl, int) and ttl >= 0 else None)
+    lease = RedisLease(client, name, holder="", ttl_s=0)
+    holder = lease.current_holder()
+    return LeaseState(holder, lease.remaining_s() if holder is not None else None)
 
 
 def scheduler_lease(client: redis.Redis) -> LeaseState:
-    return lease_state(client, "scheduler")
+    return lease_state(client, SCHEDULER_LEASE)
 
 
 @dataclass

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 from redis import Redis
 
+SCHEDULER_LEASE = "scheduler"  # the lease `jobctl scheduler` processes elect their leader with
+
 # KEYS[1] lease key, KEYS[2] token counter; ARGV[1] holder, ARGV[2] ttl ms.
 # Take the lease if free (or already ours); a fresh take increments the token.
 _ACQUIRE = """
@@ -82,6 +84,11 @@ class RedisLease:
         if self.token is not None:
             self.connection.eval(_RELEASE, 1, self.key, self._value)
             self.token = None
+
+    def remaining_s(self) -> float | None:
+        """Seconds left on the lease whoever holds it; None when nobody does."""
+        ttl = self.connection.pttl(self.key)
+        return ttl / 1000 if isinstance(ttl, int) and ttl >= 0 else None
 
     def current_holder(self) -> str | None:
         raw = self.connection.get(self.key)

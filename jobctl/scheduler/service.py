@@ -13,7 +13,7 @@ from contextlib import contextmanager
 import redis
 
 from jobctl.queue.health import HealthServer
-from jobctl.queue.lease import RedisLease
+from jobctl.queue.lease import SCHEDULER_LEASE, RedisLease
 from jobctl.scheduler.loop import EnqueueFn, Scheduler, SchedulerConfig
 from jobctl.store.schedules_repo import ScheduleRepository
 
@@ -38,7 +38,7 @@ def serve(
     conn = redis.Redis.from_url(redis_url, socket_timeout=max(1.0, lease_ttl_s / 3), socket_connect_timeout=5)
     holder = name or f"{socket.gethostname()}.{os.getpid()}"
     scheduler = Scheduler(
-        repo, RedisLease(conn, "scheduler", holder, lease_ttl_s), enqueue,
+        repo, RedisLease(conn, SCHEDULER_LEASE, holder, lease_ttl_s), enqueue,
         SchedulerConfig(health_interval_s=health_interval_s),
     )  # fmt: skip
     server: HealthServer | None = None

@@ -39,7 +39,7 @@ from jobctl.domain.errors import DatabaseUnavailableError
 from jobctl.domain.status import JobStatus
 from jobctl.store.db_errors import database_errors, describe_db_error
 from jobctl.store.engine import autocommit, engine_label
-from jobctl.store.jobs_sql import utc
+from jobctl.store.record_rows import utc
 from jobctl.store.tables import JOBS, UTCDateTime
 
 c = JOBS.c

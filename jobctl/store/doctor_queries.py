@@ -22,7 +22,8 @@ from sqlalchemy.exc import ArgumentError
 from jobctl.domain.errors import DatabaseUnavailableError
 from jobctl.store.db_errors import database_errors, describe_db_error
 from jobctl.store.engine import autocommit, create_store_engine, current_revision, engine_label
-from jobctl.store.jobs_sql import PENDING, utc
+from jobctl.store.jobs_sql import PENDING
+from jobctl.store.record_rows import utc
 from jobctl.store.revision import HEAD_REVISION, KNOWN_REVISIONS
 from jobctl.store.tables import JOBS, UTCDateTime
 

@@ -36,7 +36,7 @@ from jobctl.store.db_errors import database_errors, describe_db_error
 from jobctl.store.driver import Driver
 from jobctl.store.engine import SQLITE_IMMEDIATE, autocommit, engine_label
 from jobctl.store.overlap import Overlap
-from jobctl.store.record_rows import record_fields, to_record
+from jobctl.store.record_rows import record_fields, to_record, utc
 from jobctl.store.tables import JOBS
 
 P = ParamSpec("P")
@@ -119,7 +119,7 @@ class JobRepository:
         while the server runs and commits the INSERT (jobctl.store.overlap), elsewhere just
         before it. Its exceptions propagate (the rows may then be committed).
         """
-        now = q.utc(now)
+        now = utc(now)
         first: dict[str, NewJob] = {}
         for job in jobs:
             first.setdefault(job.id, job)
@@ -172,7 +172,7 @@ class JobRepository:
         to_text = (lambda v: v.isoformat()) if self._pg else self._dt_text
         rows = [
             [j.id, j.type, j.queue, j.organization_id, j.payload, j.max_attempts, j.schedule_id,
-             to_text(q.utc(j.scheduled_for)) if j.scheduled_for is not None else None]
+             to_text(utc(j.scheduled_for)) if j.scheduled_for is not None else None]
             for j in jobs
         ]  # fmt: skip
         stmt = q.PG_BULK_INSERT if self._pg else q.SQLITE_BULK_INSERT
@@ -260,14 +260,14 @@ class JobRepository:
     def claim(self, job_id: str, worker: str, now: datetime) -> int | None:
         """PENDING -> RUNNING for `worker`; the new attempt number, or None if not PENDING."""
         stmt = self._driver.statement(q.CLAIM, lambda: q.CLAIM)
-        rows = self._driver.rows(stmt, {"p_id": job_id, "p_worker": worker, "p_now": q.utc(now)})
+        rows = self._driver.rows(stmt, {"p_id": job_id, "p_worker": worker, "p_now": utc(now)})
         return int(rows[0][0]) if rows else None
 
     @_translated
     def claim_row(self, job_id: str, worker: str, now: datetime) -> JobRecord | None:
         """claim() returning the whole claimed row (one round trip instead of claim + get)."""
         stmt = self._driver.statement(q.CLAIM_ROW, lambda: q.CLAIM_ROW, q.RECORD_COLUMNS)
-        rows = self._driver.rows(stmt, {"p_id": job_id, "p_worker": worker, "p_now": q.utc(now)})
+        rows = self._driver.rows(stmt, {"p_id": job_id, "p_worker": worker, "p_now": utc(now)})
         return to_record(rows[0]) if rows else None
 
     @_translated
@@ -298,27 +298,27 @@ class JobRepository:
     ) -> bool:
         """RUNNING attempt `attempt` -> PENDING until `next_attempt_at`, keeping the attempt's
         error for operators; False if the fence rejects it."""
-        params = {"p_id": job_id, "p_attempt": attempt, "p_next": q.utc(next_attempt_at)}
+        params = {"p_id": job_id, "p_attempt": attempt, "p_next": utc(next_attempt_at)}
         return self._write(q.RETRY, now, {**params, **q.error_params(error)})
 
     def _write(self, stmt: Update, now: datetime, params: dict[str, Any]) -> bool:
         """Run one fenced UPDATE; True if it changed the row (the fence let it through)."""
         compiled = self._driver.statement(stmt, lambda: stmt)
-        return self._driver.rowcount(compiled, {**params, "p_now": q.utc(now)}) == 1
+        return self._driver.rowcount(compiled, {**params, "p_now": utc(now)}) == 1
 
     # -- operator actions -------------------------------------------------------------------
 
     @_translated
     def cancel(self, job_id: str, now: datetime) -> JobStatus | None:
         """PENDING|RUNNING -> CANCELLED; the status it had, or None if it was not active."""
-        return self._swap(job_id, q.ACTIVE, q.CANCEL_VALUES, {"p_now": q.utc(now)})
+        return self._swap(job_id, q.ACTIVE, q.CANCEL_VALUES, {"p_now": utc(now)})
 
     @_translated
     def requeue(self, job_id: str, extra_attempts: int, now: datetime) -> JobStatus | None:
         """FAILED|CANCELLED -> PENDING with max_attempts = attempts + `extra_attempts`, the last
         run's outcome cleared; the status it had, or None if it was neither."""
         return self._swap(
-            job_id, q.ENDED_BADLY, q.REQUEUE_VALUES, {"p_now": q.utc(now), "p_extra": extra_attempts}
+            job_id, q.ENDED_BADLY, q.REQUEUE_VALUES, {"p_now": utc(now), "p_extra": extra_attempts}
         )
 
     def _swap(

@@ -8,7 +8,7 @@ the SET clause of an UPDATE).
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -27,7 +27,7 @@ from sqlalchemy import (
 
 from jobctl.domain.records import JobError, JobFilter, NewJob
 from jobctl.domain.status import JobStatus
-from jobctl.store.record_rows import RECORD_COLUMN_NAMES
+from jobctl.store.record_rows import RECORD_COLUMN_NAMES, utc
 from jobctl.store.tables import JOBS, UTCDateTime
 
 c = JOBS.c
@@ -44,13 +44,6 @@ RECORD_COLUMNS = (
 )  # fmt: skip
 if tuple(col.name for col in RECORD_COLUMNS) != RECORD_COLUMN_NAMES:
     raise AssertionError("RECORD_COLUMNS and record_rows.RECORD_COLUMN_NAMES disagree")
-
-
-def utc(value: datetime) -> datetime:
-    """Refuse naive datetimes before they reach SQL (they are always a caller bug)."""
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(f"naive datetime {value.isoformat()}: the store needs aware UTC times")
-    return value.astimezone(UTC)
 
 
 def error_params(error: JobError) -> dict[str, Any]:

@@ -19,7 +19,7 @@ import builtins
 import json
 import threading
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, cast
 from urllib.parse import quote
 
@@ -31,6 +31,7 @@ from jobctl.store.record_rows import (
     _aware_to_utc,
     _sqlite_text_to_utc,
     record_fields,
+    utc,
 )
 from jobctl.store.revision import HEAD_REVISION
 
@@ -94,9 +95,7 @@ class JobReader:
             return cast(builtins.list[Any], self._conn.execute(sql, params).fetchall())
 
     def _time(self, value: datetime) -> Any:
-        if value.tzinfo is None or value.utcoffset() is None:
-            raise ValueError(f"naive datetime {value.isoformat()}: the store needs aware UTC times")
-        value = value.astimezone(UTC)
+        value = utc(value)
         # SQLite stores naive UTC text in SQLAlchemy's fixed-width format; compare alike.
         return value.strftime("%Y-%m-%d %H:%M:%S.%f") if self._sqlite else value
 

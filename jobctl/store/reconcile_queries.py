@@ -21,7 +21,8 @@ from sqlalchemy.engine import Connection, Engine
 from jobctl.domain.errors import DatabaseUnavailableError
 from jobctl.store.db_errors import database_errors, describe_db_error
 from jobctl.store.engine import autocommit, engine_label
-from jobctl.store.jobs_sql import PENDING, utc
+from jobctl.store.jobs_sql import PENDING
+from jobctl.store.record_rows import utc
 from jobctl.store.tables import JOBS, UTCDateTime
 
 c = JOBS.c

@@ -1,4 +1,5 @@
-"""A `jobs` row (RECORD_COLUMNS, in order) as a JobRecord: eagerly, or field by field.
+"""A `jobs` row (RECORD_COLUMNS, in order) as a JobRecord: eagerly, or field by field; and
+the guard every bound datetime passes (aware UTC only).
 
 No SQLAlchemy here: the store's repository and its driver-only reader (reader.py) share it,
 and the reader exists so one-shot commands need not import SQLAlchemy at all.
@@ -112,3 +113,10 @@ def _aware_to_utc(value: datetime | None) -> datetime | None:
     if value is None or value.tzinfo is UTC:
         return value
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utc(value: datetime) -> datetime:
+    """Refuse naive datetimes before they reach SQL (they are always a caller bug)."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"naive datetime {value.isoformat()}: the store needs aware UTC times")
+    return value.astimezone(UTC)

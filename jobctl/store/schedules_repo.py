@@ -33,7 +33,7 @@ from jobctl.domain.status import JobStatus
 from jobctl.store import schedules_sql as q
 from jobctl.store.db_errors import database_errors, describe_db_error
 from jobctl.store.engine import SQLITE_IMMEDIATE, autocommit, engine_label
-from jobctl.store.jobs_sql import utc
+from jobctl.store.record_rows import utc
 from jobctl.store.schedule_tables import FENCE, FIRINGS, SCHEDULES
 from jobctl.store.tables import JOBS
 

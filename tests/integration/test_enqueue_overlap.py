@@ -123,27 +123,6 @@ def test_staged_push_sends_only_after_send_and_only_fresh_jobs(redis_url: str) -
     conn.close()
 
 
-def test_own_packer_matches_redis_py(redis_url: str) -> None:
-    from rq.job import JobStatus
-
-    from jobctl.queue.producer import pack_commands
-
-    conn = redis.Redis.from_url(redis_url)
-    connection = conn.connection_pool.get_connection()
-    try:
-        commands = [
-            *Producer(conn).commands([new_job("p-1"), new_job("p-2", scheduled_for=T0)], T0),
-            ("CONFIG GET", "maxmemory"),
-            ("HSET", "k", "f", 1.5, "g", memoryview(b"mv"), "h", "näive ✓", "i", JobStatus.QUEUED, "j", -7),
-        ]
-        assert pack_commands(commands, connection.encoder) == b"".join(connection.pack_commands(commands))
-        with pytest.raises(redis.DataError):
-            pack_commands([("SET", "k", True)], connection.encoder)
-    finally:
-        conn.connection_pool.release(connection)
-        conn.close()
-
-
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
