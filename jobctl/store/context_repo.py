@@ -1,0 +1,309 @@
+"""ContextRepository: context sources, their sync health, and the items synced from them.
+
+- `add_source` is idempotent per (organisation, url): the unique constraint decides, so two
+  concurrent adds of one URL give one source and both callers its id.
+- Failures count once per job id (the retries of one job are one failure); the source turns
+  UNHEALTHY at exactly UNHEALTHY_AFTER, and its default schedules are paused in the same
+  transaction, so its scheduled syncs stop. `enable` (or a successful sync) resumes them.
+- `upsert_items` keeps an item once per (source, dedupe key): INSERT ... ON CONFLICT DO NOTHING
+  with RETURNING, so concurrent syncs of one source cannot double an item.
+
+Every method turns database outages into DatabaseUnavailableError (masked URL).
+"""
+
+from __future__ import annotations
+
+import builtins
+import functools
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any, Concatenate, ParamSpec, TypeVar
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine, Row
+from sqlalchemy.exc import IntegrityError
+
+from jobctl.domain.context import (
+    UNHEALTHY_AFTER,
+    ItemRecord,
+    NewItem,
+    SourceKind,
+    SourceRecord,
+    SourceStatus,
+    UpsertCounts,
+    new_item_id,
+    new_source_id,
+)
+from jobctl.domain.errors import DatabaseUnavailableError
+from jobctl.store.context_tables import ITEMS, SOURCES
+from jobctl.store.db_errors import database_errors, describe_db_error
+from jobctl.store.engine import SQLITE_IMMEDIATE, autocommit, engine_label
+from jobctl.store.record_rows import utc
+from jobctl.store.schedule_tables import SCHEDULES
+
+P = ParamSpec("P")
+R = TypeVar("R")
+cs, ci, sc = SOURCES.c, ITEMS.c, SCHEDULES.c
+OWNER_KIND = "context-source"  # jobctl.scheduler.defaults.CONTEXT_SOURCE (the store cannot import it)
+_CHUNK = 400  # items per INSERT: well under SQLite's bound-parameter limit (12 columns a row)
+_ERROR_MAX = 2000
+
+
+def _translated(
+    method: Callable[Concatenate[ContextRepository, P], R],
+) -> Callable[Concatenate[ContextRepository, P], R]:
+    @functools.wraps(method)
+    def wrapper(self: ContextRepository, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(self, *args, **kwargs)
+        except self._db_errors as exc:
+            raise DatabaseUnavailableError(describe_db_error(self._label, exc)) from exc
+
+    return wrapper
+
+
+def _source(row: Row[Any]) -> SourceRecord:
+    m = row._mapping
+    return SourceRecord(
+        id=m["id"], organization_id=m["organization_id"], kind=SourceKind(m["kind"]), url=m["url"],
+        name=m["name"], status=SourceStatus(m["status"]), consecutive_failures=m["consecutive_failures"],
+        last_success_at=m["last_success_at"], last_failure_at=m["last_failure_at"],
+        last_error=m["last_error"], last_failed_job_id=m["last_failed_job_id"], etag=m["etag"],
+        last_modified=m["last_modified"], created_at=m["created_at"], updated_at=m["updated_at"],
+    )  # fmt: skip
+
+
+def _item(row: Row[Any]) -> ItemRecord:
+    m = row._mapping
+    return ItemRecord(
+        id=m["id"], source_id=m["source_id"], organization_id=m["organization_id"], url=m["url"],
+        guid=m["guid"], title=m["title"], author=m["author"], published_at=m["published_at"],
+        text=m["text"], content_hash=m["content_hash"], fetched_at=m["fetched_at"],
+    )  # fmt: skip
+
+
+class ContextRepository:
+    """The context tables over one Engine (thread-safe: each call checks out a connection)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._auto = autocommit(engine)
+        self._label = engine_label(engine)
+        self._db_errors = database_errors()
+        self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+
+    def _transaction(self) -> Any:
+        return self._engine.connect().execution_options(**{SQLITE_IMMEDIATE: True})
+
+    # -- sources -------------------------------------------------------------------------------
+
+    @_translated
+    def add_source(
+        self, organization_id: str, kind: SourceKind, url: str, name: str | None, now: datetime
+    ) -> tuple[SourceRecord, bool]:
+        """The source of (organisation, url), created if new; (record, created)."""
+        now = utc(now)
+        values = {
+            "id": new_source_id(), "organization_id": organization_id, "kind": kind.value, "url": url,
+            "name": name, "status": SourceStatus.ACTIVE.value, "consecutive_failures": 0,
+            "created_at": now, "updated_at": now,
+        }  # fmt: skip
+        stmt = self._insert(SOURCES).values(values).on_conflict_do_nothing().returning(cs.id)
+        with self._auto.connect() as conn:
+            created = conn.execute(stmt).first() is not None
+        record = self.find_source(organization_id, url)
+        assert record is not None
+        return record, created
+
+    @_translated
+    def get_source(self, source_id: str) -> SourceRecord | None:
+        with self._auto.connect() as conn:
+            row = conn.execute(select(SOURCES).where(cs.id == source_id)).first()
+        return _source(row) if row is not None else None
+
+    @_translated
+    def find_source(self, organization_id: str, url: str) -> SourceRecord | None:
+        stmt = select(SOURCES).where(cs.organization_id == organization_id, cs.url == url)
+        with self._auto.connect() as conn:
+            row = conn.execute(stmt).first()
+        return _source(row) if row is not None else None
+
+    @_translated
+    def list_sources(
+        self, *, organization_id: str | None = None, status: SourceStatus | None = None,
+        kind: SourceKind | None = None, limit: int | None = None,
+    ) -> builtins.list[SourceRecord]:  # fmt: skip
+        stmt = select(SOURCES).order_by(cs.organization_id, cs.created_at, cs.id)
+        if organization_id is not None:
+            stmt = stmt.where(cs.organization_id == organization_id)
+        if status is not None:
+            stmt = stmt.where(cs.status == status.value)
+        if kind is not None:
+            stmt = stmt.where(cs.kind == kind.value)
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        with self._auto.connect() as conn:
+            return [_source(r) for r in conn.execute(stmt)]
+
+    @_translated
+    def delete_source(self, source_id: str) -> bool:
+        """Remove a source and its items (its default schedules are removed by the caller)."""
+        with self._transaction() as conn, conn.begin():
+            conn.execute(delete(ITEMS).where(ci.source_id == source_id))
+            return bool(conn.execute(delete(SOURCES).where(cs.id == source_id)).rowcount == 1)
+
+    @_translated
+    def set_status(self, source_id: str, status: SourceStatus, now: datetime) -> SourceRecord | None:
+        """ACTIVE resets the failure count and resumes the source's schedules; the others pause them."""
+        now = utc(now)
+        values: dict[str, Any] = {"status": status.value, "updated_at": now}
+        if status == SourceStatus.ACTIVE:
+            values.update(consecutive_failures=0, last_failed_job_id=None)
+        with self._transaction() as conn, conn.begin():
+            if conn.execute(update(SOURCES).where(cs.id == source_id).values(values)).rowcount != 1:
+                return None
+            self._schedules_enabled(conn, source_id, status == SourceStatus.ACTIVE, now)
+        return self.get_source(source_id)
+
+    @staticmethod
+    def _schedules_enabled(conn: Connection, source_id: str, enabled: bool, now: datetime) -> None:
+        values: dict[str, Any] = {"enabled": enabled, "updated_at": now}
+        stmt = update(SCHEDULES).where(sc.owner_kind == OWNER_KIND, sc.owner_id == source_id)
+        if enabled:
+            values["active_since"] = now  # a pause is not downtime to catch up
+        conn.execute(stmt.where(sc.enabled.is_(not enabled)).values(values))
+
+    # -- sync outcomes -------------------------------------------------------------------------
+
+    @_translated
+    def record_success(
+        self, source_id: str, now: datetime, *, etag: str | None = None, last_modified: str | None = None,
+        keep_validators: bool = False,
+    ) -> None:  # fmt: skip
+        """A sync succeeded: the failure count resets, an UNHEALTHY source is ACTIVE again.
+        `keep_validators` (a 304): the stored etag/last_modified stay as they are."""
+        now = utc(now)
+        values: dict[str, Any] = {
+            "consecutive_failures": 0, "last_failed_job_id": None, "last_success_at": now, "updated_at": now,
+        }  # fmt: skip
+        if not keep_validators:
+            values.update(etag=etag, last_modified=last_modified)
+        with self._transaction() as conn, conn.begin():
+            conn.execute(update(SOURCES).where(cs.id == source_id).values(values))
+            revived = conn.execute(
+                update(SOURCES)
+                .where(cs.id == source_id, cs.status == SourceStatus.UNHEALTHY.value)
+                .values(status=SourceStatus.ACTIVE.value)
+            ).rowcount
+            if revived:
+                self._schedules_enabled(conn, source_id, True, now)
+
+    @_translated
+    def record_failure(self, source_id: str, job_id: str, error: str, now: datetime) -> SourceRecord | None:
+        """A sync failed. Counted once per job id; at UNHEALTHY_AFTER an ACTIVE source turns
+        UNHEALTHY and its schedules pause. Returns the source as it now is."""
+        now = utc(now)
+        with self._transaction() as conn, conn.begin():
+            current = select(cs.status, cs.consecutive_failures, cs.last_failed_job_id).where(cs.id == source_id)
+            row = conn.execute(current.with_for_update() if self._pg else current).first()
+            if row is None:
+                return None
+            failures = row.consecutive_failures
+            if row.last_failed_job_id != job_id:
+                failures += 1
+            values: dict[str, Any] = {
+                "consecutive_failures": failures, "last_failed_job_id": job_id, "last_failure_at": now,
+                "last_error": error[:_ERROR_MAX], "updated_at": now,
+            }  # fmt: skip
+            if row.status == SourceStatus.ACTIVE.value and failures >= UNHEALTHY_AFTER:
+                values["status"] = SourceStatus.UNHEALTHY.value
+                self._schedules_enabled(conn, source_id, False, now)
+            conn.execute(update(SOURCES).where(cs.id == source_id).values(values))
+        return self.get_source(source_id)
+
+    @property
+    def _pg(self) -> bool:
+        return self._engine.dialect.name == "postgresql"
+
+    @_translated
+    def move_source(self, source_id: str, new_url: str, now: datetime) -> bool:
+        """A permanent redirect: the source follows its new URL (False if the organisation
+        already has a source at that URL, which then stays the one place for it)."""
+        try:
+            with self._auto.connect() as conn:
+                stmt = update(SOURCES).where(cs.id == source_id).values(url=new_url, updated_at=utc(now))
+                return bool(conn.execute(stmt).rowcount == 1)
+        except IntegrityError:
+            return False
+
+    @_translated
+    def disable_source(self, source_id: str, reason: str, now: datetime) -> None:
+        """The source is gone for good (HTTP 410): DISABLED, schedules paused, reason kept."""
+        now = utc(now)
+        values = {"status": SourceStatus.DISABLED.value, "last_error": reason[:_ERROR_MAX], "updated_at": now}
+        with self._transaction() as conn, conn.begin():
+            conn.execute(update(SOURCES).where(cs.id == source_id).values(values))
+            self._schedules_enabled(conn, source_id, False, now)
+
+    # -- items ---------------------------------------------------------------------------------
+
+    @_translated
+    def upsert_items(self, source: SourceRecord, items: Sequence[NewItem], now: datetime) -> UpsertCounts:
+        """Keep each item once per (source, dedupe key); (new, seen) counts of this batch."""
+        now = utc(now)
+        unique: dict[str, NewItem] = {}
+        for item in items:
+            unique.setdefault(item.dedupe_key, item)  # the same item twice in one feed counts once
+        new = 0
+        rows = [self._item_row(source, item, now) for item in unique.values()]
+        with self._auto.connect() as conn:
+            for start in range(0, len(rows), _CHUNK):
+                chunk = rows[start : start + _CHUNK]
+                stmt = (
+                    self._insert(ITEMS)
+                    .values(chunk)
+                    .on_conflict_do_nothing(index_elements=[ci.source_id, ci.dedupe_key])
+                    .returning(ci.id)
+                )
+                new += len(conn.execute(stmt).all())
+        return UpsertCounts(new=new, seen=len(items) - new)
+
+    @staticmethod
+    def _item_row(source: SourceRecord, item: NewItem, now: datetime) -> dict[str, Any]:
+        return {
+            "id": new_item_id(), "source_id": source.id, "organization_id": source.organization_id,
+            "url": item.url, "guid": item.guid, "dedupe_key": item.dedupe_key, "title": item.title,
+            "author": (item.author or None) and item.author[:500],
+            "published_at": utc(item.published_at) if item.published_at else None, "text": item.text,
+            "content_hash": item.content_hash, "fetched_at": now,
+        }  # fmt: skip
+
+    @_translated
+    def get_item(self, item_id: str) -> ItemRecord | None:
+        with self._auto.connect() as conn:
+            row = conn.execute(select(ITEMS).where(ci.id == item_id)).first()
+        return _item(row) if row is not None else None
+
+    @_translated
+    def list_items(
+        self, *, organization_id: str | None = None, source_id: str | None = None,
+        since: datetime | None = None, limit: int = 50,
+    ) -> builtins.list[ItemRecord]:  # fmt: skip
+        """Newest first (by fetch time)."""
+        stmt = select(ITEMS).order_by(ci.fetched_at.desc(), ci.id.desc()).limit(limit)
+        if organization_id is not None:
+            stmt = stmt.where(ci.organization_id == organization_id)
+        if source_id is not None:
+            stmt = stmt.where(ci.source_id == source_id)
+        if since is not None:
+            stmt = stmt.where(ci.fetched_at >= utc(since))
+        with self._auto.connect() as conn:
+            return [_item(r) for r in conn.execute(stmt)]
+
+    @_translated
+    def count_items(self, source_id: str) -> int:
+        from sqlalchemy import func
+
+        with self._auto.connect() as conn:
+            return int(conn.execute(select(func.count()).where(ci.source_id == source_id)).scalar_one())
