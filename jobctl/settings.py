@@ -20,7 +20,10 @@ from jobctl.domain.retry import DEFAULT_RETRY_INTERVALS, parse_intervals
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 _TOP_LEVEL_KEYS = frozenset(
-    {"redis_url", "database_url", "data_dir", "retry_intervals", "log_level", "queues", "limits", "worker"}
+    {
+        "redis_url", "database_url", "data_dir", "retry_intervals", "log_level", "queues", "limits", "worker",
+        "documents",
+    }
 )
 _QUEUE_KEYS = frozenset({"concurrency", "lock_seconds"})
 _LIMIT_KEYS = frozenset({"org_active_jobs", "organizations"})
@@ -47,6 +50,8 @@ class Settings:
     stall_seconds: float = 15.0
     stats_log_seconds: float = 60.0  # per-queue stats log line of each worker
     reconcile_seconds: float = 30.0  # how often (fleet-wide, one at a time) SQL and Redis are compared
+    # process-document reads paths only under this directory (None: no paths, only URLs)
+    documents_root: Path | None = None
 
     @property
     def effective_database_url(self) -> str:
@@ -83,6 +88,7 @@ class Settings:
             "limits": {"org_active_jobs": self.org_active_limit, "organizations": dict(self.org_limits)},
             "log_level": self.log_level,
             "worker": {"heartbeat_seconds": self.heartbeat_seconds, "stall_seconds": self.stall_seconds},
+            "documents": {"root": str(self.documents_root) if self.documents_root else None},
         }
 
 
@@ -332,6 +338,10 @@ def _from_file(path: Path | None, data: dict[str, object], env: Mapping[str, str
         s = _apply_limits(src, data["limits"], s)
     if "worker" in data:
         s = _apply_worker(src, data["worker"], s)
+    if "documents" in data:
+        table = _want_table(src, "documents", data["documents"], frozenset({"root"}))
+        if "root" in table:
+            s = replace(s, documents_root=_path(src, "documents.root", table["root"], config_dir))
     return s
 
 
@@ -355,6 +365,8 @@ def _with_env(s: Settings, env: Mapping[str, str]) -> Settings:
         s = replace(s, reconcile_seconds=_env_seconds("JOBCTL_RECONCILE_SECONDS", value))
     if (value := _get(env, "JOBCTL_STATS_LOG_SECONDS")) is not None:
         s = replace(s, stats_log_seconds=_env_seconds("JOBCTL_STATS_LOG_SECONDS", value))
+    if (value := _get(env, "JOBCTL_DOCUMENTS_ROOT")) is not None:
+        s = replace(s, documents_root=Path(value).expanduser().absolute())
     return s
 
 
@@ -386,6 +398,7 @@ _SOURCES: tuple[tuple[str, str | None, tuple[str, ...]], ...] = (
     ("worker.stall_seconds", "JOBCTL_STALL_SECONDS", ("worker", "stall_seconds")),
     ("worker.reconcile_seconds", "JOBCTL_RECONCILE_SECONDS", ("worker", "reconcile_seconds")),
     ("worker.stats_log_seconds", "JOBCTL_STATS_LOG_SECONDS", ("worker", "stats_log_seconds")),
+    ("documents.root", "JOBCTL_DOCUMENTS_ROOT", ("documents", "root")),
 )
 
 

@@ -249,10 +249,10 @@ class ScheduleAPI:
         """The defaults of one owner (call it when the owner is created). Idempotent."""
         results = []
         for tpl in defaults.templates(owner.kind):
-            cron = (cron_overrides or {}).get(tpl.key, tpl.cron)
+            cron = (cron_overrides or {}).get(tpl.key) or tpl.render_cron(owner)
             name = tpl.schedule_name(owner)
             new = self.validate(
-                name, tpl.job_type, cron, tpl.render_payload(owner), organization_id=owner.organization_id,
+                name, tpl.render_job_type(owner), cron, tpl.render_payload(owner), organization_id=owner.organization_id,
                 queue=owner.id if tpl.queue_is_owner else tpl.queue, catch_up=tpl.catch_up,
             )  # fmt: skip
             new = NewSchedule(

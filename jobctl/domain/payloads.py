@@ -88,13 +88,16 @@ class SyncRssPayload(Payload):
 
 class ProcessDocumentPayload(Payload):
     organization_id: Identifier
+    source_id: Identifier | None = None  # a DOCUMENT source (its path or URL); else path or url
     path: Annotated[str, Field(min_length=1)] | None = None
     url: HttpUrl | None = None
     mime_type: Annotated[str, Field(pattern=r"^[\w.+-]+/[\w.+-]+$")] | None = None
 
     @model_validator(mode="after")
     def _one_target(self) -> ProcessDocumentPayload:
-        _exactly_one(self, "path", "url")
+        given = [n for n in ("source_id", "path", "url") if getattr(self, n) is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of source_id, path or url")
         return self
 
 

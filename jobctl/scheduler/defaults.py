@@ -10,12 +10,15 @@ The API layer (jobctl.api.schedules) knows how to list the owners of each kind a
 the rendered schedules: for existing owners with `jobctl schedules install-defaults`, and for
 a new owner when the code that creates it calls `install_defaults_for(kind, owner)`.
 
-Registered here: the `ping` health check, one per queue (owner kind `queue`). Organisations and
-context sources have no tables in jobctl yet; their templates come with that work.
+Registered here: the `ping` health check, one per queue (owner kind `queue`), and the sync of
+every context source every 6 hours (owner kind `context-source`). A template's job type and cron
+may be format templates too: the source sync names its type per source kind and staggers its
+fire time by a hash of the source id (`stagger_fields`), so 10,000 sources do not fire at once.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -55,9 +58,18 @@ class DefaultTemplate:
     def schedule_name(self, owner: Owner) -> str:
         return self.name.format(key=self.key, owner_id=owner.id)
 
+    def _values(self, owner: Owner) -> dict[str, str]:
+        return {"owner_id": owner.id, "organization_id": owner.organization_id or "", **owner.fields}
+
     def render_payload(self, owner: Owner) -> dict[str, Any]:
-        values = {"owner_id": owner.id, "organization_id": owner.organization_id or "", **owner.fields}
+        values = self._values(owner)
         return {k: (v.format(**values) if isinstance(v, str) else v) for k, v in self.payload.items()}
+
+    def render_job_type(self, owner: Owner) -> str:
+        return self.job_type.format(**self._values(owner))
+
+    def render_cron(self, owner: Owner) -> str:
+        return self.cron.format(**self._values(owner))
 
 
 _TEMPLATES: dict[str, DefaultTemplate] = {}
@@ -114,3 +126,26 @@ PING = DefaultTemplate(
     description="end-to-end check that a worker consumes the queue (skips pile up when none does)",
 )
 register_template(PING)
+
+
+SOURCE_SYNC_HOURS = 6
+
+
+def stagger_fields(owner_id: str, hours: int = SOURCE_SYNC_HOURS) -> dict[str, str]:
+    """A deterministic fire offset within an `hours` window, from a hash of the owner id:
+    `minute` (0-59) and `hour` (0..hours-1), for a cron like "{minute} {hour}-23/6 * * *".
+    sha256 rather than hash(): the same id gives the same time in every process."""
+    digest = int.from_bytes(hashlib.sha256(owner_id.encode("utf-8")).digest()[:8], "big")
+    offset = digest % (hours * 60)
+    return {"minute": str(offset % 60), "hour": str(offset // 60)}
+
+
+SOURCE_SYNC = DefaultTemplate(
+    key="context-sync",
+    owner_kind=CONTEXT_SOURCE,
+    job_type="{job_type}",  # scrape-website, sync-rss or process-document: the source's kind
+    cron="{minute} {hour}-23/" + str(SOURCE_SYNC_HOURS) + " * * *",
+    payload={"source_id": "{owner_id}"},
+    description="sync of one context source every 6 hours, staggered by a hash of its id",
+)
+register_template(SOURCE_SYNC)

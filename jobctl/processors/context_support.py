@@ -1,0 +1,66 @@
+"""What the three context processors share: settings, the store, the fetch policy, a SyncRun.
+
+The runner hands a processor only its payload and JobContext, so the context processors load
+the worker's settings once per process and keep one small database engine per database URL
+(thread-safe; shared by every slot of a thread-pool worker).
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any
+
+from jobctl.domain.errors import PermanentJobError
+from jobctl.processors.base import JobContext
+from jobctl.services.context import fetch
+from jobctl.services.context.sync import SyncRun
+from jobctl.settings import Settings, load_settings
+from jobctl.store.context_repo import ContextRepository
+
+_lock = threading.Lock()
+_repos: dict[str, ContextRepository] = {}
+
+
+@cache
+def settings() -> Settings:
+    return load_settings()
+
+
+def store() -> ContextRepository:
+    from jobctl.store.engine import create_store_engine
+
+    url = settings().effective_database_url
+    with _lock:
+        if url not in _repos:
+            _repos[url] = ContextRepository(create_store_engine(url, pool_size=5))
+        return _repos[url]
+
+
+def policy() -> fetch.FetchPolicy:
+    return fetch.policy_from_settings(settings())
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def sync_run(ctx: JobContext) -> SyncRun:
+    """Progress lines go to the job's log; each one also checks for a cancel (and renews the lease)."""
+
+    def progress(message: str) -> None:
+        ctx.check_cancelled()
+        report: Any = getattr(ctx, "log", None)
+        if callable(report):
+            report(message)
+        else:
+            ctx.logger.info("%s: %s", ctx.job_type, message)
+
+    return SyncRun(job_id=ctx.job_id, now=now, progress=progress)
+
+
+def organization(payload_org: str) -> str:
+    if not payload_org:
+        raise PermanentJobError("the payload names no organisation")
+    return payload_org

@@ -1,0 +1,1 @@
+"""The context engine: fetching, extraction, feeds, documents and the syncs that use them."""
