@@ -59,6 +59,15 @@ register_owner_kind(
 )
 
 
+def _context_sources(api: JobctlAPI) -> Sequence[defaults.Owner]:
+    from jobctl.api.context import active_source_owners
+
+    return active_source_owners(api)
+
+
+register_owner_kind(defaults.CONTEXT_SOURCE, _context_sources)
+
+
 @dataclass(frozen=True)
 class ScheduleView:
     """A schedule as operators see it: the record, its cron in English, its next runs."""

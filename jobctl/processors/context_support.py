@@ -38,8 +38,13 @@ def store() -> ContextRepository:
         return _repos[url]
 
 
+def policy_for(s: Settings) -> fetch.FetchPolicy:
+    """The fetch policy of these settings (private addresses only when allowed)."""
+    return fetch.policy_from_settings(s)
+
+
 def policy() -> fetch.FetchPolicy:
-    return fetch.policy_from_settings(settings())
+    return policy_for(settings())
 
 
 def now() -> datetime:
