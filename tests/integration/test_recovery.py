@@ -28,7 +28,9 @@ def _lose(api: JobctlAPI, job_id: str, now: datetime) -> None:
     assert job_id in report.recovered
 
 
-def test_first_loss_reruns_at_once_then_losses_wait_then_fail(slow_retries: dict[str, str], api: JobctlAPI) -> None:
+def test_first_loss_reruns_at_once_then_losses_wait_then_fail(
+    slow_retries: dict[str, str], api: JobctlAPI
+) -> None:
     job = api.enqueue_job("ping", {}, queue=Q)
     queue = Queue(Q, connection=api.backends.redis, job_class=JobctlJob, serializer=SERIALIZER)
     now = datetime.now(UTC)
