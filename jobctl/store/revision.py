@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-KNOWN_REVISIONS: tuple[str, ...] = ("0001_jobs", "0002_schedules", "0003_jobs_finished_index")
+KNOWN_REVISIONS: tuple[str, ...] = (
+    "0001_jobs", "0002_schedules", "0003_jobs_finished_index", "0004_job_attempts",
+)  # fmt: skip
 """Every migration id, oldest first (a test checks this against alembic's script history)."""
 
 HEAD_REVISION: str = KNOWN_REVISIONS[-1]
