@@ -13,7 +13,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = "0004_job_attempts"
 down_revision: str | None = "0003_jobs_finished_index"
 branch_labels: str | None = None
