@@ -28,10 +28,13 @@ class Chosen:
     date: str | None = None
 
 
-def run_trafilatura(markup: str, *, url: str, **options: bool) -> tuple[str, dict[str, str | None]]:
+def run_trafilatura(
+    markup: str, *, url: str, favor_precision: bool = False, favor_recall: bool = False
+) -> tuple[str, dict[str, str | None]]:
     """trafilatura's text (blank-line paragraphs) and metadata; ('', {}) when it finds nothing."""
     doc = trafilatura.bare_extraction(
-        markup, url=url, with_metadata=True, include_comments=False, include_tables=True, **options
+        markup, url=url, with_metadata=True, include_comments=False, include_tables=True,
+        favor_precision=favor_precision, favor_recall=favor_recall,
     )
     if doc is None:
         return "", {}

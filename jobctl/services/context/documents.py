@@ -76,7 +76,8 @@ def detect_type(data: bytes, filename: str | None, mime_type: str | None) -> str
     if data.startswith(b"%PDF-"):
         return PDF
     if data.startswith(b"PK\x03\x04"):
-        if (filename or "").lower().endswith(".docx") or (mime_type or "") == DOCX or b"word/" in data[:65536]:
+        named_docx = (filename or "").lower().endswith(".docx") or (mime_type or "") == DOCX
+        if named_docx or b"word/" in data[:65536]:
             return DOCX
         raise UnsupportedDocumentError("unsupported document: a zip archive that is not a DOCX")
     lowered = head.lower()
@@ -99,7 +100,8 @@ def chunk_text(text: str, max_chars: int = 4000, overlap: int = 200) -> list[str
     """Chunks of at most `max_chars`, split on paragraph boundaries, ~`overlap` chars repeated."""
     paragraphs = [p.strip() for p in re.split(r"\n\s*\n", text) if p.strip()]
     pieces: list[str] = []
-    for para in paragraphs:  # a paragraph longer than a chunk is cut at whitespace
+    for paragraph in paragraphs:  # a paragraph longer than a chunk is cut at whitespace
+        para = paragraph
         while len(para) > max_chars:
             cut = para.rfind(" ", 0, max_chars)
             cut = cut if cut > max_chars // 2 else max_chars
@@ -177,7 +179,8 @@ def _decode(data: bytes) -> str:
 def _markdown(text: str) -> tuple[str | None, str]:
     title: str | None = None
     lines: list[str] = []
-    for line in text.splitlines():
+    for raw in text.splitlines():
+        line = raw
         heading = re.match(r"^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$", line)
         if heading:
             title = title or heading.group(1)

@@ -109,7 +109,8 @@ def find_metadata(tree: HtmlElement) -> tuple[str | None, str | None, datetime |
         author = None  # article:author is often a profile URL, not a name
     published = published or parse_datetime(_meta(tree, _DATE_META))
     if published is None:
-        for node in tree.xpath("//time[@datetime][@itemprop='datePublished' or @pubdate] | //time[@datetime]"):
+        times = "//time[@datetime][@itemprop='datePublished' or @pubdate] | //time[@datetime]"
+        for node in tree.xpath(times):
             published = parse_datetime(node.get("datetime"))
             if published:
                 break
