@@ -1,0 +1,1 @@
+"""The context engine's pure services: article extraction, documents (no RQ, store or network)."""
