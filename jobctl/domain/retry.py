@@ -1,4 +1,10 @@
-"""Retry policy: the first run plus up to 3 retries, waiting 60 s, 300 s and 900 s."""
+"""Retry policy: the first run plus up to 3 retries, waiting 60 s, 300 s and 900 s.
+
+A lost execution (its worker died, was cut off or restarted, or the job hung past its lock)
+is not the job's failure: the first loss of a job is re-run at once. Further losses of the same
+job wait like failures, so a job that kills its worker every time cannot crash workers in a
+tight loop (BullMQ's maxStalledCount, with one free re-run). Every loss still costs an attempt.
+"""
 
 from __future__ import annotations
 
@@ -37,6 +43,15 @@ class RetryPolicy:
             return 0
         within_budget = attempt - max(0, max_attempts - self.max_attempts)
         return self.intervals[min(max(within_budget, 1), len(self.intervals)) - 1]
+
+    def delay_after_loss(self, attempt: int, max_attempts: int, earlier_losses: int) -> int | None:
+        """Seconds to wait after lost attempt `attempt`, given how many earlier executions of
+        the same job were lost: 0 for the first loss, the retry waits after that; None when the
+        budget is spent (the loss still cost its attempt)."""
+        delay = self.delay_for(attempt, max_attempts)
+        if delay is None:
+            return None
+        return 0 if earlier_losses <= 0 else delay
 
 
 def parse_intervals(text: str) -> tuple[int, ...]:

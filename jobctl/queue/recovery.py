@@ -2,9 +2,15 @@
 
 A RUNNING row is given up on when its owner's heartbeat is gone (worker dead or cut off:
 within stall_seconds plus one sweep), or when its owner lives but the job's lease lapsed
-(no progress for the queue's lock duration). Recovery is a fenced update on the row — retry per
-policy, or FAILED with a clear "stalled" error — and only the process whose update wins fixes
-the RQ side, so a job is re-enqueued exactly once however many sweepers run.
+(no progress for the queue's lock duration). Recovery is a fenced update on the row — re-run,
+or FAILED with a clear "stalled" error once the attempts are spent — and only the process whose
+update wins fixes the RQ side, so a job is re-enqueued exactly once however many sweepers run.
+
+A lost execution is not the job's failure: the job's first loss is queued again at once (not
+behind the retry wait), so another listening worker starts it within stall + one sweep. Later
+losses of the same job follow the retry waits (RetryPolicy.delay_after_loss), counted in
+`jobctl:losses:{id}`; each loss costs an attempt, so a job that always kills its worker ends
+FAILED without a tight crash loop.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from rq import Queue
 from rq.exceptions import NoSuchJobError
@@ -27,6 +34,34 @@ from jobctl.queue.rq_job import FAILURE_TTL_S, SERIALIZER, JobctlJob
 from jobctl.queue.runtime import job_lease_key
 
 log = logging.getLogger("jobctl.recovery")
+
+LOSSES_PREFIX = "jobctl:losses:"
+LOSSES_TTL_S = 30 * 86400  # a job's losses are remembered for a month after the last one
+
+
+def losses_key(job_id: str) -> str:
+    return f"{LOSSES_PREFIX}{job_id}"
+
+
+def note_loss(redis: Any, job_id: str) -> int:
+    """Count one more lost execution of `job_id`; how many were lost before it (one round trip).
+    Redis restarted empty forgets them: at worst one more immediate re-run."""
+    with redis.pipeline(transaction=True) as pipe:
+        pipe.incr(losses_key(job_id))
+        pipe.expire(losses_key(job_id), LOSSES_TTL_S)
+        count, _ = pipe.execute()
+    return int(count) - 1
+
+
+def unnote_loss(redis: Any, job_id: str) -> None:
+    """Take back note_loss when the fenced update lost (someone else recorded the outcome)."""
+    redis.decr(losses_key(job_id))
+
+
+def loss_delay(backends: Backends, row: JobRecord, attempt: int) -> int | None:
+    """Seconds before the re-run of a lost execution (None: attempts spent), counting the loss."""
+    earlier = note_loss(backends.redis, row.id)
+    return RetryPolicy(backends.settings.retry_intervals).delay_after_loss(attempt, row.max_attempts, earlier)
 
 
 @dataclass
@@ -123,21 +158,23 @@ def find_lost(
 def recover(backends: Backends, row: JobRecord, reason: str, now: datetime) -> str | None:
     """Give up on the row's execution: retry per policy or fail. Returns "retried"/"failed", or
     None when another actor already moved the row (the fence rejected this one)."""
-    policy = RetryPolicy(backends.settings.retry_intervals)
     error = JobError(type=JobStalledError.__name__, message=f"stalled: {reason}")
-    delay = policy.delay_for(row.attempts, row.max_attempts)
+    delay = loss_delay(backends, row, row.attempts)
     if delay is not None:
         if not backends.repo.schedule_retry(row.id, row.attempts, error, now + timedelta(seconds=delay), now):
+            unnote_loss(backends.redis, row.id)
             return None
         requeue_in_rq(backends, row.id)
         outcome = "retried"
     else:
         if not backends.repo.fail(row.id, row.attempts, error, now):
+            unnote_loss(backends.redis, row.id)
             return None
         fail_in_rq(backends, row, f"jobctl: {error.message}")
         outcome = "failed"
+    when = "" if outcome == "failed" else (" re-run now" if delay == 0 else f" re-run in {delay}s")
     log.warning(
-        f"recovered job ({outcome}): {reason}",
+        f"recovered job ({outcome}{when}): {reason}",
         extra={"job_id": row.id, "job_type": row.type, "queue": row.queue, "attempt": row.attempts,
                "event": "recovered", "status": "PENDING" if outcome == "retried" else "FAILED"},
     )  # fmt: skip

@@ -190,10 +190,17 @@ def _fail_or_retry(
     now = utcnow()
     error = error_of(exc)
     retryable = not isinstance(exc, _NOT_RETRYABLE) and getattr(exc, "retryable", True)
-    delay = runtime.policy.delay_for(attempt, row.max_attempts) if retryable else None
+    lost = isinstance(exc, JobStalledError)  # hung: the first loss of a job re-runs at once
+    if lost:
+        from jobctl.queue.recovery import loss_delay
+
+        delay = loss_delay(runtime.backends, row, attempt)
+    else:
+        delay = runtime.policy.delay_for(attempt, row.max_attempts) if retryable else None
     fields = _fields(row, attempt, duration_ms=duration_ms, error=f"{error.type}: {error.message}")
     if delay is not None:
         if not repo.schedule_retry(row.id, attempt, error, now + timedelta(seconds=delay), now):
+            _unnote(runtime, row, lost)
             return _late_finish(runtime, row, attempt, "FAILED")
         runtime.metrics.inc("jobs_retried", row.queue, row.type)
         log.warning(f"job failed, retry in {delay}s", extra={**fields, "status": "PENDING"})
@@ -203,12 +210,20 @@ def _fail_or_retry(
             rq_job.retry_intervals = [delay]
         return None
     if not repo.fail(row.id, attempt, error, now):
+        _unnote(runtime, row, lost)
         return _late_finish(runtime, row, attempt, "FAILED")
     runtime.metrics.inc("jobs_failed", row.queue, row.type)
     log.error("job failed", extra={**fields, "status": "FAILED"})
     if rq_job is not None:
         rq_job.retries_left = 0
     return None
+
+
+def _unnote(runtime: WorkerRuntime, row: JobRecord, lost: bool) -> None:
+    if lost:  # the sweep (or a cancel) recorded this execution's end first
+        from jobctl.queue.recovery import unnote_loss
+
+        unnote_loss(runtime.backends.redis, row.id)
 
 
 def hand_back(runtime: WorkerRuntime, row: JobRecord, attempt: int, why: str) -> Marker:

@@ -1,7 +1,7 @@
 """The context engine's tables: `context_sources` and the `context_items` synced from them.
 
 No `from __future__ import annotations` (SQLModel reads annotations at class creation).
-Columns are spelled out so the schema is exactly what migration 0006 creates.
+Columns are spelled out so the schema is exactly what migration 0005 creates.
 
 - A source is unique per (organization_id, url): adding the same URL again finds the first.
 - An item is unique per (source_id, dedupe_key): the key is the item's guid, else its link,

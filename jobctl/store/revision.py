@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-KNOWN_REVISIONS: tuple[str, ...] = ("0001_jobs", "0002_schedules", "0003_jobs_finished_index", "0006_context")
+KNOWN_REVISIONS: tuple[str, ...] = (
+    "0001_jobs", "0002_schedules", "0003_jobs_finished_index", "0004_job_attempts",
+    "0005_context",
+)  # fmt: skip
 """Every migration id, oldest first (a test checks this against alembic's script history)."""
 
 HEAD_REVISION: str = KNOWN_REVISIONS[-1]

@@ -15,7 +15,7 @@ from typing import ClassVar
 
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import ContentSwitcher, Footer
+from textual.widgets import ContentSwitcher, Footer, Input
 
 from jobctl.api.dashboard import RQ_WORKER_TTL_S, Dashboard, FailedGroup, parse_filter
 from jobctl.api.jobs import JobctlAPI
@@ -23,6 +23,7 @@ from jobctl.domain.errors import InvalidInputError
 from jobctl.domain.timeparse import utcnow
 from jobctl.settings import Settings
 from jobctl.tui.action_flow import ActionFlow
+from jobctl.tui.chrome.key_gate import KeyGate
 from jobctl.tui.chrome.outage_banner import OutageBanner
 from jobctl.tui.chrome.prompt_line import PromptLine
 from jobctl.tui.chrome.top_bar import TopBar
@@ -40,12 +41,13 @@ from jobctl.tui.workers.workers_view import WorkersView
 VIEWS = ("queues", "jobs", "failed", "workers", "schedules")
 
 
-class TopApp(Loops, ActionFlow, App[None]):
+class TopApp(KeyGate, Loops, ActionFlow, App[None]):
     CSS_PATH = "top.tcss"
     TITLE = "jobctl top"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("colon", "prompt(':')", "Cmd", key_display=":"),
-        Binding("slash", "prompt('/')", "Filter", key_display="/"),
+        # Priority: the prompt opens while the app reads the key, before the next one arrives.
+        Binding("colon", "prompt(':')", "Cmd", key_display=":", priority=True),
+        Binding("slash", "prompt('/')", "Filter", key_display="/", priority=True),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("Z", "freeze", "Freeze"),
         Binding("escape", "go_back", "Back", show=False),
@@ -128,9 +130,10 @@ class TopApp(Loops, ActionFlow, App[None]):
         self.refresh_view()
 
     def _focus_view(self) -> None:
+        """Focus the view's table now (not on the next tick): the next key goes to it."""
         tables = self.switcher.query_one(f"#{self.view}").query(KeyedTable)
         if tables:
-            tables.first().focus()
+            self.screen.set_focus(tables.first())
 
     def open_job(self, job_id: str) -> None:
         self.push_screen(JobDetailScreen(job_id))
@@ -155,11 +158,17 @@ class TopApp(Loops, ActionFlow, App[None]):
 
     # -- keys --------------------------------------------------------------------------------
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "prompt":
+            # `:` and `/` are text while an input has focus, and belong to the main screen only.
+            return self.screen is self.screen_stack[0] and not isinstance(self.focused, Input)
+        return True
+
     def action_prompt(self, mode: str) -> None:
         value = self.jobs_view.filter_text if mode == "/" else ""
         self.prompt.open(mode, value)
 
-    def on_prompt_line_entered(self, message: PromptLine.Entered) -> None:
+    async def on_prompt_line_entered(self, message: PromptLine.Entered) -> None:
         prompt = self.prompt
         try:
             if message.mode == "/":
@@ -168,10 +177,11 @@ class TopApp(Loops, ActionFlow, App[None]):
                 self._command(message.value)
         except InvalidInputError as exc:
             prompt.fail(exc.message)
-            return
-        if prompt.display:
-            prompt.close()
-            self._focus_view()
+        else:
+            if prompt.display:
+                prompt.close()
+                self._focus_view()
+        await self.release_keys()
 
     def _command(self, line: str) -> None:
         word, _, rest = line.strip().lstrip(":").partition(" ")
@@ -188,9 +198,10 @@ class TopApp(Loops, ActionFlow, App[None]):
         elif word:
             self.switch_view(word)
 
-    def on_prompt_line_dismissed(self, _message: PromptLine.Dismissed) -> None:
+    async def on_prompt_line_dismissed(self, _message: PromptLine.Dismissed) -> None:
         self.prompt.close()
         self._focus_view()
+        await self.release_keys()
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())

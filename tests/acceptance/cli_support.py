@@ -35,7 +35,10 @@ class Cli:
         assert out.returncode == 0, out.stderr
         return json.loads(out.stdout)
 
-    def start_worker(self, *queues: str, log: Path, extra: tuple[str, ...] = ()) -> subprocess.Popen[bytes]:
+    def start_worker(
+        self, *queues: str, log: Path, extra: tuple[str, ...] = (), own_group: bool = False
+    ) -> subprocess.Popen[bytes]:
+        """`own_group`: in a process group of its own (its pid), so a drill can killpg it."""
         qargs = [a for q in queues for a in ("--queue", q)]
         with log.open("ab") as fh:
             proc = subprocess.Popen(
@@ -44,6 +47,7 @@ class Cli:
                 stdout=fh,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
+                start_new_session=own_group,
             )
         self.procs.append(proc)
         return proc

@@ -1,6 +1,8 @@
 """Fault injection with real processes, real signals and a real Redis: a job is never lost,
 never stuck, never run twice at once. Timings are shortened by configuration: heartbeat 0.5 s,
-a worker silent 2 s is dead, the queue's lock is 3 s, retries wait 1 s."""
+a worker silent 2 s is dead, the queue's lock is 3 s, retries wait 1 s. Drills about a lost
+execution's re-run set long retry waits (SLOW_RETRIES), so only the immediate re-run of a first
+loss can explain how soon the next attempt starts; one drill keeps the default timings."""
 
 from __future__ import annotations
 
@@ -29,6 +31,7 @@ FAST = {
     "JOBCTL_RETRY_INTERVALS": "1,1,1",
     "JOBCTL_RECONCILE_SECONDS": "1",
 }
+SLOW_RETRIES = "60,300,900"  # the defaults
 CONFIG = '[queues."context-scraping"]\nconcurrency = 2\nlock_seconds = 3\n'
 
 
@@ -93,22 +96,38 @@ def _rq_clean(redis_url: str, job_id: str) -> None:
     assert job_id not in q.failed_job_registry.get_job_ids()
 
 
+def _started_at(cli: Cli, job_id: str, attempt: int) -> float | None:
+    """When attempt `attempt` started (the row's started_at once it is at that attempt)."""
+    from datetime import datetime
+
+    row = _row(cli, job_id)
+    if row["attempts"] < attempt or not row["started_at"]:
+        return None
+    return datetime.fromisoformat(str(row["started_at"]).replace("Z", "+00:00")).timestamp()
+
+
+def _listening(log: Path) -> bool:
+    return log.exists() and "worker-start" in log.read_text()
+
+
 def test_sigkill_mid_job_is_recovered_by_another_worker(
     fast_both: Cli, tmp_path: Path, redis_url: str
 ) -> None:
     fast = fast_both
-    a = fast.start_worker(Q, log=tmp_path / "a.log", extra=("--name", "wa"))
+    fast.env["JOBCTL_RETRY_INTERVALS"] = SLOW_RETRIES
+    a = fast.start_worker(Q, log=tmp_path / "a.log", extra=("--name", "wa"), own_group=True)
     job_id = fast.run("enqueue", "ping", "sleep_s=4", "--queue", Q).stdout.strip()
     assert wait_until(lambda: _running_on(fast, job_id) == "wa")
     b = fast.start_worker(Q, log=tmp_path / "b.log", extra=("--name", "wb"))
-    assert wait_until(
-        lambda: (tmp_path / "b.log").exists() and "worker-start" in (tmp_path / "b.log").read_text()
-    )
+    assert wait_until(lambda: _listening(tmp_path / "b.log"))
     killed_at = time.time()
-    a.send_signal(signal.SIGKILL)
-    assert wait_until(lambda: _row(fast, job_id)["status"] == "COMPLETED", timeout=40)
+    os.killpg(a.pid, signal.SIGKILL)
+    next_start = wait_until(lambda: _started_at(fast, job_id, 2), timeout=20)
+    # stall (2 s) + one sweep (0.5 s) + pick-up, with slack for a loaded machine: not the 60 s
+    # retry wait (15 s + 5 s + pick-up <= 30 s with the defaults: the next drill)
+    assert next_start and next_start - killed_at < 2 + 0.5 + 3.5, next_start - killed_at
+    assert wait_until(lambda: _row(fast, job_id)["status"] == "COMPLETED", timeout=20)
     recovered = [_ts(e) for e in _log_events(tmp_path / "b.log") if e.get("event") == "recovered"]
-    # stall (2 s) + one sweep (0.5 s) + slack for a loaded machine; 15 s + 5 s with the defaults
     assert recovered and recovered[0] - killed_at < 2 + 0.5 + 2.5
     row = _row(fast, job_id)
     assert row["attempts"] == 2 and row["worker"] == "wb"
@@ -117,8 +136,25 @@ def test_sigkill_mid_job_is_recovered_by_another_worker(
     assert b.poll() is None
 
 
+def test_sigkill_with_default_timings_reruns_within_30s(fast: Cli, tmp_path: Path) -> None:
+    for name in ("JOBCTL_HEARTBEAT_SECONDS", "JOBCTL_STALL_SECONDS", "JOBCTL_RETRY_INTERVALS"):
+        fast.env.pop(name)  # heartbeat 5 s, a worker silent 15 s is dead, retries 60/300/900 s
+    a = fast.start_worker(Q, log=tmp_path / "a.log", extra=("--name", "da"), own_group=True)
+    job_id = fast.run("enqueue", "ping", "sleep_s=30", "--queue", Q).stdout.strip()
+    assert wait_until(lambda: _running_on(fast, job_id) == "da")
+    fast.start_worker(Q, log=tmp_path / "b.log", extra=("--name", "db"))
+    assert wait_until(lambda: _listening(tmp_path / "b.log"))
+    killed_at = time.time()
+    os.killpg(a.pid, signal.SIGKILL)  # the whole process group, mid-job
+    next_start = wait_until(lambda: _started_at(fast, job_id, 2), timeout=45, interval=0.5)
+    assert next_start, "the next attempt did not start within 45 s of the kill"
+    assert next_start - killed_at <= 30, next_start - killed_at
+    assert _running_on(fast, job_id) == "db"
+
+
 def test_restart_with_the_same_name_recovers_at_once(fast: Cli, tmp_path: Path) -> None:
     fast.env["JOBCTL_STALL_SECONDS"] = "20"  # so only start-up recovery can explain a fast recovery
+    fast.env["JOBCTL_RETRY_INTERVALS"] = SLOW_RETRIES  # and only an immediate re-run a fast start
     a = fast.start_worker(Q, log=tmp_path / "a.log", extra=("--name", "same"))
     job_id = fast.run("enqueue", "ping", "sleep_s=30", "--queue", Q).stdout.strip()
     assert wait_until(lambda: _running_on(fast, job_id) == "same")
@@ -190,6 +226,7 @@ def test_a_job_that_kills_its_worker_every_time_ends_failed(fast: Cli, tmp_path:
 
 
 def test_hung_job_is_recovered_within_lock_and_healthy_long_job_is_not(fast: Cli, tmp_path: Path) -> None:
+    fast.env["JOBCTL_RETRY_INTERVALS"] = SLOW_RETRIES  # the hung attempt's re-run is immediate
     fast.start_worker(Q, log=tmp_path / "w.log")
     fast.start_worker("analytics-sync", log=tmp_path / "w2.log", extra=("-c", "1"))
     hung = fast.run("enqueue", "ping", "hang_s:=20", "hang_attempts:=1", "--queue", Q).stdout.strip()
@@ -201,7 +238,8 @@ def test_hung_job_is_recovered_within_lock_and_healthy_long_job_is_not(fast: Cli
         for e in _log_events(tmp_path / "w.log")
         if e.get("job_id") == hung and e.get("status") == "RUNNING"
     ]
-    assert len(runs) == 2 and runs[1] - runs[0] < 3 + 10  # hung attempt given up within the lock + 10 s
+    # the hung attempt given up within the lock + 10 s, and its re-run not behind the 60 s wait
+    assert len(runs) == 2 and runs[1] - runs[0] < 3 + 10, runs
     assert wait_until(lambda: _row(fast, long)["status"] == "COMPLETED", timeout=20)
     assert _row(fast, long)["attempts"] == 1  # 7 s on a 3 s lock, but it kept showing progress
 

@@ -607,3 +607,35 @@ def test_org_limit_counts_the_whole_batch(repo: JobRepository) -> None:
         True,
         True,
     ]
+
+
+def test_database_at_0003_upgrades_to_job_attempts(db_url: str) -> None:
+    """An existing database at 0003, with a job in it, gains job_attempts and keeps its rows."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import inspect, text
+
+    from jobctl.store.engine import MIGRATIONS_DIR
+
+    eng = create_store_engine(db_url)
+    try:
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS_DIR))
+        with eng.begin() as conn:
+            config.attributes["connection"] = conn
+            command.upgrade(config, "0003_jobs_finished_index")
+            conn.execute(
+                text(
+                    "INSERT INTO jobs (id, type, queue, status, payload, attempts, max_attempts,"
+                    " created_at, updated_at) VALUES ('old', 'ping', 'q', 'COMPLETED', '{}', 1, 4,"
+                    " CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                )
+            )
+        assert "job_attempts" not in inspect(eng).get_table_names()
+        assert upgrade_schema(eng) == ("0003_jobs_finished_index", HEAD_REVISION)
+        assert HEAD_REVISION == "0004_job_attempts"
+        assert "job_attempts" in inspect(eng).get_table_names()
+        with eng.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM jobs")).scalar_one() == 1
+    finally:
+        eng.dispose()

@@ -42,7 +42,8 @@ class PromptLine(Input):
         self.value = value
         self.display = True
         self.cursor_position = len(value)
-        self.focus()
+        # Focus now, not on the next tick: keys right behind the `:` must land here.
+        self.screen.set_focus(self)
 
     def fail(self, message: str) -> None:
         """Keep the prompt open, marked, with the reason as its title."""

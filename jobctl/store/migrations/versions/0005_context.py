@@ -1,7 +1,7 @@
 """Create the context engine's tables: context_sources and context_items.
 
-Revision ID: 0006_context
-Revises: 0003_jobs_finished_index (to be relinked after 0004/0005 when the branches merge)
+Revision ID: 0005_context
+Revises: 0004_job_attempts (to be relinked after 0004/0005 when the branches merge)
 
 Written by hand and frozen, like the others: types are spelled out, not imported from the
 models. The unique constraints are the idempotence of `sources add` (organisation, url) and
@@ -13,8 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006_context"
-down_revision: str | None = "0003_jobs_finished_index"
+revision = "0005_context"
+down_revision: str | None = "0004_job_attempts"
 branch_labels: str | None = None
 depends_on: str | None = None
 

@@ -1,0 +1,110 @@
+"""Main-article extraction from one HTML page: title, author, date, main text and its links.
+
+Built on trafilatura (leads the public comparisons) with readability-lxml as a second opinion;
+`combine.py` decides per page which text to keep. The input is capped (`MAX_HTML_CHARS`) and
+parsed once by libxml2 without ``huge_tree``, which caps nesting depth at 256, so a hostile page
+(100k nested divs, megabytes of markup) cannot exhaust the stack or take unbounded time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urldefrag, urljoin, urlsplit
+
+import lxml.etree
+import lxml.html
+from lxml.html import HtmlElement
+
+from jobctl.services.context.combine import choose_text
+from jobctl.services.context.metadata import find_metadata, parse_datetime
+
+MAX_HTML_CHARS = 5_000_000
+"""Characters of markup parsed at most; the rest is dropped (a real article fits many times over)."""
+MAX_LINKS = 5_000
+
+
+class ExtractionError(Exception):
+    """The page has no main text we could find (or is not parseable HTML at all)."""
+
+
+@dataclass(frozen=True)
+class Article:
+    """One extracted article; `text` holds paragraphs separated by blank lines."""
+
+    title: str | None
+    author: str | None
+    published_at: datetime | None
+    text: str
+    links: list[str]
+    extractor: str
+
+
+def parse_html(html: str) -> HtmlElement:
+    """The page as an lxml tree (capped input, no huge_tree, no network, no entity expansion)."""
+    html = html[:MAX_HTML_CHARS]
+    parser = lxml.html.HTMLParser(
+        remove_comments=True, no_network=True, huge_tree=False, recover=True, default_doctype=False
+    )
+    try:
+        tree = lxml.html.document_fromstring(html.encode("utf-8", "replace"), parser=parser)
+    except (lxml.etree.ParserError, ValueError) as exc:
+        raise ExtractionError(f"no main text found: the page is not parseable HTML ({exc})") from exc
+    return tree
+
+
+def document_links(tree: HtmlElement, url: str) -> list[str]:
+    """Absolute http(s) links of the page (fragments dropped), in document order, deduplicated."""
+    base = url
+    for node in tree.iter("base"):
+        if node.get("href"):
+            base = urljoin(url, str(node.get("href")).strip())
+            break
+    seen: dict[str, None] = {}
+    for anchor in tree.iter("a"):
+        href = (anchor.get("href") or "").strip()
+        if not href or href.startswith(("#", "javascript:", "mailto:", "tel:", "data:")):
+            continue
+        try:
+            absolute = urldefrag(urljoin(base, href)).url
+        except ValueError:
+            continue
+        if urlsplit(absolute).scheme in ("http", "https") and absolute not in seen:
+            seen[absolute] = None
+            if len(seen) >= MAX_LINKS:
+                break
+    return list(seen)
+
+
+def extract_article(html: str, *, url: str) -> Article:
+    """Extract the main article of `html` fetched from `url`; ExtractionError when there is none."""
+    tree = parse_html(html)
+    markup = lxml.html.tostring(tree, encoding="unicode")
+    chosen = choose_text(markup, url=url)
+    if chosen is None or not chosen.text.strip():
+        raise ExtractionError("no main text found on the page")
+    title, author, published = find_metadata(tree)
+    title = title or chosen.title or _html_title(tree)
+    author = author or chosen.author
+    published = published or parse_datetime(chosen.date)
+    return Article(
+        title=_clean(title),
+        author=_clean(author),
+        published_at=published,
+        text=chosen.text,
+        links=document_links(tree, url),
+        extractor=chosen.extractor,
+    )
+
+
+def _html_title(tree: HtmlElement) -> str | None:
+    for node in tree.iter("title"):
+        return node.text_content().strip() or None
+    return None
+
+
+def _clean(value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = " ".join(value.split())
+    return value or None
