@@ -1,0 +1,1 @@
+"""The context engine's pure services: SSRF-safe fetching and feed parsing (no RQ, no store)."""
