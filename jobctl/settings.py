@@ -20,7 +20,10 @@ from jobctl.domain.retry import DEFAULT_RETRY_INTERVALS, parse_intervals
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 _TOP_LEVEL_KEYS = frozenset(
-    {"redis_url", "database_url", "data_dir", "retry_intervals", "log_level", "queues", "limits", "worker", "fetch"}
+    {
+        "redis_url", "database_url", "data_dir", "retry_intervals", "log_level",
+        "queues", "limits", "worker", "fetch",
+    }
 )
 _QUEUE_KEYS = frozenset({"concurrency", "lock_seconds"})
 _LIMIT_KEYS = frozenset({"org_active_jobs", "organizations"})

@@ -180,7 +180,15 @@ def fetch(
     own = client is None
     http = make_client(policy) if client is None else client
     try:
-        return _follow(http, _parse(url), policy, deadline, etag, last_modified, accept)
+        return _follow(
+            http,
+            _parse(url),
+            policy=policy,
+            deadline=deadline,
+            etag=etag,
+            modified=last_modified,
+            accept=accept,
+        )
     except httpx.TimeoutException:
         raise FetchTimeoutError(
             f"fetching {safe_display(url)} took longer than {policy.total_timeout_s:g} s"
@@ -192,7 +200,9 @@ def fetch(
             http.close()
 
 
-def _headers(policy: FetchPolicy, etag: str | None, modified: str | None, accept: str | None) -> dict[str, str]:
+def _headers(
+    policy: FetchPolicy, etag: str | None, modified: str | None, accept: str | None
+) -> dict[str, str]:
     from jobctl.services.context.decoding import ACCEPT_ENCODING
 
     headers = {"User-Agent": policy.user_agent, "Accept-Encoding": ACCEPT_ENCODING}
@@ -215,6 +225,7 @@ def _remaining(deadline: float, url: httpx.URL, policy: FetchPolicy) -> float:
 def _follow(
     http: httpx.Client,
     url: httpx.URL,
+    *,
     policy: FetchPolicy,
     deadline: float,
     etag: str | None,
