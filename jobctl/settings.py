@@ -21,13 +21,14 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 _TOP_LEVEL_KEYS = frozenset(
     {
-        "redis_url", "database_url", "data_dir", "retry_intervals", "log_level", "queues", "limits", "worker",
-        "documents",
+        "redis_url", "database_url", "data_dir", "retry_intervals", "log_level",
+        "queues", "limits", "worker", "fetch", "documents",
     }
 )
 _QUEUE_KEYS = frozenset({"concurrency", "lock_seconds"})
 _LIMIT_KEYS = frozenset({"org_active_jobs", "organizations"})
 _WORKER_KEYS = frozenset({"heartbeat_seconds", "stall_seconds", "stats_log_seconds", "reconcile_seconds"})
+_FETCH_KEYS = frozenset({"allow_private_addresses", "max_bytes", "timeout_s"})
 _REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 
 
@@ -52,6 +53,10 @@ class Settings:
     reconcile_seconds: float = 30.0  # how often (fleet-wide, one at a time) SQL and Redis are compared
     # process-document reads paths only under this directory (None: no paths, only URLs)
     documents_root: Path | None = None
+    # The context engine's fetcher: private/loopback addresses are refused unless this is on.
+    fetch_allow_private_addresses: bool = False
+    fetch_max_bytes: int = 10 * 1024 * 1024  # body cap after decompression
+    fetch_timeout_s: float = 30.0  # whole fetch, redirects included
 
     @property
     def effective_database_url(self) -> str:
@@ -89,6 +94,11 @@ class Settings:
             "log_level": self.log_level,
             "worker": {"heartbeat_seconds": self.heartbeat_seconds, "stall_seconds": self.stall_seconds},
             "documents": {"root": str(self.documents_root) if self.documents_root else None},
+            "fetch": {
+                "allow_private_addresses": self.fetch_allow_private_addresses,
+                "max_bytes": self.fetch_max_bytes,
+                "timeout_s": self.fetch_timeout_s,
+            },
         }
 
 
@@ -293,6 +303,29 @@ def _apply_worker(src: _Source, raw: object, s: Settings) -> Settings:
     return s
 
 
+def _apply_fetch(src: _Source, raw: object, s: Settings) -> Settings:
+    table = _want_table(src, "fetch", raw, _FETCH_KEYS)
+    if "allow_private_addresses" in table:
+        value = table["allow_private_addresses"]
+        if not isinstance(value, bool):
+            raise src.error("fetch.allow_private_addresses", f"expected a boolean, got {_type_name(value)}")
+        s = replace(s, fetch_allow_private_addresses=value)
+    if "max_bytes" in table:
+        s = replace(s, fetch_max_bytes=_want_int(src, "fetch.max_bytes", table["max_bytes"], minimum=1))
+    if "timeout_s" in table:
+        s = replace(s, fetch_timeout_s=_want_seconds(src, "fetch.timeout_s", table["timeout_s"]))
+    return s
+
+
+def _env_bool(name: str, value: str) -> bool:
+    lowered = value.lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise _ENV.error(name, f"expected 1/0, true/false, yes/no or on/off, got {value!r}")
+
+
 def _toml_intervals(src: _Source, value: object) -> tuple[int, ...]:
     if not isinstance(value, list):
         raise src.error("retry_intervals", f"expected an array of seconds, got {_type_name(value)}")
@@ -339,9 +372,16 @@ def _from_file(path: Path | None, data: dict[str, object], env: Mapping[str, str
     if "worker" in data:
         s = _apply_worker(src, data["worker"], s)
     if "documents" in data:
-        table = _want_table(src, "documents", data["documents"], frozenset({"root"}))
-        if "root" in table:
-            s = replace(s, documents_root=_path(src, "documents.root", table["root"], config_dir))
+        s = _apply_documents(src, data["documents"], s, config_dir)
+    if "fetch" in data:
+        s = _apply_fetch(src, data["fetch"], s)
+    return s
+
+
+def _apply_documents(src: _Source, value: object, s: Settings, config_dir: Path) -> Settings:
+    table = _want_table(src, "documents", value, frozenset({"root"}))
+    if "root" in table:
+        s = replace(s, documents_root=_path(src, "documents.root", table["root"], config_dir))
     return s
 
 
@@ -367,6 +407,8 @@ def _with_env(s: Settings, env: Mapping[str, str]) -> Settings:
         s = replace(s, stats_log_seconds=_env_seconds("JOBCTL_STATS_LOG_SECONDS", value))
     if (value := _get(env, "JOBCTL_DOCUMENTS_ROOT")) is not None:
         s = replace(s, documents_root=Path(value).expanduser().absolute())
+    if (value := _get(env, "JOBCTL_FETCH_ALLOW_PRIVATE")) is not None:
+        s = replace(s, fetch_allow_private_addresses=_env_bool("JOBCTL_FETCH_ALLOW_PRIVATE", value))
     return s
 
 
@@ -399,6 +441,9 @@ _SOURCES: tuple[tuple[str, str | None, tuple[str, ...]], ...] = (
     ("worker.reconcile_seconds", "JOBCTL_RECONCILE_SECONDS", ("worker", "reconcile_seconds")),
     ("worker.stats_log_seconds", "JOBCTL_STATS_LOG_SECONDS", ("worker", "stats_log_seconds")),
     ("documents.root", "JOBCTL_DOCUMENTS_ROOT", ("documents", "root")),
+    ("fetch.allow_private_addresses", "JOBCTL_FETCH_ALLOW_PRIVATE", ("fetch", "allow_private_addresses")),
+    ("fetch.max_bytes", None, ("fetch", "max_bytes")),
+    ("fetch.timeout_s", None, ("fetch", "timeout_s")),
 )
 
 

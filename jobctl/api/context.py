@@ -72,7 +72,9 @@ class ContextAPI:
         if not organization_id.strip():
             raise SourceInputError("--org must not be empty")
         with self.api.backends.errors():
-            source, created = self.repo.add_source(organization_id.strip(), source_kind, target, name, utcnow())
+            source, created = self.repo.add_source(
+                organization_id.strip(), source_kind, target, name, utcnow()
+            )
         if created:
             self._schedules().install_defaults_for(source_owner(source))
         return AddResult(source, created)
@@ -107,7 +109,9 @@ class ContextAPI:
             raise SourceNotFoundError(source_id)
         return source
 
-    def list(self, organization_id: str | None = None, status: str | None = None) -> list[SourceRecord]:
+    def list_sources(
+        self, organization_id: str | None = None, status: str | None = None
+    ) -> list[SourceRecord]:
         wanted = SourceStatus.parse(status) if status else None
         with self.api.backends.errors():
             return self.repo.list_sources(organization_id=organization_id, status=wanted)
@@ -138,17 +142,25 @@ class ContextAPI:
         if source.status == SourceStatus.DISABLED:
             from jobctl.domain.errors import InvalidTransitionError
 
-            raise InvalidTransitionError(f"source {source_id} is DISABLED; `jobctl sources enable {source_id}` first")
+            raise InvalidTransitionError(
+                f"source {source_id} is DISABLED; `jobctl sources enable {source_id}` first"
+            )
         payload = {"source_id": source.id}
         return self.api.enqueue_job(source.kind.job_type, payload, organization_id=source.organization_id)
 
     # -- items ---------------------------------------------------------------------------------
 
-    def items(self, organization_id: str | None = None, source_id: str | None = None,
-              since: datetime | None = None, limit: int = 50) -> list[ItemRecord]:  # fmt: skip
+    def items(
+        self,
+        organization_id: str | None = None,
+        source_id: str | None = None,
+        since: datetime | None = None,
+        limit: int = 50,
+    ) -> list[ItemRecord]:
         with self.api.backends.errors():
-            return self.repo.list_items(organization_id=organization_id, source_id=source_id, since=since,
-                                        limit=limit)  # fmt: skip
+            return self.repo.list_items(
+                organization_id=organization_id, source_id=source_id, since=since, limit=limit
+            )
 
     def item(self, item_id: str) -> ItemRecord:
         with self.api.backends.errors():
@@ -161,7 +173,8 @@ class ContextAPI:
 def preview(api: JobctlAPI, url: str, kind: str) -> dict[str, Any]:
     """Fetch and extract `url` exactly as a sync job does; store nothing."""
     from jobctl.processors.context_support import policy_for
-    from jobctl.services.context.sync import classify, preview as run_preview
+    from jobctl.services.context.sync import classify
+    from jobctl.services.context.sync import preview as run_preview
 
     if kind not in ("website", "rss"):
         raise SourceInputError(f"--kind must be website or rss, not {kind!r}")

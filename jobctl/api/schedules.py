@@ -261,7 +261,8 @@ class ScheduleAPI:
             cron = (cron_overrides or {}).get(tpl.key) or tpl.render_cron(owner)
             name = tpl.schedule_name(owner)
             new = self.validate(
-                name, tpl.render_job_type(owner), cron, tpl.render_payload(owner), organization_id=owner.organization_id,
+                name, tpl.render_job_type(owner), cron, tpl.render_payload(owner),
+                organization_id=owner.organization_id,
                 queue=owner.id if tpl.queue_is_owner else tpl.queue, catch_up=tpl.catch_up,
             )  # fmt: skip
             new = NewSchedule(

@@ -40,7 +40,11 @@ def store() -> ContextRepository:
 
 def policy_for(s: Settings) -> fetch.FetchPolicy:
     """The fetch policy of these settings (private addresses only when allowed)."""
-    return fetch.policy_from_settings(s)
+    return fetch.FetchPolicy(
+        allow_private_addresses=s.fetch_allow_private_addresses,
+        max_bytes=s.fetch_max_bytes,
+        total_timeout_s=s.fetch_timeout_s,
+    )
 
 
 def policy() -> fetch.FetchPolicy:

@@ -19,8 +19,10 @@ class ProcessDocumentProcessor:
     def run(self, payload: BaseModel, ctx: JobContext) -> Any:
         assert isinstance(payload, ProcessDocumentPayload)
         store = support.store()
-        source = resolve_source(store, payload.organization_id, SourceKind.DOCUMENT, payload.source_id,
-                                payload.path or payload.url, support.now())  # fmt: skip
+        source = resolve_source(
+            store, payload.organization_id, SourceKind.DOCUMENT,
+            source_id=payload.source_id, url=payload.path or payload.url, now=support.now(),
+        )
         return process_document(store, source, policy=support.policy(), run=support.sync_run(ctx),
                                 documents_root=support.settings().documents_root,
                                 mime_type=payload.mime_type)  # fmt: skip

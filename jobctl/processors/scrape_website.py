@@ -19,7 +19,9 @@ class ScrapeWebsiteProcessor:
     def run(self, payload: BaseModel, ctx: JobContext) -> Any:
         assert isinstance(payload, ScrapeWebsitePayload)
         store = support.store()
-        source = resolve_source(store, payload.organization_id, SourceKind.WEBSITE, payload.source_id,
-                                payload.url, support.now())  # fmt: skip
+        source = resolve_source(
+            store, payload.organization_id, SourceKind.WEBSITE,
+            source_id=payload.source_id, url=payload.url, now=support.now(),
+        )
         return scrape_website(store, source, policy=support.policy(), run=support.sync_run(ctx),
                               max_pages=payload.max_pages)  # fmt: skip

@@ -19,6 +19,8 @@ class SyncRssProcessor:
     def run(self, payload: BaseModel, ctx: JobContext) -> Any:
         assert isinstance(payload, SyncRssPayload)
         store = support.store()
-        source = resolve_source(store, payload.organization_id, SourceKind.RSS, payload.source_id,
-                                payload.feed_url, support.now())  # fmt: skip
+        source = resolve_source(
+            store, payload.organization_id, SourceKind.RSS,
+            source_id=payload.source_id, url=payload.feed_url, now=support.now(),
+        )
         return sync_feed(store, source, policy=support.policy(), run=support.sync_run(ctx))

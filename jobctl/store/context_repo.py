@@ -66,21 +66,39 @@ def _translated(
 def _source(row: Row[Any]) -> SourceRecord:
     m = row._mapping
     return SourceRecord(
-        id=m["id"], organization_id=m["organization_id"], kind=SourceKind(m["kind"]), url=m["url"],
-        name=m["name"], status=SourceStatus(m["status"]), consecutive_failures=m["consecutive_failures"],
-        last_success_at=m["last_success_at"], last_failure_at=m["last_failure_at"],
-        last_error=m["last_error"], last_failed_job_id=m["last_failed_job_id"], etag=m["etag"],
-        last_modified=m["last_modified"], created_at=m["created_at"], updated_at=m["updated_at"],
-    )  # fmt: skip
+        id=m["id"],
+        organization_id=m["organization_id"],
+        kind=SourceKind(m["kind"]),
+        url=m["url"],
+        name=m["name"],
+        status=SourceStatus(m["status"]),
+        consecutive_failures=m["consecutive_failures"],
+        last_success_at=m["last_success_at"],
+        last_failure_at=m["last_failure_at"],
+        last_error=m["last_error"],
+        last_failed_job_id=m["last_failed_job_id"],
+        etag=m["etag"],
+        last_modified=m["last_modified"],
+        created_at=m["created_at"],
+        updated_at=m["updated_at"],
+    )
 
 
 def _item(row: Row[Any]) -> ItemRecord:
     m = row._mapping
     return ItemRecord(
-        id=m["id"], source_id=m["source_id"], organization_id=m["organization_id"], url=m["url"],
-        guid=m["guid"], title=m["title"], author=m["author"], published_at=m["published_at"],
-        text=m["text"], content_hash=m["content_hash"], fetched_at=m["fetched_at"],
-    )  # fmt: skip
+        id=m["id"],
+        source_id=m["source_id"],
+        organization_id=m["organization_id"],
+        url=m["url"],
+        guid=m["guid"],
+        title=m["title"],
+        author=m["author"],
+        published_at=m["published_at"],
+        text=m["text"],
+        content_hash=m["content_hash"],
+        fetched_at=m["fetched_at"],
+    )
 
 
 class ContextRepository:
@@ -105,10 +123,16 @@ class ContextRepository:
         """The source of (organisation, url), created if new; (record, created)."""
         now = utc(now)
         values = {
-            "id": new_source_id(), "organization_id": organization_id, "kind": kind.value, "url": url,
-            "name": name, "status": SourceStatus.ACTIVE.value, "consecutive_failures": 0,
-            "created_at": now, "updated_at": now,
-        }  # fmt: skip
+            "id": new_source_id(),
+            "organization_id": organization_id,
+            "kind": kind.value,
+            "url": url,
+            "name": name,
+            "status": SourceStatus.ACTIVE.value,
+            "consecutive_failures": 0,
+            "created_at": now,
+            "updated_at": now,
+        }
         stmt = self._insert(SOURCES).values(values).on_conflict_do_nothing().returning(cs.id)
         with self._auto.connect() as conn:
             created = conn.execute(stmt).first() is not None
@@ -131,9 +155,13 @@ class ContextRepository:
 
     @_translated
     def list_sources(
-        self, *, organization_id: str | None = None, status: SourceStatus | None = None,
-        kind: SourceKind | None = None, limit: int | None = None,
-    ) -> builtins.list[SourceRecord]:  # fmt: skip
+        self,
+        *,
+        organization_id: str | None = None,
+        status: SourceStatus | None = None,
+        kind: SourceKind | None = None,
+        limit: int | None = None,
+    ) -> builtins.list[SourceRecord]:
         stmt = select(SOURCES).order_by(cs.organization_id, cs.created_at, cs.id)
         if organization_id is not None:
             stmt = stmt.where(cs.organization_id == organization_id)
@@ -178,15 +206,23 @@ class ContextRepository:
 
     @_translated
     def record_success(
-        self, source_id: str, now: datetime, *, etag: str | None = None, last_modified: str | None = None,
+        self,
+        source_id: str,
+        now: datetime,
+        *,
+        etag: str | None = None,
+        last_modified: str | None = None,
         keep_validators: bool = False,
-    ) -> None:  # fmt: skip
+    ) -> None:
         """A sync succeeded: the failure count resets, an UNHEALTHY source is ACTIVE again.
         `keep_validators` (a 304): the stored etag/last_modified stay as they are."""
         now = utc(now)
         values: dict[str, Any] = {
-            "consecutive_failures": 0, "last_failed_job_id": None, "last_success_at": now, "updated_at": now,
-        }  # fmt: skip
+            "consecutive_failures": 0,
+            "last_failed_job_id": None,
+            "last_success_at": now,
+            "updated_at": now,
+        }
         if not keep_validators:
             values.update(etag=etag, last_modified=last_modified)
         with self._transaction() as conn, conn.begin():
@@ -205,7 +241,9 @@ class ContextRepository:
         UNHEALTHY and its schedules pause. Returns the source as it now is."""
         now = utc(now)
         with self._transaction() as conn, conn.begin():
-            current = select(cs.status, cs.consecutive_failures, cs.last_failed_job_id).where(cs.id == source_id)
+            current = select(cs.status, cs.consecutive_failures, cs.last_failed_job_id).where(
+                cs.id == source_id
+            )
             row = conn.execute(current.with_for_update() if self._pg else current).first()
             if row is None:
                 return None
@@ -213,9 +251,12 @@ class ContextRepository:
             if row.last_failed_job_id != job_id:
                 failures += 1
             values: dict[str, Any] = {
-                "consecutive_failures": failures, "last_failed_job_id": job_id, "last_failure_at": now,
-                "last_error": error[:_ERROR_MAX], "updated_at": now,
-            }  # fmt: skip
+                "consecutive_failures": failures,
+                "last_failed_job_id": job_id,
+                "last_failure_at": now,
+                "last_error": error[:_ERROR_MAX],
+                "updated_at": now,
+            }
             if row.status == SourceStatus.ACTIVE.value and failures >= UNHEALTHY_AFTER:
                 values["status"] = SourceStatus.UNHEALTHY.value
                 self._schedules_enabled(conn, source_id, False, now)
@@ -272,12 +313,19 @@ class ContextRepository:
     @staticmethod
     def _item_row(source: SourceRecord, item: NewItem, now: datetime) -> dict[str, Any]:
         return {
-            "id": new_item_id(), "source_id": source.id, "organization_id": source.organization_id,
-            "url": item.url, "guid": item.guid, "dedupe_key": item.dedupe_key, "title": item.title,
+            "id": new_item_id(),
+            "source_id": source.id,
+            "organization_id": source.organization_id,
+            "url": item.url,
+            "guid": item.guid,
+            "dedupe_key": item.dedupe_key,
+            "title": item.title,
             "author": (item.author or None) and item.author[:500],
-            "published_at": utc(item.published_at) if item.published_at else None, "text": item.text,
-            "content_hash": item.content_hash, "fetched_at": now,
-        }  # fmt: skip
+            "published_at": utc(item.published_at) if item.published_at else None,
+            "text": item.text,
+            "content_hash": item.content_hash,
+            "fetched_at": now,
+        }
 
     @_translated
     def get_item(self, item_id: str) -> ItemRecord | None:
@@ -287,9 +335,13 @@ class ContextRepository:
 
     @_translated
     def list_items(
-        self, *, organization_id: str | None = None, source_id: str | None = None,
-        since: datetime | None = None, limit: int = 50,
-    ) -> builtins.list[ItemRecord]:  # fmt: skip
+        self,
+        *,
+        organization_id: str | None = None,
+        source_id: str | None = None,
+        since: datetime | None = None,
+        limit: int = 50,
+    ) -> builtins.list[ItemRecord]:
         """Newest first (by fetch time)."""
         stmt = select(ITEMS).order_by(ci.fetched_at.desc(), ci.id.desc()).limit(limit)
         if organization_id is not None:

@@ -32,10 +32,17 @@ def test_unhealthy_at_exactly_five_failures_counted_once_per_job(engine: Any) ->
     repo, schedules = ContextRepository(engine), ScheduleRepository(engine)
     src, _ = repo.add_source("acme", SourceKind.WEBSITE, "https://e.com/", None, NOW)
     schedules.insert(
-        NewSchedule(id="s1", name=f"context-sync:{src.id}", job_type="ping", cron="0 * * * *",
-                    payload={}, owner_kind="context-source", owner_id=src.id),
+        NewSchedule(
+            id="s1",
+            name=f"context-sync:{src.id}",
+            job_type="ping",
+            cron="0 * * * *",
+            payload={},
+            owner_kind="context-source",
+            owner_id=src.id,
+        ),
         NOW,
-    )  # fmt: skip
+    )
     for attempt in range(3):  # three attempts of one job: one failure
         rec = repo.record_failure(src.id, "job-1", f"boom {attempt}", NOW)
     assert rec is not None and rec.consecutive_failures == 1
@@ -68,8 +75,13 @@ def test_success_resets_and_revives(engine: Any) -> None:
 def test_items_unique_per_source_by_guid_link_hash(engine: Any) -> None:
     repo = ContextRepository(engine)
     src, _ = repo.add_source("acme", SourceKind.RSS, "https://e.com/f", None, NOW)
-    batch = [_item("g1", "https://e.com/1", "one"), _item("g1", "https://e.com/1b", "changed"),
-             _item(None, "https://e.com/2", "two"), _item(None, None, "three"), _item(None, None, "three")]  # fmt: skip
+    batch = [
+        _item("g1", "https://e.com/1", "one"),
+        _item("g1", "https://e.com/1b", "changed"),
+        _item(None, "https://e.com/2", "two"),
+        _item(None, None, "three"),
+        _item(None, None, "three"),
+    ]
     counts = repo.upsert_items(src, batch, NOW)
     assert (counts.new, counts.seen) == (3, 2)
     again = repo.upsert_items(src, batch, NOW)

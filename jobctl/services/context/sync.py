@@ -31,10 +31,12 @@ from jobctl.domain.context import (
     dedupe_key,
 )
 from jobctl.domain.errors import JobCancelledError, JobProcessingError, PermanentJobError
-from jobctl.services.context import documents, extract, feeds, fetch
+from jobctl.services.context import documents, errors, extract, feeds, fetch
 
 Clock = Callable[[], datetime]
-FEED_ACCEPT = "application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, */*;q=0.5"
+FEED_ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, */*;q=0.5"
+)
 HTML_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
 _RETRYABLE_STATUS = frozenset({408, 425, 429})
 
@@ -47,9 +49,14 @@ class ContextStore(Protocol):
         self, organization_id: str, kind: SourceKind, url: str, name: str | None, now: datetime
     ) -> tuple[SourceRecord, bool]: ...
     def record_success(
-        self, source_id: str, now: datetime, *, etag: str | None = None, last_modified: str | None = None,
+        self,
+        source_id: str,
+        now: datetime,
+        *,
+        etag: str | None = None,
+        last_modified: str | None = None,
         keep_validators: bool = False,
-    ) -> None: ...  # fmt: skip
+    ) -> None: ...
     def record_failure(self, source_id: str, job_id: str, error: str, now: datetime) -> Any: ...
     def move_source(self, source_id: str, new_url: str, now: datetime) -> bool: ...
     def disable_source(self, source_id: str, reason: str, now: datetime) -> None: ...
@@ -70,9 +77,13 @@ def classify(exc: BaseException) -> BaseException:
     if isinstance(exc, (JobProcessingError, JobCancelledError)):
         return exc
     permanent: tuple[type[BaseException], ...] = (
-        fetch.UnsafeURLError, fetch.ResponseTooLargeError, fetch.UnsupportedContentTypeError,
-        feeds.NotAFeedError, extract.ExtractionError, documents.DocumentError,
-    )  # fmt: skip
+        fetch.UnsafeURLError,
+        fetch.ResponseTooLargeError,
+        fetch.UnsupportedContentTypeError,
+        errors.NotAFeedError,
+        extract.ExtractionError,
+        documents.DocumentError,
+    )
     if isinstance(exc, fetch.HTTPStatusError):
         status = int(exc.status)
         if 400 <= status < 500 and status not in _RETRYABLE_STATUS:
@@ -102,9 +113,14 @@ def accounted(store: ContextStore, source: SourceRecord, run: SyncRun) -> Iterat
 
 
 def resolve_source(
-    store: ContextStore, organization_id: str, kind: SourceKind, source_id: str | None, url: str | None,
+    store: ContextStore,
+    organization_id: str,
+    kind: SourceKind,
+    *,
+    source_id: str | None,
+    url: str | None,
     now: datetime,
-) -> SourceRecord:  # fmt: skip
+) -> SourceRecord:
     """The source a job names, or the organisation's source for its URL (created if new)."""
     if source_id is not None:
         source = store.get_source(source_id)
@@ -122,16 +138,21 @@ def resolve_source(
 
 def fetch_article(url: str, *, policy: fetch.FetchPolicy, client: Any = None) -> tuple[Any, extract.Article]:
     result = fetch.fetch(url, policy=policy, accept=HTML_ACCEPT, client=client)
-    return result, extract.extract_article(result.text, url=result.url)
+    return result, extract.extract_article(result.text(), url=result.url)
 
 
 def fetch_feed(
-    url: str, *, policy: fetch.FetchPolicy, etag: str | None = None, last_modified: str | None = None,
+    url: str,
+    *,
+    policy: fetch.FetchPolicy,
+    etag: str | None = None,
+    last_modified: str | None = None,
     client: Any = None,
-) -> tuple[Any, feeds.ParsedFeed | None]:  # fmt: skip
+) -> tuple[Any, feeds.ParsedFeed | None]:
     """The fetch result and the parsed feed (None for a 304 Not Modified)."""
-    result = fetch.fetch(url, policy=policy, etag=etag, last_modified=last_modified, accept=FEED_ACCEPT,
-                         client=client)  # fmt: skip
+    result = fetch.fetch(
+        url, policy=policy, etag=etag, last_modified=last_modified, accept=FEED_ACCEPT, client=client
+    )
     if result.status == 304:
         return result, None
     return result, feeds.parse_feed(result.body, headers=result.headers, base_url=result.url)
@@ -144,33 +165,52 @@ def preview(url: str, kind: str, *, policy: fetch.FetchPolicy, client: Any = Non
         assert parsed is not None
         items = [_feed_item_json(i) for i in parsed.items]
         text = "\n".join(f"- {i['title'] or i['link'] or i['guid']}" for i in items)
-        return {"kind": "rss", "url": url, "title": parsed.title, "author": None, "date": None,
-                "text": text, "link": parsed.link, "items": items, "warnings": list(parsed.warnings)}  # fmt: skip
+        return {
+            "kind": "rss",
+            "url": url,
+            "title": parsed.title,
+            "author": None,
+            "date": None,
+            "text": text,
+            "link": parsed.link,
+            "items": items,
+            "warnings": list(parsed.warnings),
+        }
     result, article = fetch_article(url, policy=policy, client=client)
     return {
-        "kind": "website", "url": result.url, "title": article.title, "author": article.author,
-        "date": article.published_at.isoformat() if article.published_at else None, "text": article.text,
+        "kind": "website",
+        "url": result.url,
+        "title": article.title,
+        "author": article.author,
+        "date": article.published_at.isoformat() if article.published_at else None,
+        "text": article.text,
         "extractor": article.extractor,
-    }  # fmt: skip
+    }
 
 
 def _feed_item_json(item: feeds.FeedItem) -> dict[str, Any]:
     return {
-        "guid": item.guid, "link": item.link, "title": item.title, "author": item.author,
-        "date": item.published_at.isoformat() if item.published_at else None, "text": item.text,
-    }  # fmt: skip
+        "guid": item.guid,
+        "link": item.link,
+        "title": item.title,
+        "author": item.author,
+        "date": item.published_at.isoformat() if item.published_at else None,
+        "text": item.text,
+    }
 
 
 # -- the three syncs ---------------------------------------------------------------------------
 
 
-def sync_feed(store: ContextStore, source: SourceRecord, *, policy: fetch.FetchPolicy, run: SyncRun,
-              client: Any = None) -> dict[str, Any]:  # fmt: skip
+def sync_feed(
+    store: ContextStore, source: SourceRecord, *, policy: fetch.FetchPolicy, run: SyncRun, client: Any = None
+) -> dict[str, Any]:
     """Conditional GET; 304 = success with nothing new; 301 moves the source; 410 disables it."""
     with accounted(store, source, run):
         try:
-            result, parsed = fetch_feed(source.url, policy=policy, etag=source.etag,
-                                        last_modified=source.last_modified, client=client)  # fmt: skip
+            result, parsed = fetch_feed(
+                source.url, policy=policy, etag=source.etag, last_modified=source.last_modified, client=client
+            )
         except fetch.HTTPStatusError as exc:
             if int(exc.status) == 410:
                 store.disable_source(source.id, f"the feed is gone (HTTP 410): {exc}", run.now())
@@ -181,18 +221,38 @@ def sync_feed(store: ContextStore, source: SourceRecord, *, policy: fetch.FetchP
             run.progress("feed not modified (304): 0 new, 0 seen")
             return {"source_id": source.id, "not_modified": True, "new": 0, "seen": 0, "moved_to": moved}
         items = [
-            NewItem(url=i.link, guid=i.guid, title=i.title, author=i.author, published_at=i.published_at,
-                    text=i.text, content_hash=i.content_hash, dedupe_key=dedupe_key(i.guid, i.link, i.content_hash))
+            NewItem(
+                url=i.link,
+                guid=i.guid,
+                title=i.title,
+                author=i.author,
+                published_at=i.published_at,
+                text=i.text,
+                content_hash=i.content_hash,
+                dedupe_key=dedupe_key(i.guid, i.link, i.content_hash),
+            )
             for i in parsed.items
-        ]  # fmt: skip
+        ]
         counts = store.upsert_items(source, items, run.now())
-        store.record_success(source.id, run.now(), etag=result.etag, last_modified=result.last_modified)
+        validators = {
+            "etag": result.headers.get("etag"),
+            "last_modified": result.headers.get("last-modified"),
+        }
+        store.record_success(source.id, run.now(), **validators)
         run.progress(f"feed synced: {counts.new} new, {counts.seen} seen")
-        return {"source_id": source.id, "not_modified": False, "new": counts.new, "seen": counts.seen,
-                "warnings": list(parsed.warnings), "moved_to": moved}  # fmt: skip
+        return {
+            "source_id": source.id,
+            "not_modified": False,
+            "new": counts.new,
+            "seen": counts.seen,
+            "warnings": list(parsed.warnings),
+            "moved_to": moved,
+        }
 
 
-def _follow_permanent_redirect(store: ContextStore, source: SourceRecord, result: Any, run: SyncRun) -> str | None:
+def _follow_permanent_redirect(
+    store: ContextStore, source: SourceRecord, result: Any, run: SyncRun
+) -> str | None:
     target = getattr(result, "permanent_redirect_to", None)
     if target and target != source.url and store.move_source(source.id, target, run.now()):
         run.progress(f"source moved permanently to {target}")
@@ -202,11 +262,22 @@ def _follow_permanent_redirect(store: ContextStore, source: SourceRecord, result
 
 def same_site(a: str, b: str) -> bool:
     pa, pb = urlsplit(a), urlsplit(b)
-    return (pa.scheme, (pa.hostname or "").lower(), pa.port) == (pb.scheme, (pb.hostname or "").lower(), pb.port)
+    return (pa.scheme, (pa.hostname or "").lower(), pa.port) == (
+        pb.scheme,
+        (pb.hostname or "").lower(),
+        pb.port,
+    )
 
 
-def scrape_website(store: ContextStore, source: SourceRecord, *, policy: fetch.FetchPolicy, run: SyncRun,
-                   max_pages: int = 1, client: Any = None) -> dict[str, Any]:  # fmt: skip
+def scrape_website(
+    store: ContextStore,
+    source: SourceRecord,
+    *,
+    policy: fetch.FetchPolicy,
+    run: SyncRun,
+    max_pages: int = 1,
+    client: Any = None,
+) -> dict[str, Any]:
     """The start page, then same-site links breadth-first up to max_pages, no URL twice.
     A later page that fails is skipped (and counted); the start page failing fails the job."""
     with accounted(store, source, run):
@@ -227,11 +298,20 @@ def scrape_website(store: ContextStore, source: SourceRecord, *, policy: fetch.F
                 continue
             fetched += 1
             h = content_hash(article.text)
-            items.append(NewItem(url=result.url, guid=None, title=article.title, author=article.author,
-                                 published_at=article.published_at, text=article.text, content_hash=h,
-                                 dedupe_key=dedupe_key(None, None, h)))  # fmt: skip
-            for link in article.links:
-                link = urldefrag(link).url
+            items.append(
+                NewItem(
+                    url=result.url,
+                    guid=None,
+                    title=article.title,
+                    author=article.author,
+                    published_at=article.published_at,
+                    text=article.text,
+                    content_hash=h,
+                    dedupe_key=dedupe_key(None, None, h),
+                )
+            )
+            for href in article.links:
+                link = urldefrag(href).url
                 if link not in seen and same_site(link, start):
                     seen.add(link)
                     queue.append(link)
@@ -239,13 +319,25 @@ def scrape_website(store: ContextStore, source: SourceRecord, *, policy: fetch.F
         counts = store.upsert_items(source, items, run.now())
         store.record_success(source.id, run.now())
         run.progress(f"scraped: {fetched} pages, {counts.new} new, {counts.seen} seen")
-        return {"source_id": source.id, "pages": fetched, "failed_pages": failed,
-                "new": counts.new, "seen": counts.seen}  # fmt: skip
+        return {
+            "source_id": source.id,
+            "pages": fetched,
+            "failed_pages": failed,
+            "new": counts.new,
+            "seen": counts.seen,
+        }
 
 
-def process_document(store: ContextStore, source: SourceRecord, *, policy: fetch.FetchPolicy, run: SyncRun,
-                     documents_root: Path | None, mime_type: str | None = None,
-                     client: Any = None) -> dict[str, Any]:  # fmt: skip
+def process_document(
+    store: ContextStore,
+    source: SourceRecord,
+    *,
+    policy: fetch.FetchPolicy,
+    run: SyncRun,
+    documents_root: Path | None,
+    mime_type: str | None = None,
+    client: Any = None,
+) -> dict[str, Any]:
     """A document from a path under the documents root, or an http(s) URL, as text chunks."""
     with accounted(store, source, run):
         target = source.url
@@ -259,20 +351,39 @@ def process_document(store: ContextStore, source: SourceRecord, *, policy: fetch
                     "process-document got a path but no documents root is configured "
                     "([documents] root or JOBCTL_DOCUMENTS_ROOT)"
                 )
-            path = documents.path_under_root(target, documents_root)
-            data, filename = path.read_bytes(), path.name
+            try:
+                path = documents.path_under_root(target, documents_root)
+                data, filename = path.read_bytes(), path.name
+            except (ValueError, OSError) as exc:
+                raise PermanentJobError(f"cannot read the document: {exc}") from None
         run.progress("document read, extracting text")
         doc = documents.extract_document(data, filename=filename, mime_type=mime_type)
         items = []
         for chunk in doc.chunks:
             h = content_hash(chunk)
-            items.append(NewItem(url=target, guid=None, title=doc.title, author=None, published_at=None,
-                                 text=chunk, content_hash=h, dedupe_key=dedupe_key(None, None, h)))  # fmt: skip
+            items.append(
+                NewItem(
+                    url=target,
+                    guid=None,
+                    title=doc.title,
+                    author=None,
+                    published_at=None,
+                    text=chunk,
+                    content_hash=h,
+                    dedupe_key=dedupe_key(None, None, h),
+                )
+            )
         counts = store.upsert_items(source, items, run.now())
         store.record_success(source.id, run.now())
         run.progress(f"document: {len(items)} chunks, {counts.new} new, {counts.seen} seen")
-        return {"source_id": source.id, "mime_type": doc.mime_type, "pages": doc.pages,
-                "chunks": len(items), "new": counts.new, "seen": counts.seen}  # fmt: skip
+        return {
+            "source_id": source.id,
+            "mime_type": doc.mime_type,
+            "pages": doc.pages,
+            "chunks": len(items),
+            "new": counts.new,
+            "seen": counts.seen,
+        }
 
 
 def _content_type(headers: Mapping[str, str]) -> str | None:

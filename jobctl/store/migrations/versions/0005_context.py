@@ -48,7 +48,10 @@ def upgrade() -> None:
         "context_items",
         sa.Column("id", sa.String(64), primary_key=True),
         sa.Column(
-            "source_id", sa.String(64), sa.ForeignKey("context_sources.id", ondelete="CASCADE"), nullable=False
+            "source_id",
+            sa.String(64),
+            sa.ForeignKey("context_sources.id", ondelete="CASCADE"),
+            nullable=False,
         ),
         sa.Column("organization_id", sa.String(200), nullable=False),
         sa.Column("url", sa.String(2048), nullable=True),
