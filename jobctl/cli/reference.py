@@ -33,6 +33,8 @@ ENVIRONMENT = {
     "JOBCTL_RECONCILE_SECONDS": "how often rows and RQ are reconciled (default: 30).",
     "JOBCTL_STATS_LOG_SECONDS": "how often a worker logs per-queue counts (default: 60).",
     "JOBCTL_REDIS_SERVER_BIN": "the redis-server binary for the embedded Redis (default: the bundled one).",
+    "JOBCTL_FETCH_ALLOW_PRIVATE": "1: context fetches may reach loopback/private addresses (default: 0).",
+    "JOBCTL_DOCUMENTS_ROOT": "process-document reads local paths only under this directory (default: none).",
     "JOBCTL_DEBUG": "1: print the traceback of an internal error.",
 }
 
