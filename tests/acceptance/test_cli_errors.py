@@ -14,7 +14,7 @@ Q = "context-scraping"
 CASES = [
     (["enqueue", "make-coffee"], ExitCode.UNKNOWN_TYPE, "unknown job type 'make-coffee'"),
     (
-        ["enqueue", "sync-rss", "feed_url=https://example.com/f", "--org", "a"],
+        ["enqueue", "refresh-token", "social_account_id=sa1", "--org", "a"],
         ExitCode.UNKNOWN_TYPE,
         "no processor",
     ),

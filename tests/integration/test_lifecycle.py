@@ -163,7 +163,7 @@ def test_unknown_and_unavailable_types(api: JobctlAPI) -> None:
     with pytest.raises(UnknownJobTypeError, match="unknown job type"):
         api.enqueue_job("make-coffee", {})
     with pytest.raises(ProcessorNotAvailableError, match="no processor"):
-        api.enqueue_job("sync-rss", {"feed_url": "https://example.com/f"}, organization_id="acme")
+        api.enqueue_job("refresh-token", {"social_account_id": "sa1"}, organization_id="acme")
     assert api.list_jobs(JobFilter()) == []  # nothing written
 
 
