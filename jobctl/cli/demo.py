@@ -21,12 +21,12 @@ import typer
 
 from jobctl.cli.output import info, print_json, table
 
+# Types tried only to report that they cannot run yet. The context-scraping types do run, but
+# they fetch real URLs: the demo leaves them out until it serves its own site on 127.0.0.1
+# (a job sent to example.com would leave the machine, or hang without a network).
 SAMPLE_PAYLOADS: dict[str, dict[str, Any]] = {
     "generate-content": {"topic": "Launch week recap", "platforms": ["twitter", "linkedin"]},
     "generate-image": {"prompt": "A lighthouse at dawn, flat illustration"},
-    "scrape-website": {"url": "https://example.com/"},
-    "sync-rss": {"feed_url": "https://example.com/feed.xml"},
-    "process-document": {"url": "https://example.com/whitepaper.pdf"},
     "sync-analytics": {},
     "refresh-token": {"social_account_id": "acct-1"},
     "publish-content": {"content_item_id": "item-1", "social_account_id": "acct-1"},
