@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from jobctl.api import JobctlAPI
 
 
 @pytest.fixture
@@ -32,3 +36,15 @@ def api(env: dict[str, str]) -> Iterator[object]:
         yield a
     finally:
         a.close()
+
+
+@pytest.fixture
+def top_api(sqlite_url: str, redis_url: str, tmp_path: Path) -> Iterator[JobctlAPI]:
+    """A JobctlAPI for the dashboard tests (SQLite + the real Redis), closed afterwards."""
+    from top_support import make_api
+
+    api = make_api(sqlite_url, redis_url, tmp_path)
+    try:
+        yield api
+    finally:
+        api.close()

@@ -7,41 +7,19 @@ paste or a fast typist (or `tmux send-keys`) does; `pilot.press(*keys)` is tried
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable, Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
 from textual import events
 from textual.app import _character_to_key  # type: ignore[attr-defined]
-from top_support import NOW, make_api, settle, until
+from top_support import Scenario, run_top, settle, until
 
 from jobctl.api import JobctlAPI
-from jobctl.tui.app import TopApp, create_app
+from jobctl.tui.app import TopApp
 from jobctl.tui.jobs.jobs_table import JobsTable
-
-Scenario = Callable[[Any], Awaitable[None]]
-
-
-@pytest.fixture
-def top_api(sqlite_url: str, redis_url: str, tmp_path: Path) -> Iterator[JobctlAPI]:
-    api = make_api(sqlite_url, redis_url, tmp_path)
-    try:
-        yield api
-    finally:
-        api.close()
 
 
 def run(api: JobctlAPI, scenario: Scenario) -> None:
-    app = create_app(api=api, interval=3600, clock=lambda: NOW, seen_path=None)
-
-    async def main() -> None:
-        async with app.run_test(size=(80, 24)) as pilot:
-            await settle(pilot)
-            await scenario(pilot)
-
-    asyncio.run(main())
+    run_top(api, scenario, size=(80, 24))
 
 
 def burst(app: TopApp, text: str) -> None:

@@ -3,48 +3,27 @@ paging, every action through its confirmation down to the store, read-only mode.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from rq.registry import FailedJobRegistry
-from top_support import NOW, SCRAPING, add_pending, ago, make_api, settle, type_text, until
+from top_support import SCRAPING, Scenario, add_pending, ago, run_top, settle, type_text, until
 
 from jobctl.api import JobctlAPI
 from jobctl.domain.errors import JobNotFoundError
 from jobctl.domain.status import JobStatus
 from jobctl.queue.rq_job import cancel_key
-from jobctl.tui.app import TopApp, create_app
+from jobctl.tui.app import TopApp
 from jobctl.tui.detail.job_detail_screen import JobDetailScreen
 from jobctl.tui.jobs.jobs_table import JobsTable
 from jobctl.tui.modals.confirm_screen import ConfirmScreen
 from jobctl.tui.modals.help_screen import HelpScreen
 
-Scenario = Callable[[Any], Awaitable[None]]
-
-
-@pytest.fixture
-def top_api(sqlite_url: str, redis_url: str, tmp_path: Path) -> Iterator[JobctlAPI]:
-    api = make_api(sqlite_url, redis_url, tmp_path)
-    try:
-        yield api
-    finally:
-        api.close()
-
 
 def run(
     api: JobctlAPI, scenario: Scenario, *, readonly: bool = False, size: tuple[int, int] = (100, 30)
 ) -> None:
-    app = create_app(api=api, interval=3600, readonly=readonly, clock=lambda: NOW, seen_path=None)
-
-    async def main() -> None:
-        async with app.run_test(size=size) as pilot:
-            await settle(pilot)
-            await scenario(pilot)
-
-    asyncio.run(main())
+    run_top(api, scenario, readonly=readonly, size=size)
 
 
 def table_ids(app: TopApp) -> list[str]:

@@ -7,6 +7,7 @@ RQ's registries), with fixed ids and times, so screenshots are identical on ever
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -150,3 +151,22 @@ async def until(pilot: Any, check: Any, timeout: float = 10.0) -> None:
     deadline = loop.time() + timeout
     while loop.time() < deadline and not check():
         await pilot.pause(0.05)
+
+
+Scenario = Callable[[Any], Awaitable[None]]
+
+
+def run_top(
+    api: JobctlAPI, scenario: Scenario, *, readonly: bool = False, size: tuple[int, int] = (100, 30)
+) -> None:
+    """`jobctl top` in Pilot on `api`, frozen at NOW with no refresh timer, running `scenario`."""
+    from jobctl.tui.app import create_app
+
+    app = create_app(api=api, interval=3600, readonly=readonly, clock=lambda: NOW, seen_path=None)
+
+    async def main() -> None:
+        async with app.run_test(size=size) as pilot:
+            await settle(pilot)
+            await scenario(pilot)
+
+    asyncio.run(main())
