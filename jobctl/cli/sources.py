@@ -59,7 +59,11 @@ def add(
         return
     sys.stdout.write(result.source.id + "\n")
     if not result.created:
-        info(f"note: {org} already has this source ({result.source.status.value}); nothing added")
+        existing = result.source
+        info(
+            f"note: {existing.organization_id} already has this URL as a {existing.kind.value.lower()} "
+            f"source ({existing.status.value}); nothing added"
+        )
 
 
 def _label(source: SourceRecord) -> str:
