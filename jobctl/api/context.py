@@ -210,20 +210,44 @@ class ContextAPI:
         return item
 
 
-def preview(api: JobctlAPI, url: str, kind: str) -> dict[str, Any]:
-    """Fetch and extract `url` exactly as a sync job does; store nothing.
+FEED_CONTENT_TYPES = frozenset(
+    {
+        "application/rss+xml",
+        "application/atom+xml",
+        "application/rdf+xml",
+        "application/feed+json",
+        "application/xml",
+        "text/xml",
+    }
+)
 
+
+def preview(api: JobctlAPI, url: str, kind: str | None = None) -> dict[str, Any]:
+    """Fetch and extract `url` exactly as a sync job of `kind` does; store nothing.
+
+    `kind` None: as a website, unless the response's content type is a feed's; then as a feed
+    (a second fetch, exactly a feed sync's), falling back to the page when it does not parse.
     A URL the SSRF guard refuses (scheme, address) is bad input: SourceInputError. A fetch or
     extraction that fails (HTTP error, timeout, too large, not a feed, no article) is
     PreviewFailedError; anything else is a bug and propagates as one."""
+    if kind is not None and kind not in ("website", "rss"):
+        raise SourceInputError(f"--kind must be website or rss, not {kind!r}")
+    result = _preview(api, url, kind or "website")
+    if kind is None and result.get("content_type") in FEED_CONTENT_TYPES:
+        try:
+            return _preview(api, url, "rss")
+        except PreviewFailedError:
+            return result
+    return result
+
+
+def _preview(api: JobctlAPI, url: str, kind: str) -> dict[str, Any]:
     from jobctl.domain.errors import JobProcessingError
     from jobctl.processors.context_support import policy_for
     from jobctl.services.context.fetch import UnsafeURLError
     from jobctl.services.context.sync import classify
     from jobctl.services.context.sync import preview as run_preview
 
-    if kind not in ("website", "rss"):
-        raise SourceInputError(f"--kind must be website or rss, not {kind!r}")
     try:
         return run_preview(url, kind, policy=policy_for(api.settings))
     except UnsafeURLError as exc:

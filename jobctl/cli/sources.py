@@ -195,8 +195,13 @@ def _print_job(job: object, as_json: bool) -> None:
 def preview(
     url: Annotated[str, typer.Argument(metavar="URL")],
     kind: Annotated[
-        str, typer.Option("--kind", help="website (an article page) or rss (a feed).")
-    ] = "website",
+        str | None,
+        typer.Option(
+            "--kind",
+            help="website (an article page) or rss (a feed). Default: website, or rss when the "
+            "response's content type is a feed's.",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Fetch and extract URL exactly as a sync would, storing nothing. Prints the title, a blank
@@ -204,7 +209,9 @@ def preview(
     items. Private addresses are refused unless allowed ([fetch] allow_private_addresses)."""
     from jobctl.api.context import preview as run_preview
 
-    result = run_preview(STATE.api, url, kind.strip().lower())
+    result = run_preview(STATE.api, url, kind.strip().lower() if kind is not None else None)
+    if kind is None and result.get("kind") == "rss":
+        info("note: the response is a feed, previewed as --kind rss (--kind website shows it as a page)")
     if as_json:
         print_json(result)
         return

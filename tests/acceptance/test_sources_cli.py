@@ -154,8 +154,9 @@ def test_preview_prints_the_article_and_a_feed(embedded_cli: Cli, site: tuple[st
         ("Post two", f"{base}/two.html"),
     ]
     assert "durable queues" in feed["items"][0]["text"]
-    plain = _ok(embedded_cli, "sources", "preview", f"{base}/feed.xml", "--kind", "rss")
-    assert plain.splitlines()[:4] == ["Test blog", "", "- Post one", "- Post two"]
+    plain = embedded_cli.run("sources", "preview", f"{base}/feed.xml")  # no --kind: its type says feed
+    assert plain.returncode == 0 and "previewed as --kind rss" in plain.stderr
+    assert plain.stdout.splitlines()[:4] == ["Test blog", "", "- Post one", "- Post two"]
     assert embedded_cli.json("sources", "list", "--json") == []  # preview stores nothing
     assert embedded_cli.json("items", "list", "--json") == []
 

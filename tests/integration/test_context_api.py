@@ -55,6 +55,7 @@ class _Handler(BaseHTTPRequestHandler):
             "/post": (200, "text/html; charset=utf-8", ARTICLE),
             "/feed": (200, "application/rss+xml", FEED),
             "/broken": (500, "text/plain", "down"),
+            "/notes.xml": (200, "text/xml", "<notes><note>Call the printer people on Monday.</note></notes>"),
         }
         status, ctype, body = routes.get(self.path, (404, "text/plain", "no"))
         data = body.encode("utf-8")
@@ -270,6 +271,11 @@ def test_preview_article_and_feed_store_nothing(make: Any, server: str) -> None:
         ("Post two", f"{server}/two"),
     ]
     assert feed["text"] == "- Post one\n- Post two"
+    auto = preview(ctx.api, f"{server}/feed")  # no kind: the content type says feed
+    assert auto["kind"] == "rss" and auto["items"] == feed["items"]
+    assert preview(ctx.api, f"{server}/post")["kind"] == "website"
+    xml = preview(ctx.api, f"{server}/notes.xml")  # XML that is no feed: shown as a page
+    assert xml["kind"] == "website" and "printer people" in xml["text"]
     assert ctx.list_sources() == [] and ctx.items() == []
 
 
