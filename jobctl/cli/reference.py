@@ -42,7 +42,8 @@ EXIT_STATUS = {
     0: "success",
     1: "unexpected internal error",
     2: "usage error (unknown option, missing argument)",
-    3: "invalid input: payload, key=value, duration, time, job id, queue",
+    3: "invalid input: payload, key=value, duration, time, job id, queue; source kind, URL or path, "
+    "a refused address",
     4: "unknown job id, source id, item id or schedule name",
     5: "unknown job type, or a type whose processor is not installed",
     6: "the organisation's active-job limit is reached",
