@@ -142,7 +142,7 @@ class WorkerCollector:
                 counter.add_metric((q, t), v)
             yield counter
         histogram = HistogramMetricFamily(
-            "jobctl_job_duration_seconds", "Execution time", labels=("queue", "type")
+            "jobctl_job_duration_seconds", "Execution time", labels=("queue", "type"), unit="seconds"
         )
         for (q, t), row in sorted(sums.durations.items()):
             buckets = list(zip(LE, row, strict=False))

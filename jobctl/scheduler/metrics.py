@@ -68,7 +68,7 @@ class SchedulerMetrics:
         )
         yield GaugeMetricFamily(
             "jobctl_scheduler_last_step_timestamp_seconds", "When the loop last completed a pass.",
-            value=self.last_step_unix,
+            value=self.last_step_unix, unit="seconds",
         )  # fmt: skip
         yield CounterMetricFamily(
             "jobctl_scheduler_backend_errors", "Passes that failed on Redis or the database.",
@@ -82,5 +82,5 @@ class SchedulerMetrics:
         yield outcomes
         yield HistogramMetricFamily(
             "jobctl_scheduler_fire_delay_seconds", "Fire time to job row written.",
-            buckets=[*buckets, ("+Inf", count)], sum_value=total,
+            buckets=[*buckets, ("+Inf", count)], sum_value=total, unit="seconds",
         )  # fmt: skip
