@@ -43,8 +43,11 @@ class Article:
 def parse_html(html: str) -> HtmlElement:
     """The page as an lxml tree (capped input, no huge_tree, no network, no entity expansion)."""
     html = html[:MAX_HTML_CHARS]
+    # encoding="utf-8": the bytes below are UTF-8 whatever the page's <meta charset> says (the text
+    # was decoded already); without it libxml2 re-decodes them as e.g. Shift_JIS and makes mojibake.
     parser = lxml.html.HTMLParser(
-        remove_comments=True, no_network=True, huge_tree=False, recover=True, default_doctype=False
+        remove_comments=True, no_network=True, huge_tree=False, recover=True, default_doctype=False,
+        encoding="utf-8",
     )
     try:
         tree = lxml.html.document_fromstring(html.encode("utf-8", "replace"), parser=parser)
