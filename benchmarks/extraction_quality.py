@@ -63,13 +63,15 @@ def load_corpus(directory: Path = CORPUS) -> list[Page]:
     pages = []
     for html_path in sorted(directory.glob("*.html")):
         meta = json.loads(html_path.with_suffix(".json").read_text(encoding="utf-8"))
-        pages.append(Page(
-            name=html_path.stem,
-            kind=str(meta.get("kind") or ""),
-            html=decode_text(html_path.read_bytes(), None),
-            truth=html_path.with_suffix(".txt").read_text(encoding="utf-8"),
-            url=f"https://{html_path.stem.replace('_', '-')}.example/article",
-        ))
+        pages.append(
+            Page(
+                name=html_path.stem,
+                kind=str(meta.get("kind") or ""),
+                html=decode_text(html_path.read_bytes(), None),
+                truth=html_path.with_suffix(".txt").read_text(encoding="utf-8"),
+                url=f"https://{html_path.stem.replace('_', '-')}.example/article",
+            )
+        )
     return pages
 
 
@@ -144,7 +146,8 @@ def print_report(pages: list[Page], scores: dict[str, Scores], out: object = Non
         write(f"{page.name:28} {page.kind:10} {cells}\n")
     for label, index in (("mean precision", 0), ("mean recall", 1), ("mean F1", 2)):
         write(f"{label:39} " + " ".join(f"{scores[n].mean(index):12.3f}" for n in names) + "\n")
-    write(f"{'min F1':39} " + " ".join(f"{min(v[2] for v in scores[n].pages.values()):12.3f}" for n in names) + "\n")
+    worst = " ".join(f"{min(v[2] for v in scores[n].pages.values()):12.3f}" for n in names)
+    write(f"{'min F1':39} {worst}\n")
     write(f"{'ms/page':39} " + " ".join(f"{scores[n].ms_per_page:12.1f}" for n in names) + "\n")
 
 
@@ -154,15 +157,22 @@ def run(env: Env) -> Result:
     ours, base = scores["jobctl"], scores["trafilatura"]
     worst = min(ours.pages, key=lambda n: ours.pages[n][2])
     return Result(
-        "extraction-quality", ours.mean(), base.mean(), "mean F1",
+        "extraction-quality",
+        ours.mean(),
+        base.mean(),
+        "mean F1",
         [at_least(1.0), Target("min_abs", 0.85)],
-        note=(f"{len(pages)} pages we wrote; worst {worst} {ours.pages[worst][2]:.2f}; "
-              f"{ours.ms_per_page:.0f} vs {base.ms_per_page:.0f} ms/page"),
+        note=(
+            f"{len(pages)} pages we wrote; worst {worst} {ours.pages[worst][2]:.2f}; "
+            f"{ours.ms_per_page:.0f} vs {base.ms_per_page:.0f} ms/page"
+        ),
         extra={"ms_per_page": ours.ms_per_page, "baseline_ms_per_page": base.ms_per_page},
     )
 
 
-BENCHMARKS = [Benchmark("extraction-quality", "main-text F1 on our article corpus vs trafilatura defaults", run)]
+BENCHMARKS = [
+    Benchmark("extraction-quality", "main-text F1 on our article corpus vs trafilatura defaults", run)
+]
 
 
 def main(argv: list[str] | None = None) -> int:

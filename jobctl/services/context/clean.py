@@ -1,0 +1,83 @@
+"""Markup fixes applied to the parsed page before any extractor sees it.
+
+Each one undoes a way real pages mislead trafilatura and readability, and none depends on a site:
+- layout tables (a 2000s page whose whole layout is a <table>): trafilatura keeps tables as data, so
+  navigation cells and the article come out as one row "| Home About | The article... |". A table
+  whose cells hold paragraphs, headings, lists or other tables is layout, not data: it becomes
+  <div>s. Data tables (short cells) are left alone.
+- embedded social posts (Twitter/X, Instagram, TikTok, Facebook): their text sits inside the
+  article body but is someone else's post, not the article.
+- <details>/<summary> (FAQ pages): trafilatura drops <summary>, which is the question; it becomes <p>.
+"""
+
+from __future__ import annotations
+
+from lxml.html import HtmlElement
+
+_BLOCK_CONTENT = "p|h1|h2|h3|h4|h5|h6|ul|ol|blockquote|pre|table|article|section|form"
+_EMBED_CLASSES = (
+    "twitter-tweet",
+    "twitter-timeline",
+    "instagram-media",
+    "tiktok-embed",
+    "fb-post",
+    "fb-video",
+    "reddit-embed-bq",
+    "bluesky-embed",
+    "mastodon-embed",
+)
+_TABLE_PARTS = ("thead", "tbody", "tfoot")
+
+
+def _is_layout_table(table: HtmlElement) -> bool:
+    """True when the table's own cells (not those of nested tables) hold block content."""
+    if (table.get("role") or "").lower() in ("presentation", "none"):
+        return True
+    for cell in table.xpath("./tr/td|./tr/th|./*/tr/td|./*/tr/th"):
+        for child in cell.iter():
+            if child is not cell and isinstance(child.tag, str) and child.tag in _BLOCK_CONTENT.split("|"):
+                return True
+    return False
+
+
+def unwrap_layout_tables(tree: HtmlElement) -> int:
+    """Turn layout tables into nested <div>s (outermost first); the number converted."""
+    converted = 0
+    for table in list(tree.iter("table")):
+        if table.tag != "table" or not _is_layout_table(table):
+            continue
+        for row in table.xpath("./tr|./*/tr"):
+            for cell in row.xpath("./td|./th"):
+                cell.tag = "div"
+                for name in ("width", "valign", "colspan", "rowspan", "bgcolor"):
+                    cell.attrib.pop(name, None)
+            row.tag = "div"
+        for part in table.xpath("./thead|./tbody|./tfoot"):
+            part.tag = "div"
+        table.tag = "div"
+        converted += 1
+    return converted
+
+
+def drop_social_embeds(tree: HtmlElement) -> int:
+    """Remove embedded third-party posts (by the class names their embed snippets use)."""
+    dropped = 0
+    for node in list(tree.iter("blockquote", "div", "iframe")):
+        classes = set((node.get("class") or "").split())
+        if classes.intersection(_EMBED_CLASSES) and node.getparent() is not None:
+            node.drop_tree()
+            dropped += 1
+    return dropped
+
+
+def open_details(tree: HtmlElement) -> None:
+    """<summary> (an FAQ question) becomes a paragraph so extractors keep it."""
+    for node in list(tree.iter("summary")):
+        node.tag = "p"
+
+
+def prepare_tree(tree: HtmlElement) -> None:
+    """All of the fixes above, in place."""
+    drop_social_embeds(tree)
+    unwrap_layout_tables(tree)
+    open_details(tree)
