@@ -3,8 +3,8 @@
 Each one undoes a way real pages mislead trafilatura and readability, and none depends on a site:
 - layout tables (a 2000s page whose whole layout is a <table>): trafilatura keeps tables as data, so
   navigation cells and the article come out as one row "| Home About | The article... |". A table
-  whose cells hold paragraphs, headings, lists or other tables is layout, not data: it becomes
-  <div>s. Data tables (short cells) are left alone.
+  whose cells hold paragraphs, headings, lists, other tables or long prose (phpBB-style forums put
+  each post in a cell) is layout, not data: it becomes <div>s. Data tables (short cells) stay.
 - embedded social posts (Twitter/X, Instagram, TikTok, Facebook): their text sits inside the
   article body but is someone else's post, not the article.
 - <details>/<summary> (FAQ pages): trafilatura drops <summary>, which is the question; it becomes <p>.
@@ -12,8 +12,13 @@ Each one undoes a way real pages mislead trafilatura and readability, and none d
 
 from __future__ import annotations
 
+import re
+
 from lxml.html import HtmlElement
 
+LAYOUT_CELL_CHARS = 200
+"""A cell with this much text, or with two sentences or more, is prose (a forum post, an article)."""
+_SENTENCE_END = re.compile(r"[.!?](?:\s|$)|[\u3002\uff01\uff1f]")  # CJK stops need no space
 _BLOCK_CONTENT = "p|h1|h2|h3|h4|h5|h6|ul|ol|blockquote|pre|table|article|section|form"
 _EMBED_CLASSES = (
     "twitter-tweet",
@@ -30,10 +35,13 @@ _TABLE_PARTS = ("thead", "tbody", "tfoot")
 
 
 def _is_layout_table(table: HtmlElement) -> bool:
-    """True when the table's own cells (not those of nested tables) hold block content."""
+    """True when the table's own cells (not those of nested tables) hold block content or prose."""
     if (table.get("role") or "").lower() in ("presentation", "none"):
         return True
     for cell in table.xpath("./tr/td|./tr/th|./*/tr/td|./*/tr/th"):
+        text = cell.text_content()
+        if len(text) >= LAYOUT_CELL_CHARS or (len(text) >= 100 and len(_SENTENCE_END.findall(text)) >= 2):
+            return True
         for child in cell.iter():
             if child is not cell and isinstance(child.tag, str) and child.tag in _BLOCK_CONTENT.split("|"):
                 return True

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import trafilatura
 from readability import Document as ReadabilityDocument
+from trafilatura.settings import set_date_params
 
 from jobctl.services.context.refine import refine
 from jobctl.services.context.textify import html_fragment_to_text, normalise_paragraphs
@@ -45,12 +46,16 @@ class Chosen:
 
 
 def run_trafilatura(
-    markup: str, *, url: str, favor_precision: bool = False, favor_recall: bool = False
+    markup: str, *, url: str, favor_precision: bool = False, favor_recall: bool = False,
+    with_metadata: bool = True,
 ) -> tuple[str, dict[str, str | None]]:
     """trafilatura's text (blank-line paragraphs) and metadata; ('', {}) when it finds nothing."""
     doc = trafilatura.bare_extraction(
-        markup, url=url, with_metadata=True, include_comments=False, include_tables=True,
+        markup, url=url, with_metadata=with_metadata, include_comments=False, include_tables=True,
         favor_precision=favor_precision, favor_recall=favor_recall,
+        # No "extensive" date search: it hands free text to dateparser, which loads each language's
+        # data on first use (7 s for one Russian forum page here) and mostly guesses wrong dates.
+        date_extraction_params=set_date_params(extensive=False),
     )
     if doc is None:
         return "", {}
@@ -70,21 +75,28 @@ def run_readability(markup: str, *, url: str) -> str:
 
 
 def choose_text(
-    markup: str, *, url: str, titles: Iterable[str | None] = (), article_body: str | None = None
+    markup: str, *, url: str, titles: Iterable[str | None] = (), article_body: str | None = None,
+    with_metadata: bool = True,
 ) -> Chosen | None:
     """The main text of the page, or None when no extractor finds any.
 
     `titles` are the page's headline candidates (a repeat of one at the top of the text is dropped);
-    `article_body` is the JSON-LD articleBody, if the page has one.
+    `article_body` is the JSON-LD articleBody, if the page has one; `with_metadata` False skips
+    trafilatura's metadata pass (htmldate and friends, about a third of its time) when the caller
+    has title, author and date from structured markup already.
     """
-    text, meta = run_trafilatura(markup, url=url)
-    second = run_readability(markup, url=url) if len(markup) <= SECOND_OPINION_MAX_CHARS or not text else ""
+    text, meta = run_trafilatura(markup, url=url, with_metadata=with_metadata)
     headlines = [*titles, meta.get("title")]
+
+    def second_opinion() -> str:
+        return run_readability(markup, url=url) if len(markup) <= SECOND_OPINION_MAX_CHARS else ""
+
     if text:
-        chosen = Chosen(refine(text, titles=headlines, second_opinion=second), "trafilatura+readability",
-                        meta.get("title"), meta.get("author"), meta.get("date"))
-    elif second:
-        chosen = Chosen(refine(second, titles=headlines, second_opinion=""), "readability",
+        refined = refine(text, titles=headlines, second_opinion=second_opinion)
+        chosen: Chosen | None = Chosen(refined, "trafilatura", meta.get("title"), meta.get("author"),
+                                       meta.get("date"))
+    elif second := run_readability(markup, url=url):
+        chosen = Chosen(refine(second, titles=headlines, second_opinion=lambda: ""), "readability",
                         meta.get("title"), meta.get("author"), meta.get("date"))
     else:
         chosen = None

@@ -90,7 +90,10 @@ def extract_article(html: str, *, url: str) -> Article:
     article_body = find_article_body(tree)
     prepare_tree(tree)  # after links and metadata: it removes embeds and rewrites layout tables
     markup = lxml.html.tostring(tree, encoding="unicode")
-    chosen = choose_text(markup, url=url, titles=headlines, article_body=article_body)
+    chosen = choose_text(
+        markup, url=url, titles=headlines, article_body=article_body,
+        with_metadata=not (title and author and published),
+    )
     if chosen is None or not chosen.text.strip():
         raise ExtractionError("no main text found on the page")
     title = title or chosen.title or _html_title(tree)

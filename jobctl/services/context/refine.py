@@ -13,7 +13,7 @@ Two rules, both measured on our own corpus (`python -m benchmarks.extraction_qua
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 SHORT_LINE_WORDS = 10
 """Lines with fewer words than this are the ones put to the vote (a heading, a list item, a CTA)."""
@@ -69,9 +69,14 @@ def vote_short_lines(lines: list[str], second_opinion: str) -> list[str]:
     return kept or lines
 
 
-def refine(text: str, *, titles: Iterable[str | None], second_opinion: str) -> str:
-    """trafilatura's blank-line paragraphs after both rules, in the same form."""
+def refine(text: str, *, titles: Iterable[str | None], second_opinion: Callable[[], str]) -> str:
+    """trafilatura's blank-line paragraphs after both rules, in the same form.
+
+    `second_opinion` is called only when there is a short line to vote on: a page of long
+    paragraphs never pays for the second extractor.
+    """
     lines = [line for line in text.split("\n\n") if line.strip()]
     lines = drop_title_lines(lines, titles)
-    lines = vote_short_lines(lines, second_opinion)
+    if any(_size(_norm(line)) < SHORT_LINE_WORDS for line in lines):
+        lines = vote_short_lines(lines, second_opinion())
     return "\n\n".join(lines)
