@@ -19,6 +19,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -151,6 +152,30 @@ def print_report(pages: list[Page], scores: dict[str, Scores], out: object = Non
     write(f"{'ms/page':39} " + " ".join(f"{scores[n].ms_per_page:12.1f}" for n in names) + "\n")
 
 
+def metadata_accuracy(pages: list[Page], directory: Path = CORPUS) -> dict[str, float]:
+    """Share of pages where our title, author and publication day equal the page's .json truth."""
+    from jobctl.services.context.extract import ExtractionError, extract_article
+
+    def same(a: str | None, b: str | None) -> bool:
+        return " ".join(_TOKEN.findall((a or "").lower())) == " ".join(_TOKEN.findall((b or "").lower()))
+
+    hits = {"title": 0, "author": 0, "date": 0}
+    for page in pages:
+        want = json.loads((directory / f"{page.name}.json").read_text(encoding="utf-8"))
+        try:
+            got = extract_article(page.html, url=page.url)
+        except ExtractionError:
+            continue
+        day = got.published_at.date().isoformat() if got.published_at else None
+        hits["title"] += same(got.title, want["title"])
+        hits["author"] += same(got.author, want["author"])
+        want_day = None
+        if want["date"]:
+            want_day = datetime.fromisoformat(want["date"]).astimezone(UTC).date().isoformat()
+        hits["date"] += day == want_day
+    return {k: v / len(pages) for k, v in hits.items()}
+
+
 def run(env: Env) -> Result:
     pages = load_corpus()
     scores = score(pages, ("trafilatura", "jobctl"))
@@ -185,6 +210,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"no pages in {args.corpus}", file=sys.stderr)
         return 2
     print_report(pages, score(pages, tuple(args.only)))
+    if "jobctl" in args.only:
+        shares = metadata_accuracy(pages, args.corpus)
+        print("jobctl metadata right: " + ", ".join(f"{k} {v:.0%}" for k, v in shares.items()))
     return 0
 
 

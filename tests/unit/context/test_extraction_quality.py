@@ -11,7 +11,7 @@ import json
 import lxml.html
 import pytest
 
-from benchmarks.extraction_quality import CORPUS, load_corpus, prf, score, tokens
+from benchmarks.extraction_quality import CORPUS, load_corpus, metadata_accuracy, prf, score, tokens
 from jobctl.services.context.clean import prepare_tree
 from jobctl.services.context.combine import choose_text
 from jobctl.services.context.extract import extract_article
@@ -107,3 +107,8 @@ def test_json_ld_body_used_when_page_is_an_app_shell() -> None:
     shell = "<html><body><p>Loading</p></body></html>"
     chosen = choose_text(shell, url="https://example.com/a", article_body=body)
     assert chosen is not None and chosen.extractor == "json-ld" and chosen.text == body.strip()
+
+
+def test_title_author_date_match_the_pages_json() -> None:
+    shares = metadata_accuracy(load_corpus())
+    assert shares["title"] >= 0.95 and shares["author"] >= 0.85 and shares["date"] >= 0.9, shares
