@@ -19,7 +19,25 @@ from lxml.html import HtmlElement
 LAYOUT_CELL_CHARS = 200
 """A cell with this much text, or with two sentences or more, is prose (a forum post, an article)."""
 _SENTENCE_END = re.compile(r"[.!?](?:\s|$)|[\u3002\uff01\uff1f]")  # CJK stops need no space
-_BLOCK_CONTENT = "p|h1|h2|h3|h4|h5|h6|ul|ol|blockquote|pre|table|article|section|form"
+_BLOCKS = frozenset(
+    [
+        "p",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "ul",
+        "ol",
+        "blockquote",
+        "pre",
+        "table",
+        "article",
+        "section",
+        "form",
+    ]
+)
 _EMBED_CLASSES = (
     "twitter-tweet",
     "twitter-timeline",
@@ -38,13 +56,17 @@ def _is_layout_table(table: HtmlElement) -> bool:
     """True when the table's own cells (not those of nested tables) hold block content or prose."""
     if (table.get("role") or "").lower() in ("presentation", "none"):
         return True
-    for cell in table.xpath("./tr/td|./tr/th|./*/tr/td|./*/tr/th"):
+    cells = table.xpath("./tr/td|./tr/th|./*/tr/td|./*/tr/th")
+    # Blocks first: the walk stops at the first one (a nested table is one), so nested tables are
+    # not walked once per level; the text test below then only sees cells without nested tables.
+    for cell in cells:
+        for child in cell.iterdescendants():
+            if isinstance(child.tag, str) and child.tag in _BLOCKS:
+                return True
+    for cell in cells:
         text = cell.text_content()
         if len(text) >= LAYOUT_CELL_CHARS or (len(text) >= 100 and len(_SENTENCE_END.findall(text)) >= 2):
             return True
-        for child in cell.iter():
-            if child is not cell and isinstance(child.tag, str) and child.tag in _BLOCK_CONTENT.split("|"):
-                return True
     return False
 
 

@@ -7,6 +7,7 @@ badly to it on any page type. The corpus is ours (never a public benchmark's pag
 from __future__ import annotations
 
 import json
+import time
 
 import lxml.html
 import pytest
@@ -14,7 +15,7 @@ import pytest
 from benchmarks.extraction_quality import CORPUS, load_corpus, metadata_accuracy, prf, score, tokens
 from jobctl.services.context.clean import prepare_tree
 from jobctl.services.context.combine import choose_text
-from jobctl.services.context.extract import extract_article
+from jobctl.services.context.extract import extract_article, parse_html
 from jobctl.services.context.refine import drop_title_lines, vote_short_lines
 
 MEAN_FLOOR = 0.95
@@ -112,3 +113,15 @@ def test_json_ld_body_used_when_page_is_an_app_shell() -> None:
 def test_title_author_date_match_the_pages_json() -> None:
     shares = metadata_accuracy(load_corpus())
     assert shares["title"] >= 0.95 and shares["author"] >= 0.85 and shares["date"] >= 0.9, shares
+
+
+def test_markup_fixes_stay_linear_on_hostile_tables() -> None:
+    deep = "<table><tr><td>" * 250 + "word " * 1000 + "</td></tr></table>" * 250
+    wide = (
+        "<table>" + "<tr><td>cell</td><td>One sentence. And another one here.</td></tr>" * 20 + "</table>"
+    ) * 3000
+    for body in (deep, wide):
+        tree = parse_html(f"<html><body>{body}</body></html>")
+        started = time.monotonic()
+        prepare_tree(tree)
+        assert time.monotonic() - started < 10
