@@ -20,23 +20,7 @@ LAYOUT_CELL_CHARS = 200
 """A cell with this much text, or with two sentences or more, is prose (a forum post, an article)."""
 _SENTENCE_END = re.compile(r"[.!?](?:\s|$)|[\u3002\uff01\uff1f]")  # CJK stops need no space
 _BLOCKS = frozenset(
-    [
-        "p",
-        "h1",
-        "h2",
-        "h3",
-        "h4",
-        "h5",
-        "h6",
-        "ul",
-        "ol",
-        "blockquote",
-        "pre",
-        "table",
-        "article",
-        "section",
-        "form",
-    ]
+    "p h1 h2 h3 h4 h5 h6 ul ol blockquote pre table article section form".split()  # noqa: SIM905
 )
 _EMBED_CLASSES = (
     "twitter-tweet",
