@@ -7,6 +7,8 @@ Each one undoes a way real pages mislead trafilatura and readability, and none d
   each post in a cell) is layout, not data: it becomes <div>s. Data tables (short cells) stay.
 - embedded social posts (Twitter/X, Instagram, TikTok, Facebook): their text sits inside the
   article body but is someone else's post, not the article.
+- cookie and consent banners: a paragraph of legal prose near the top that both extractors can
+  take for the article when the article itself sits in an unusual wrapper.
 - <details>/<summary> (FAQ pages): trafilatura drops <summary>, which is the question; it becomes <p>.
 """
 
@@ -34,6 +36,8 @@ _EMBED_CLASSES = (
     "mastodon-embed",
 )
 _TABLE_PARTS = ("thead", "tbody", "tfoot")
+_CONSENT_WORDS = ("cookie", "consent", "gdpr", "didomi", "onetrust", "cookiebot", "privacy-banner")
+MAX_BANNER_CHARS = 3000
 
 
 def _is_layout_table(table: HtmlElement) -> bool:
@@ -84,6 +88,25 @@ def drop_social_embeds(tree: HtmlElement) -> int:
     return dropped
 
 
+def drop_consent_banners(tree: HtmlElement) -> int:
+    """Remove cookie/consent dialogs: a paragraph of legal prose that extractors take for the article.
+
+    Matched by the words their id or class uses; an element holding more text than any banner
+    (MAX_BANNER_CHARS) is kept, in case a site names its content wrapper oddly.
+    """
+    dropped = 0
+    for node in list(tree.iter("div", "section", "aside", "dialog", "form")):
+        names = f"{node.get('id') or ''} {node.get('class') or ''}".lower()
+        if (
+            any(word in names for word in _CONSENT_WORDS)
+            and node.getparent() is not None
+            and len(node.text_content()) <= MAX_BANNER_CHARS
+        ):
+            node.drop_tree()
+            dropped += 1
+    return dropped
+
+
 def open_details(tree: HtmlElement) -> None:
     """<summary> (an FAQ question) becomes a paragraph so extractors keep it."""
     for node in list(tree.iter("summary")):
@@ -93,5 +116,6 @@ def open_details(tree: HtmlElement) -> None:
 def prepare_tree(tree: HtmlElement) -> None:
     """All of the fixes above, in place."""
     drop_social_embeds(tree)
+    drop_consent_banners(tree)
     unwrap_layout_tables(tree)
     open_details(tree)

@@ -5,6 +5,8 @@ Version 2, chosen on our own corpus (tests/fixtures/articles, `python -m benchma
    and tables on, with its own internal fallbacks (``fast=False``);
 2. readability-lxml on the same markup, used by `refine` to vote out short boilerplate lines and
    as the text when trafilatura finds nothing;
+2b. when trafilatura kept almost no prose, `rescue` takes readability's text or the densest block
+   instead (an article in an <aside> or under an id with "comments" in it);
 3. the JSON-LD ``articleBody`` when it is more than twice as long as what the extractors found (an
    app shell whose visible page is empty, or an extraction that missed most of the article).
 favor_precision, favor_recall, deduplicate and a paragraph-level majority vote were measured and
@@ -22,6 +24,7 @@ from readability import Document as ReadabilityDocument
 from trafilatura.settings import set_date_params
 
 from jobctl.services.context.refine import refine
+from jobctl.services.context.rescue import densest_block_text, rescue
 from jobctl.services.context.textify import html_fragment_to_text, normalise_paragraphs
 
 for _name in ("trafilatura", "readability", "readability.readability", "htmldate", "justext"):
@@ -88,18 +91,27 @@ def choose_text(
     text, meta = run_trafilatura(markup, url=url, with_metadata=with_metadata)
     headlines = [*titles, meta.get("title")]
 
-    def second_opinion() -> str:
-        return run_readability(markup, url=url) if len(markup) <= SECOND_OPINION_MAX_CHARS else ""
+    memo: list[str] = []
 
-    if text:
-        refined = refine(text, titles=headlines, second_opinion=second_opinion)
-        chosen: Chosen | None = Chosen(refined, "trafilatura", meta.get("title"), meta.get("author"),
-                                       meta.get("date"))
-    elif second := run_readability(markup, url=url):
-        chosen = Chosen(refine(second, titles=headlines, second_opinion=lambda: ""), "readability",
-                        meta.get("title"), meta.get("author"), meta.get("date"))
-    else:
-        chosen = None
+    def second_opinion() -> str:  # readability at most once per page, and only when asked
+        if not memo:
+            small = len(markup) <= SECOND_OPINION_MAX_CHARS
+            memo.append(run_readability(markup, url=url) if small or not text else "")
+        return memo[0]
+
+    def found(kept: str, extractor: str) -> Chosen:
+        return Chosen(kept, extractor, meta.get("title"), meta.get("author"), meta.get("date"))
+
+    refined = refine(text, titles=headlines, second_opinion=second_opinion) if text else ""
+    candidates = [("readability", second_opinion), ("density", lambda: densest_block_text(markup))]
+    rescued = rescue(refined, candidates)
+    chosen: Chosen | None = None
+    if rescued is not None:
+        chosen = found(refine(rescued[1], titles=headlines, second_opinion=lambda: ""), rescued[0])
+    elif refined:
+        chosen = found(refined, "trafilatura")
+    elif fallback := second_opinion():
+        chosen = found(refine(fallback, titles=headlines, second_opinion=lambda: ""), "readability")
     body = normalise_paragraphs(article_body or "")
     if body and (chosen is None or len(body.split()) > ARTICLE_BODY_RATIO * len(chosen.text.split())):
         base = chosen or Chosen("", "")

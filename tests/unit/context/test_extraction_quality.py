@@ -17,6 +17,7 @@ from jobctl.services.context.clean import prepare_tree
 from jobctl.services.context.combine import choose_text
 from jobctl.services.context.extract import extract_article, parse_html
 from jobctl.services.context.refine import drop_title_lines, vote_short_lines
+from jobctl.services.context.rescue import rescue
 
 MEAN_FLOOR = 0.95
 PAGE_FLOOR = 0.85
@@ -125,3 +126,30 @@ def test_markup_fixes_stay_linear_on_hostile_tables() -> None:
         started = time.monotonic()
         prepare_tree(tree)
         assert time.monotonic() - started < 10
+
+
+def test_article_in_a_boilerplate_looking_wrapper_is_rescued() -> None:
+    story = "".join(
+        f"<p>Paragraph {i} of the story tells what happened in the town on the day of the vote.</p>"
+        for i in range(12)
+    )
+    menu = "".join(f"<li><a href='/{i}'>Section {i}</a></li>" for i in range(40))
+    for wrapper in ("<aside class='main-story'>{}</aside>", "<div id='comments-enabled-story'>{}</div>"):
+        html = (
+            f"<html><body><nav><ul>{menu}</ul></nav><div id='cookie-consent'><p>We and our partners use "
+            f"cookies to store and access information on your device and to measure ads.</p></div>"
+            f"<main><h1>Vote</h1>{wrapper.format(story)}</main></body></html>"
+        )
+        article = extract_article(html, url="https://example.com/a")
+        assert "Paragraph 11 of the story" in article.text and "cookies" not in article.text, (
+            article.extractor
+        )
+        assert "Section 3" not in article.text
+
+
+def test_rescue_needs_much_more_prose() -> None:
+    scrap = "Only a short teaser line"
+    prose = "\n\n".join(["A sentence long enough to count as prose in the rescue rule here."] * 10)
+    assert rescue(scrap, [("other", lambda: prose)]) == ("other", prose)
+    assert rescue(prose * 3, [("other", lambda: prose * 9)]) is None  # enough prose already: never asked
+    assert rescue(scrap, [("other", lambda: "Menu\n\nHome\n\nNews")]) is None
