@@ -24,7 +24,12 @@ from readability import Document as ReadabilityDocument
 from trafilatura.settings import set_date_params
 
 from jobctl.services.context.refine import refine
-from jobctl.services.context.rescue import densest_block_text, rescue
+from jobctl.services.context.rescue import (
+    DENSITY_BELOW_WORDS,
+    RESCUE_BELOW_WORDS,
+    densest_block_text,
+    rescue,
+)
 from jobctl.services.context.textify import html_fragment_to_text, normalise_paragraphs
 
 for _name in ("trafilatura", "readability", "readability.readability", "htmldate", "justext"):
@@ -103,7 +108,10 @@ def choose_text(
         return Chosen(kept, extractor, meta.get("title"), meta.get("author"), meta.get("date"))
 
     refined = refine(text, titles=headlines, second_opinion=second_opinion) if text else ""
-    candidates = [("readability", second_opinion), ("density", lambda: densest_block_text(markup))]
+    candidates = [
+        ("readability", second_opinion, RESCUE_BELOW_WORDS),
+        ("density", lambda: densest_block_text(markup), DENSITY_BELOW_WORDS),
+    ]
     rescued = rescue(refined, candidates)
     chosen: Chosen | None = None
     if rescued is not None:

@@ -7,7 +7,8 @@ article, but it too penalises names ("comment", "sidebar"). The last candidate h
 altogether: the element whose own <p> children hold the most non-link text.
 
 Only a text with little prose (words in sentence-length lines) is put to the rescue, so a normal
-page never pays for it. A candidate wins only with RESCUE_RATIO times more prose.
+page never pays for it; the densest block only when there is next to none. A candidate wins only
+with RESCUE_RATIO times more prose.
 """
 
 from __future__ import annotations
@@ -20,7 +21,11 @@ import lxml.html
 from jobctl.services.context.textify import element_to_text
 
 RESCUE_BELOW_WORDS = 150
-"""Texts with less prose than this are compared with the rescue candidates."""
+"""Texts with less prose than this are compared with readability's."""
+DENSITY_BELOW_WORDS = 30
+"""Texts with less prose than this (next to nothing: a menu, a label) are also compared with the
+densest block. Not above: after a short article that trafilatura got right, the densest block
+can be a flat list of comments."""
 RESCUE_RATIO = 3.0
 """A candidate replaces the text when it has this many times more prose words (and at least half
 of RESCUE_BELOW_WORDS)."""
@@ -60,13 +65,17 @@ def densest_block_text(markup: str) -> str:
     return element_to_text(best)
 
 
-def rescue(text: str, candidates: Sequence[tuple[str, Callable[[], str]]]) -> tuple[str, str] | None:
-    """(name, text) of the candidate that should replace `text`, or None to keep it."""
+def rescue(text: str, candidates: Sequence[tuple[str, Callable[[], str], int]]) -> tuple[str, str] | None:
+    """(name, text) of the candidate that should replace `text`, or None to keep it.
+
+    Each candidate is (name, producer, below): it is consulted only when `text` has fewer than
+    `below` prose words, so a riskier candidate can be kept for pages where nothing was found.
+    """
     own = prose_words(text)
-    if own >= RESCUE_BELOW_WORDS:
-        return None
     best: tuple[int, str, str] | None = None
-    for name, produce in candidates:
+    for name, produce, below in candidates:
+        if own >= below:
+            continue
         other = produce()
         words = prose_words(other)
         if best is None or words > best[0]:

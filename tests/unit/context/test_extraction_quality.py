@@ -150,6 +150,7 @@ def test_article_in_a_boilerplate_looking_wrapper_is_rescued() -> None:
 def test_rescue_needs_much_more_prose() -> None:
     scrap = "Only a short teaser line"
     prose = "\n\n".join(["A sentence long enough to count as prose in the rescue rule here."] * 10)
-    assert rescue(scrap, [("other", lambda: prose)]) == ("other", prose)
-    assert rescue(prose * 3, [("other", lambda: prose * 9)]) is None  # enough prose already: never asked
-    assert rescue(scrap, [("other", lambda: "Menu\n\nHome\n\nNews")]) is None
+    assert rescue(scrap, [("other", lambda: prose, 150)]) == ("other", prose)
+    assert rescue(prose * 3, [("other", lambda: prose * 9, 150)]) is None  # enough prose already
+    assert rescue(scrap, [("other", lambda: "Menu\n\nHome\n\nNews", 150)]) is None
+    assert rescue(prose[:150], [("risky", lambda: prose * 9, 5)]) is None  # only when next to nothing
