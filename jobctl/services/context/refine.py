@@ -38,6 +38,11 @@ def _size(norm: str) -> int:
     return norm.count(" ") + 1 + len(_CJK.findall(norm)) // 2
 
 
+def word_count(line: str) -> int:
+    """Words of a line as the rules here count them (CJK: two characters a word)."""
+    return _size(_norm(line))
+
+
 def drop_title_lines(lines: list[str], titles: Iterable[str | None]) -> list[str]:
     """`lines` without a headline repeated among its first TITLE_LINES lines."""
     wanted = {_norm(t) for t in titles if t} - {""}

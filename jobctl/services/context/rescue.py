@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 import lxml.etree
 import lxml.html
 
+from jobctl.services.context.refine import word_count
 from jobctl.services.context.textify import element_to_text
 
 RESCUE_BELOW_WORDS = 150
@@ -37,7 +38,7 @@ MAX_DENSITY_CHARS = 1_000_000
 
 def prose_words(text: str) -> int:
     """Words in lines long enough to be sentences (a menu of 200 one-word links has none)."""
-    counts = (len(line.split()) for line in text.split("\n\n"))
+    counts = (word_count(line) for line in text.split("\n\n"))
     return sum(n for n in counts if n >= PROSE_LINE_WORDS)
 
 
