@@ -159,7 +159,7 @@ class ChatProvider:
                 wait = retry_after(response.headers.get("Retry-After"))
                 problem = f"{NAME} endpoint answered HTTP {response.status_code}"
                 if response.status_code == 429 and wait is None:
-                    wait = 2.0 ** attempt
+                    wait = 2.0**attempt
             delay = wait if wait is not None else min(2.0 ** (attempt - 1), 8.0)
             if attempt == s.max_attempts or delay >= self._remaining():
                 if wait is not None:
@@ -243,4 +243,3 @@ def _messages(
     if feedback:
         messages.append({"role": "user", "content": feedback})
     return messages
-

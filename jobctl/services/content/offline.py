@@ -88,7 +88,13 @@ def _candidates(
             for titled in (False, True):
                 shift = lead + round_ * 3
                 body = _compose(
-                    pool, lead, titled=titled, shift=shift, terms=terms, plan=plan, platform=platform,
+                    pool,
+                    lead,
+                    titled=titled,
+                    shift=shift,
+                    terms=terms,
+                    plan=plan,
+                    platform=platform,
                     brief=brief,
                 )
                 if body:
@@ -172,4 +178,3 @@ def _render(platform: str, title: str | None, text: str, link: str | None, tags:
     if tags:
         parts.append(" ".join(tags))
     return sep.join(p for p in parts if p)
-
