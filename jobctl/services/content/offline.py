@@ -12,6 +12,7 @@ Labels such as "Source:" are the only words of its own.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -25,6 +26,7 @@ MODEL = "extractive-v1"
 _MAX_SENTENCES = {"twitter": 2, "threads": 3, "linkedin": 5, "instagram": 4, "facebook": 4}
 _POOL = 40  # candidate sentences kept, best first
 _ELLIPSIS = "…"
+_INLINE_TAG = re.compile(r"(?<![\w&#])#(\w*[^\W\d]\w*)")
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,11 @@ class OfflineProvider:
             out.append(Draft(body, tuple(hashtags_in(body)), brief.item_ids or (lead.item.id,)))
             if len(out) == count:
                 return out
+        if not out:
+            raise PermanentJobError(
+                f"no {platform} post fits in {plan.max_chars} characters with the context of organization "
+                f"{brief.organization.id!r}: raise its {platform} limit, or add sources with shorter text"
+            )
         raise PermanentJobError(
             f"the context of organization {brief.organization.id!r} gives only {len(out)} different "
             f"{platform} post(s), {count} were asked: add sources, or ask for fewer variations"
@@ -67,7 +74,8 @@ def _pool(brief: Brief) -> list[_Sentence]:
     found: list[tuple[int, int, _Sentence]] = []
     for rank, ranked in enumerate(brief.ranking.items):
         for pos, text in enumerate(sentences(ranked.item.text)):
-            found.append((rank, pos, _Sentence(text, ranked.item)))
+            # Inline hashtags become words: the post's hashtags are chosen, within the rules.
+            found.append((rank, pos, _Sentence(_INLINE_TAG.sub(r"\1", text), ranked.item)))
     if not found:
         return []
     scores = rank_sentences(brief.topic, [s.text for _r, _p, s in found])

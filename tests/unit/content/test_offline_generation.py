@@ -63,6 +63,7 @@ def _normal(text: str) -> str:
 
 def _assert_nothing_invented(body: str, items: list[ItemRecord]) -> None:
     sources = [_normal(f"{i.title or ''} {i.text}") for i in items]
+    sources += [re.sub(r"#(\w)", r"\1", s) for s in sources]  # inline hashtags become words
     links = {i.url for i in items if i.url}
     rest = body
     for link in sorted(links, key=len, reverse=True):
