@@ -104,7 +104,8 @@ def test_generate_content_from_synced_context(embedded_cli: Cli, feed_site: str,
     )  # fmt: skip
     assert job["status"] == "COMPLETED", job
     result = job["result"]
-    assert (result["provider"], result["model"]) == ("offline", "extractive-v1") and result["organization_known"]
+    assert (result["provider"], result["model"]) == ("offline", "extractive-v1")
+    assert result["organization_known"] is True
     assert [(i["platform"], i["variation"]) for i in result["items"]] == [
         ("twitter", 0), ("twitter", 1), ("linkedin", 0), ("linkedin", 1),
     ]  # fmt: skip
