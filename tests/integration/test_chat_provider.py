@@ -59,8 +59,12 @@ def server() -> Iterator[ChatServer]:
             seen.append({"path": self.path, "auth": self.headers.get("Authorization"), "body": body})
             reply = replies.pop(0) if replies else Reply()
             time.sleep(reply.delay_s)
-            data = reply.raw if reply.raw is not None else json.dumps(
-                {"choices": [{"index": 0, "message": {"role": "assistant", "content": reply.content}}]}
+            data = (
+                reply.raw
+                if reply.raw is not None
+                else json.dumps(
+                    {"choices": [{"index": 0, "message": {"role": "assistant", "content": reply.content}}]}
+                )
             )
             payload = data.encode()
             try:

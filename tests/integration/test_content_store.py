@@ -49,8 +49,13 @@ def test_a_retried_job_replaces_its_drafts(engine: Any) -> None:
     assert [c.id for c in repo.list_content(platform="linkedin")] == [other[0].id]
     assert len(repo.list_content(organization_id="acme", status=ContentStatus.DRAFT)) == 2
     image = repo.add_image(
-        "acme", content_item_id=other[0].id, prompt="a card", path="/tmp/x.png", size=(1080, 1080),
-        provider="offline", now=NOW,
+        "acme",
+        content_item_id=other[0].id,
+        prompt="a card",
+        path="/tmp/x.png",
+        size=(1080, 1080),
+        provider="offline",
+        now=NOW,
     )
     assert repo.list_images("acme") == [image] and image.width == 1080
 
