@@ -24,8 +24,9 @@ from jobctl.cli.output import info, print_json, table
 # Types tried only to report that they cannot run yet. The context-scraping types do run, but
 # they fetch real URLs: the demo leaves them out until it serves its own site on 127.0.0.1
 # (a job sent to example.com would leave the machine, or hang without a network).
+# generate-content runs too, but writes only from an organisation's synced context: left out
+# for the same reason.
 SAMPLE_PAYLOADS: dict[str, dict[str, Any]] = {
-    "generate-content": {"topic": "Launch week recap", "platforms": ["twitter", "linkedin"]},
     "generate-image": {"prompt": "A lighthouse at dawn, flat illustration"},
     "sync-analytics": {},
     "refresh-token": {"social_account_id": "acct-1"},
