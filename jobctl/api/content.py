@@ -17,6 +17,8 @@ from jobctl.domain.content import (
     ContentItemNotFoundError,
     ContentRecord,
     ContentStatus,
+    ImageNotFoundError,
+    ImageRecord,
     Organization,
     OrganizationNotFoundError,
     check_limits,
@@ -131,6 +133,17 @@ class ContentAPI:
             return self.repo.list_content(
                 organization_id=organization_id, platform=platform, status=wanted, job_id=job_id, limit=limit
             )
+
+    def list_images(self, organization_id: str | None = None, limit: int = 50) -> list[ImageRecord]:
+        with self.api.backends.errors():
+            return self.repo.list_images(organization_id, limit)
+
+    def get_image(self, image_id: str) -> ImageRecord:
+        with self.api.backends.errors():
+            record = self.repo.get_image(image_id)
+        if record is None:
+            raise ImageNotFoundError(image_id)
+        return record
 
     def get_content(self, item_id: str) -> ContentRecord:
         with self.api.backends.errors():

@@ -1,5 +1,6 @@
-"""`jobctl content list | show`: generated content items, each with its length as its platform
-counts it (X: twitter-text's weighted length, URLs 23)."""
+"""`jobctl content list | show` and `jobctl images list | show`: generated content items, each
+with its length as its platform counts it (X: twitter-text's weighted length, URLs 23), and the
+images drawn for them."""
 
 from __future__ import annotations
 
@@ -88,3 +89,46 @@ def show(
     for key, value in pairs:
         out.write(f"{key:>12}: {value}\n")
     out.write("\n" + item.body + "\n")
+
+
+images_app = typer.Typer(help="Generated images: the cards of generate-image jobs.", no_args_is_help=True)
+
+
+@images_app.command("list")
+def list_images(
+    org: Annotated[str | None, typer.Option("--org", help="Organisation.")] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=10000, help="At most this many.")] = 50,
+    as_json: JsonOption = False,
+) -> None:
+    """Images, newest first."""
+    images = _api().list_images(org, limit)
+    if as_json:
+        print_json([i.to_json() for i in images])
+        return
+    if not images:
+        info("no images (enqueue generate-image to draw one)")
+        return
+    rows = [
+        (i.id, i.organization_id, f"{i.width}x{i.height}", i.content_item_id or "-", age(i.created_at),
+         i.path)
+        for i in images
+    ]  # fmt: skip
+    table(None, ["ID", "ORG", "SIZE", "CONTENT", "AGE", "PATH"], rows)
+
+
+@images_app.command("show", no_args_is_help=True)
+def show_image(
+    image_id: Annotated[str, typer.Argument(metavar="ID", help="An image id (img_…).")],
+    as_json: JsonOption = False,
+) -> None:
+    """One image: its file, size, prompt and content item."""
+    image = _api().get_image(image_id)
+    if as_json:
+        print_json(image.to_json())
+        return
+    for key, value in (
+        ("id", image.id), ("organization", image.organization_id), ("size", f"{image.width}x{image.height}"),
+        ("path", image.path), ("content", image.content_item_id or "-"), ("provider", image.provider),
+        ("created", image.created_at.isoformat()), ("prompt", image.prompt),
+    ):  # fmt: skip
+        sys.stdout.write(f"{key:>12}: {value}\n")

@@ -68,6 +68,15 @@ class ContentItemNotFoundError(JobctlError):
         super().__init__(f"no content item with id {item_id!r}")
 
 
+class ImageNotFoundError(JobctlError):
+    title = "image not found"
+    exit_code = ExitCode.NOT_FOUND
+
+    def __init__(self, image_id: str) -> None:
+        self.image_id = image_id
+        super().__init__(f"no image with id {image_id!r}")
+
+
 def new_content_id() -> str:
     return f"cnt_{uuid.uuid4().hex[:20]}"
 

@@ -276,6 +276,12 @@ class ContentRepository:
         return _image(row)
 
     @_translated
+    def get_image(self, image_id: str) -> ImageRecord | None:
+        with self._auto.connect() as conn:
+            row = conn.execute(select(IMAGES).where(im.id == image_id)).first()
+        return _image(row) if row is not None else None
+
+    @_translated
     def list_images(self, organization_id: str | None = None, limit: int = 50) -> builtins.list[ImageRecord]:
         stmt = select(IMAGES).order_by(im.created_at.desc(), im.id).limit(limit)
         if organization_id is not None:

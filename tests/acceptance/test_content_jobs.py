@@ -1,7 +1,8 @@
 """generate-content through a real worker: a feed served on 127.0.0.1 is synced into context items
 for acme, then `enqueue generate-content ... --wait` stores a ContentItem per platform within its
-limits; with no context it fails at once, saying what to add; with a chat-completions server on
-127.0.0.1 configured it uses that server, and its key shows nowhere."""
+limits, and generate-image draws a PNG card of the requested size for one; with no context it
+fails at once, saying what to add; with a chat-completions server on 127.0.0.1 configured it
+uses that server, and its key shows nowhere."""
 
 from __future__ import annotations
 
@@ -124,6 +125,25 @@ def test_generate_content_from_synced_context(embedded_cli: Cli, feed_site: str,
     assert len(set(bodies)) == 4
     plain = embedded_cli.run("content", "show", result["content_item_ids"][0])
     assert plain.returncode == 0 and "(as twitter counts them)" in plain.stdout
+
+    first_id = result["content_item_ids"][0]
+    drawn = _wait_json(
+        embedded_cli, "generate-image", "prompt=Durable queues: every job on record", "size=1200x628",
+        f"content_item_id={first_id}",
+    )  # fmt: skip
+    assert drawn["status"] == "COMPLETED", drawn
+    from PIL import Image
+
+    with Image.open(drawn["result"]["path"]) as png:
+        assert (png.format, png.size) == ("PNG", (1200, 628))
+    assert Path(drawn["result"]["path"]).is_relative_to(Path(embedded_cli.env["JOBCTL_DATA_DIR"]))
+    shown_image = embedded_cli.json("images", "show", drawn["result"]["id"], "--json")
+    assert (shown_image["content_item_id"], shown_image["width"]) == (first_id, 1200)
+    assert [i["id"] for i in embedded_cli.json("images", "list", "--org", "acme", "--json")] == [
+        shown_image["id"]
+    ]
+    bad = embedded_cli.run("enqueue", "generate-image", "prompt=x", "size=10x10", "--org", "acme")
+    assert bad.returncode == 3 and "size" in bad.stderr
 
     empty = _wait_json(embedded_cli, "generate-content", "topic=x", "platforms=twitter", org="globex")
     assert empty["status"] == "FAILED" and empty["attempts"] == 1, empty
