@@ -20,8 +20,13 @@ class GenerateContentProcessor:
     def run(self, payload: BaseModel, ctx: JobContext) -> Any:
         assert isinstance(payload, GenerateContentPayload)
         provider = support.provider_for(support.settings(), ctx)
-        result = generate_content(
-            support.store(), payload, provider,
-            job_id=ctx.job_id, now=support.now, check=ctx.check_cancelled,
-        )  # fmt: skip
+        try:
+            result = generate_content(
+                support.store(), payload, provider,
+                job_id=ctx.job_id, now=support.now, check=ctx.check_cancelled,
+            )  # fmt: skip
+        finally:
+            close = getattr(provider, "close", None)
+            if callable(close):
+                close()  # the chat provider's HTTP connections
         return result.to_json()

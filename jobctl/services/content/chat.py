@@ -77,11 +77,16 @@ class ChatProvider:
     ) -> None:
         self.settings = settings
         self.model = settings.model
-        self._client = client or httpx.Client()
+        self._owns_client = client is None
+        self._client = client or httpx.Client(trust_env=False)  # no proxies or .netrc from the environment
         self._sleep = sleep or time.sleep
         self._clock = clock
         self._deadline: float | None = None
         self.requests = 0  # sent, retries included (tests and logs read it)
+
+    def close(self) -> None:
+        if self._owns_client:
+            self._client.close()
 
     # -- drafts ----------------------------------------------------------------------------------
 
