@@ -6,13 +6,8 @@
 - An answer that breaks the platform's rules is regenerated once with the problem stated, then
   repaired (shortened: jobctl.services.content.compose.shorten); an answer equal to an earlier
   variation is regenerated. Nothing that breaks a rule leaves this module.
-- One total deadline for all of a job's requests, retries and waits included. 429 and 5xx (and
-  timeouts, connection errors) are retried after Retry-After (seconds or an HTTP date) or a
-  short backoff while that fits in the deadline; past it, a 429 or a Retry-After becomes a
-  JobDeferredError carrying the wait, anything else a retryable JobProcessingError. 401/403
-  and other 4xx are permanent (retrying cannot fix a key or a request).
-- The API key travels only in the Authorization header; every message built from a response
-  is redacted of it, and ChatSettings does not print it.
+- One total deadline for all of a job's requests, retries and waits included; 429/5xx, Retry-After,
+  deferral and the key's handling are jobctl.services.content.endpoint's.
 """
 
 from __future__ import annotations
@@ -20,21 +15,19 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
 
-from jobctl.domain.errors import JobDeferredError, JobProcessingError, PermanentJobError
+from jobctl.domain.errors import JobProcessingError
 from jobctl.domain.platform_rules import hashtags_in
-from jobctl.domain.redaction import redact
 from jobctl.services.content.compose import Brief, Budget, Draft, budget, shorten
+from jobctl.services.content.endpoint import Endpoint, EndpointSettings, retry_after
+
+__all__ = ["ChatProvider", "ChatSettings", "retry_after"]
 
 NAME = "chat-completions"
-_RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 _CONTEXT_CHARS = 1500  # per context item in the prompt
-_EXCERPT = 200
 
 
 @dataclass(frozen=True)
@@ -46,22 +39,6 @@ class ChatSettings:
     request_timeout_s: float = 60.0
     max_attempts: int = 4  # per request: the first try and up to three retries
     temperature: float = 0.8
-
-
-def retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """Retry-After as seconds: an integer, or an HTTP date (RFC 9110); None when absent or bad."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
 class ChatProvider:
@@ -77,16 +54,18 @@ class ChatProvider:
     ) -> None:
         self.settings = settings
         self.model = settings.model
-        self._owns_client = client is None
-        self._client = client or httpx.Client(trust_env=False)  # no proxies or .netrc from the environment
-        self._sleep = sleep or time.sleep
-        self._clock = clock
-        self._deadline: float | None = None
-        self.requests = 0  # sent, retries included (tests and logs read it)
+        endpoint = EndpointSettings(
+            settings.base_url, settings.api_key, settings.total_timeout_s, settings.request_timeout_s,
+            settings.max_attempts,
+        )  # fmt: skip
+        self._endpoint = Endpoint(endpoint, NAME, client=client, sleep=sleep, clock=clock)
+
+    @property
+    def requests(self) -> int:
+        return self._endpoint.requests
 
     def close(self) -> None:
-        if self._owns_client:
-            self._client.close()
+        self._endpoint.close()
 
     # -- drafts ----------------------------------------------------------------------------------
 
@@ -128,68 +107,18 @@ class ChatProvider:
 
     # -- HTTP --------------------------------------------------------------------------------------
 
-    def _remaining(self) -> float:
-        if self._deadline is None:
-            self._deadline = self._clock() + self.settings.total_timeout_s
-        return self._deadline - self._clock()
-
-    def _redact(self, text: str) -> str:
-        key = self.settings.api_key
-        return redact(text, (key,) if key else ())
-
     def _complete(self, messages: list[dict[str, str]]) -> str:
         s = self.settings
-        headers = {"Content-Type": "application/json"}
-        if s.api_key:
-            headers["Authorization"] = f"Bearer {s.api_key}"
-        body = {"model": s.model, "messages": messages, "temperature": s.temperature}
-        url = s.base_url.rstrip("/") + "/chat/completions"
-        for attempt in range(1, s.max_attempts + 1):
-            remaining = self._remaining()
-            if remaining <= 0:
-                break
-            wait: float | None = None
-            self.requests += 1
-            try:
-                response = self._client.post(
-                    url, json=body, headers=headers, timeout=min(remaining, s.request_timeout_s)
-                )
-            except httpx.HTTPError as exc:  # timeouts, refused connections, broken answers
-                problem = f"{type(exc).__name__} from {NAME} endpoint"
-            else:
-                if response.status_code == 200:
-                    return self._content(response)
-                if response.status_code not in _RETRY_STATUS:
-                    raise self._refused(response)
-                wait = retry_after(response.headers.get("Retry-After"))
-                problem = f"{NAME} endpoint answered HTTP {response.status_code}"
-                if response.status_code == 429 and wait is None:
-                    wait = 2.0**attempt
-            delay = wait if wait is not None else min(2.0 ** (attempt - 1), 8.0)
-            if attempt == s.max_attempts or delay >= self._remaining():
-                if wait is not None:
-                    raise JobDeferredError(f"{problem}; retry after {wait:g}s", retry_after_s=wait)
-                raise JobProcessingError(f"{problem} after {attempt} attempt(s)")
-            self._sleep(delay)
-        raise JobProcessingError(
-            f"{NAME} endpoint did not answer within the total deadline of {s.total_timeout_s:g}s"
+        data = self._endpoint.post(
+            "/chat/completions", {"model": s.model, "messages": messages, "temperature": s.temperature}
         )
+        return self._content(data)
 
-    def _refused(self, response: httpx.Response) -> PermanentJobError:
-        status = response.status_code
-        if status in (401, 403):
-            return PermanentJobError(
-                f"{NAME} endpoint refused the API key (HTTP {status}): set JOBCTL_CONTENT_API_KEY "
-                "(or [content] api_key) to a valid key"
-            )
-        excerpt = self._redact(" ".join(response.text[:_EXCERPT].split()))
-        return PermanentJobError(f"{NAME} endpoint refused the request (HTTP {status}): {excerpt}")
-
-    def _content(self, response: httpx.Response) -> str:
+    @staticmethod
+    def _content(data: Any) -> str:
         try:
-            data: Any = response.json()
             content = data["choices"][0]["message"]["content"]
-        except (ValueError, KeyError, IndexError, TypeError) as exc:
+        except (KeyError, IndexError, TypeError) as exc:
             raise JobProcessingError(
                 f"{NAME} endpoint sent an answer without choices[0].message.content ({type(exc).__name__})"
             ) from None
