@@ -29,7 +29,9 @@ _QUEUE_KEYS = frozenset({"concurrency", "lock_seconds"})
 _LIMIT_KEYS = frozenset({"org_active_jobs", "organizations"})
 _WORKER_KEYS = frozenset({"heartbeat_seconds", "stall_seconds", "stats_log_seconds", "reconcile_seconds"})
 _FETCH_KEYS = frozenset({"allow_private_addresses", "max_bytes", "timeout_s"})
-_CONTENT_KEYS = frozenset({"api_url", "model", "api_key", "timeout_s"})
+_CONTENT_KEYS = frozenset(
+    {"api_url", "model", "api_key", "timeout_s", "image_api_url", "image_model", "image_api_key"}
+)
 _REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 
 
@@ -63,6 +65,10 @@ class Settings:
     content_model: str = "gpt-4o-mini"
     content_api_key: str | None = field(default=None, repr=False)  # never shown: describe() says "set"
     content_timeout_s: float = 120.0  # total deadline of one job's requests, retries included
+    # generate-image's OpenAI-compatible images endpoint (None: the offline card renderer).
+    image_api_url: str | None = None
+    image_model: str = "gpt-image-1"
+    image_api_key: str | None = field(default=None, repr=False)
 
     @property
     def effective_database_url(self) -> str:
@@ -110,6 +116,9 @@ class Settings:
                 "model": self.content_model,
                 "api_key": "set" if self.content_api_key else None,
                 "timeout_s": self.content_timeout_s,
+                "image_api_url": mask_url(self.image_api_url) if self.image_api_url else None,
+                "image_model": self.image_model,
+                "image_api_key": "set" if self.image_api_key else None,
             },
         }
 
@@ -351,6 +360,12 @@ def _apply_content(src: _Source, raw: object, s: Settings) -> Settings:
         s = replace(s, content_api_key=_want_text(src, "content.api_key", table["api_key"]))
     if "timeout_s" in table:
         s = replace(s, content_timeout_s=_want_seconds(src, "content.timeout_s", table["timeout_s"]))
+    if "image_api_url" in table:
+        s = replace(s, image_api_url=_content_url(src, "content.image_api_url", table["image_api_url"]))
+    if "image_model" in table:
+        s = replace(s, image_model=_want_text(src, "content.image_model", table["image_model"]))
+    if "image_api_key" in table:
+        s = replace(s, image_api_key=_want_text(src, "content.image_api_key", table["image_api_key"]))
     return s
 
 
@@ -463,6 +478,12 @@ def _content_env(s: Settings, env: Mapping[str, str]) -> Settings:
         s = replace(s, content_api_key=value.strip())
     if (value := _get(env, "JOBCTL_CONTENT_TIMEOUT_SECONDS")) is not None:
         s = replace(s, content_timeout_s=_env_seconds("JOBCTL_CONTENT_TIMEOUT_SECONDS", value))
+    if (value := _get(env, "JOBCTL_IMAGE_API_URL")) is not None:
+        s = replace(s, image_api_url=_content_url(_ENV, "JOBCTL_IMAGE_API_URL", value))
+    if (value := _get(env, "JOBCTL_IMAGE_MODEL")) is not None:
+        s = replace(s, image_model=value.strip())
+    if (value := _get(env, "JOBCTL_IMAGE_API_KEY")) is not None:
+        s = replace(s, image_api_key=value.strip())
     return s
 
 
@@ -502,6 +523,9 @@ _SOURCES: tuple[tuple[str, str | None, tuple[str, ...]], ...] = (
     ("content.model", "JOBCTL_CONTENT_MODEL", ("content", "model")),
     ("content.api_key", "JOBCTL_CONTENT_API_KEY", ("content", "api_key")),
     ("content.timeout_s", "JOBCTL_CONTENT_TIMEOUT_SECONDS", ("content", "timeout_s")),
+    ("content.image_api_url", "JOBCTL_IMAGE_API_URL", ("content", "image_api_url")),
+    ("content.image_model", "JOBCTL_IMAGE_MODEL", ("content", "image_model")),
+    ("content.image_api_key", "JOBCTL_IMAGE_API_KEY", ("content", "image_api_key")),
 )
 
 

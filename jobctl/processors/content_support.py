@@ -7,11 +7,15 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime
 from functools import cache
+from typing import TYPE_CHECKING
 
 from jobctl.processors.base import JobContext
 from jobctl.services.content.compose import Provider
 from jobctl.settings import Settings, load_settings
 from jobctl.store.content_repo import ContentRepository
+
+if TYPE_CHECKING:
+    from jobctl.services.content.endpoint import Endpoint
 
 _lock = threading.Lock()
 _repos: dict[str, ContentRepository] = {}
@@ -45,6 +49,18 @@ def provider_for(s: Settings, ctx: JobContext | None = None) -> Provider:
     from jobctl.services.content.offline import OfflineProvider
 
     return OfflineProvider()
+
+
+def image_endpoint(s: Settings, ctx: JobContext | None = None) -> Endpoint | None:
+    """The images endpoint when one is configured (None: the offline card renderer)."""
+    if not s.image_api_url:
+        return None
+    from jobctl.services.content.endpoint import Endpoint, EndpointSettings
+
+    settings = EndpointSettings(
+        s.image_api_url, s.image_api_key, s.content_timeout_s, key_setting="JOBCTL_IMAGE_API_KEY"
+    )
+    return Endpoint(settings, "images", sleep=ctx.sleep if ctx is not None else None)
 
 
 def now() -> datetime:

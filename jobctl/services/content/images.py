@@ -124,6 +124,14 @@ def render_card(org: Organization, headline: str, width: int, height: int) -> tu
     return image, plan
 
 
+Draw = Callable[[Organization, str, int, int], Any]
+"""(organisation, prompt, width, height) -> a PIL image of exactly that size."""
+
+
+def offline_card(org: Organization, prompt: str, width: int, height: int) -> Any:
+    return render_card(org, prompt, width, height)[0]
+
+
 def generate_image(
     repo: ContentRepository,
     organization_id: str,
@@ -133,15 +141,18 @@ def generate_image(
     *,
     images_dir: Path,
     now: Callable[[], datetime],
+    draw: Draw = offline_card,
+    provider: str = PROVIDER,
 ) -> ImageRecord:
-    """Draw, save (atomically: a temporary file renamed) and record the card."""
+    """Draw (the offline card unless `draw` says otherwise), save (atomically: a temporary file
+    renamed) and record the image."""
     org = repo.get_org(organization_id) or Organization.defaults(organization_id)
     if content_item_id is not None:
         item = repo.get_content(content_item_id)
         if item is None or item.organization_id != organization_id:
             raise PermanentJobError(f"organization {organization_id!r} has no content item {content_item_id}")
     width, height = parse_size(size)
-    image, _plan = render_card(org, prompt, width, height)
+    image = draw(org, prompt, width, height)
     folder = images_dir / _safe(organization_id)
     folder.mkdir(parents=True, exist_ok=True)
     stamp = now()
@@ -151,7 +162,7 @@ def generate_image(
     tmp.replace(folder / name)
     return repo.add_image(
         organization_id, content_item_id=content_item_id, prompt=prompt, path=str(folder / name),
-        size=(width, height), provider=PROVIDER, now=stamp,
+        size=(width, height), provider=provider, now=stamp,
     )  # fmt: skip
 
 

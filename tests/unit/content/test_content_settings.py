@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from jobctl.domain.errors import ConfigError
-from jobctl.processors.content_support import provider_for
+from jobctl.processors.content_support import image_endpoint, provider_for
 from jobctl.settings import load_settings, setting_sources
 
 
@@ -22,8 +22,10 @@ def test_config_then_environment_and_the_key_never_shown(tmp_path: Path) -> None
         "m1",
         "sk-file",
     )
-    assert s.describe()["content"] == {
+    described = s.describe()["content"]
+    assert described == {
         "api_url": "http://127.0.0.1:9/v1", "model": "m1", "api_key": "set", "timeout_s": 120.0,
+        "image_api_url": None, "image_model": "gpt-image-1", "image_api_key": None,
     }  # fmt: skip
     assert "sk-file" not in repr(s) and "sk-file" not in str(s.describe())
     env.update({"JOBCTL_CONTENT_API_KEY": "sk-env", "JOBCTL_CONTENT_TIMEOUT_SECONDS": "5"})
@@ -33,6 +35,12 @@ def test_config_then_environment_and_the_key_never_shown(tmp_path: Path) -> None
     assert setting_sources(s, env)["content.model"] == "config file"
     assert provider_for(s).name == "chat-completions" and provider_for(s).model == "m1"
     assert provider_for(load_settings(env={"HOME": str(tmp_path)})).name == "offline"
+    images = load_settings(env={"HOME": str(tmp_path), "JOBCTL_IMAGE_API_URL": "https://i.example/v1",
+                                "JOBCTL_IMAGE_API_KEY": "sk-img"})  # fmt: skip
+    assert images.describe()["content"]["image_api_key"] == "set" and "sk-img" not in repr(images)
+    endpoint = image_endpoint(images)
+    assert endpoint is not None and endpoint.settings.base_url == "https://i.example/v1"
+    assert "sk-img" not in repr(endpoint.settings) and image_endpoint(s) is None
 
 
 @pytest.mark.parametrize(
