@@ -48,3 +48,17 @@ def test_bad_sizes_are_payload_errors(size: str) -> None:
         BUILTIN_JOB_TYPES["generate-image"].validate({"organization_id": "a", "prompt": "p"})["size"]
         == "1024x1024"
     )
+
+
+def test_the_job_detail_page_lists_a_content_jobs_items_and_image() -> None:
+    from jobctl.tui.detail.content_links import content_links
+
+    result = {
+        "provider": "offline", "model": "extractive-v1",
+        "items": [{"id": "cnt_1", "platform": "twitter", "variation": 0, "characters": 120, "limit": 280}],
+    }  # fmt: skip
+    text = content_links("generate-content", result)
+    assert text is not None and "cnt_1  twitter   v1  120/280 chars  jobctl content show cnt_1" in text.plain
+    image = content_links("generate-image", {"id": "img_1", "width": 64, "height": 64, "path": "/x.png"})
+    assert image is not None and "img_1  64x64  /x.png" in image.plain
+    assert content_links("ping", {"slept": 1}) is None and content_links("generate-content", None) is None
