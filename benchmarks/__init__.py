@@ -22,6 +22,7 @@ MODULES = (
     "dashboard_refresh",
     "scheduler_delay",
     "extraction_quality",
+    "content",
 )
 
 

@@ -22,10 +22,9 @@ import typer
 from jobctl.cli.output import info, print_json, table
 
 # Types tried only to report that they cannot run yet. The context-scraping types run against
-# the demo's own site on 127.0.0.1 (demo_site.py), never the network.
+# the demo's own site on 127.0.0.1 (demo_site.py), never the network; content and image
+# generation run on the offline providers once the syncs have made context.
 SAMPLE_PAYLOADS: dict[str, dict[str, Any]] = {
-    "generate-content": {"topic": "Launch week recap", "platforms": ["twitter", "linkedin"]},
-    "generate-image": {"prompt": "A lighthouse at dawn, flat illustration"},
     "sync-analytics": {},
     "refresh-token": {"social_account_id": "acct-1"},
     "publish-content": {"content_item_id": "item-1", "social_account_id": "acct-1"},
@@ -107,8 +106,9 @@ def _exercise(api: Any, site: Any, timeout: float) -> dict[str, Any]:
         context.add("website", site.url("/posts/launch-week.html"), "demo-org", name="Launch post").source,
         context.add("document", site.url("/guide.pdf"), "demo-org", name="Operator guide").source,
     ]
-    for source in sources:
-        expected[context.sync(source.id).id] = "COMPLETED"
+    syncs = [context.sync(source.id).id for source in sources]
+    expected.update(dict.fromkeys(syncs, "COMPLETED"))
+    generated = False
     for i, queue in enumerate(QUEUES * 3):
         expected[api.enqueue_job("ping", {}, queue=queue, job_id=f"demo-ping-{i}").id] = "COMPLETED"
     expected[api.enqueue_job("ping", {"fail_attempts": 1}, queue=QUEUES[1], job_id="demo-retry").id] = (
@@ -130,7 +130,11 @@ def _exercise(api: Any, site: Any, timeout: float) -> dict[str, Any]:
         if not cancelled and rows[long_job.id].status.value == "RUNNING":
             api.cancel_job(long_job.id)
             cancelled = True
-        if all(r.status.is_final for r in rows.values()):
+        if not generated and all(rows[j].status.value == "COMPLETED" for j in syncs):
+            expected.update(dict.fromkeys(_generate(api), "COMPLETED"))
+            generated = True
+            continue
+        if generated and all(r.status.is_final for r in rows.values()):
             break
         time.sleep(0.2)
     rows = {j: api.get_job(j) for j in expected}
@@ -157,6 +161,19 @@ def _exercise(api: Any, site: Any, timeout: float) -> dict[str, Any]:
         "unavailable_types": unavailable,
         "queues": [q.to_json() for q in overview.queues if q.name in QUEUES],
     }
+
+
+def _generate(api: Any) -> list[str]:
+    """Content and an image card for the demo organisation, from the context the syncs made."""
+    content = api.enqueue_job(
+        "generate-content",
+        {"topic": "Launch week recap", "platforms": ["twitter", "linkedin"], "variations_per_platform": 2},
+        organization_id="demo-org",
+    )
+    image = api.enqueue_job(
+        "generate-image", {"prompt": "Launch week recap", "size": "1200x630"}, organization_id="demo-org"
+    )
+    return [content.id, image.id]
 
 
 def _stop(worker: subprocess.Popen[bytes]) -> None:

@@ -20,6 +20,8 @@ def test_demo_runs_every_runnable_type_against_its_own_site(tmp_path: Path) -> N
     assert by_type["sync-rss"] == ["COMPLETED"]
     assert by_type["scrape-website"] == ["COMPLETED"]
     assert by_type["process-document"] == ["COMPLETED"]
+    assert by_type["generate-content"] == ["COMPLETED"]
+    assert by_type["generate-image"] == ["COMPLETED"]
     assert sorted(set(by_type["ping"])) == ["CANCELLED", "COMPLETED", "FAILED"]
     items = {m["kind"]: m["items"] for m in report["context"]}
     assert items == {"RSS": 3, "WEBSITE": 1, "DOCUMENT": 1}
