@@ -15,6 +15,7 @@ from jobctl.domain.accounts import (
     AccountInputError,
     AccountNotFoundError,
     AccountStatus,
+    PublishAttempt,
     SocialAccount,
     check_external_id,
     check_platform,
@@ -80,6 +81,11 @@ class AccountsAPI:
         if account is None:
             raise AccountNotFoundError(account_id)
         return account
+
+    def publish_attempt(self, content_item_id: str) -> PublishAttempt | None:
+        """The item's publish attempt (the account it went to, the platform's rejection reason)."""
+        with self.api.backends.errors():
+            return self.repo.get_attempt(content_item_id)
 
     def remove(self, account_id: str) -> None:
         with self.api.backends.errors():

@@ -106,6 +106,12 @@ class PublishAttempt:
     started_at: datetime
     error: str | None = None  # the platform's reason, when it rejected the content
 
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "social_account_id": self.social_account_id, "job_id": self.job_id,
+            "started_at": self.started_at.isoformat(), "error": self.error,
+        }  # fmt: skip
+
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None

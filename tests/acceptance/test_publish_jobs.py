@@ -67,6 +67,7 @@ def test_publish_content_posts_once_through_a_worker(
 ) -> None:
     cli.env.update({
         "JOBCTL_FETCH_ALLOW_PRIVATE": "1", "JOBCTL_X_API_URL": platforms.url,
+        "JOBCTL_LINKEDIN_API_URL": platforms.url,
         "JOBCTL_PUBLISH_TIMEOUT_SECONDS": "1",
     })  # fmt: skip
     log = tmp_path / "worker.log"
@@ -74,9 +75,9 @@ def test_publish_content_posts_once_through_a_worker(
                      extra=("--concurrency", "2"))  # fmt: skip
     assert cli.run("orgs", "add", "acme", "--name", "Acme").returncode == 0
     assert _wait_json(cli, "sync-rss", f"feed_url={feed_site}/feed.xml")["status"] == "COMPLETED"
-    generated = _wait_json(cli, "generate-content", "topic=durable job queues", "platforms=twitter")
+    generated = _wait_json(cli, "generate-content", "topic=durable job queues", "platforms=twitter,linkedin")
     assert generated["status"] == "COMPLETED", generated
-    item_id = generated["result"]["content_item_ids"][0]
+    item_id, linkedin_item = generated["result"]["content_item_ids"]
 
     outputs: list[str] = []
     add = subprocess.run(
@@ -107,7 +108,28 @@ def test_publish_content_posts_once_through_a_worker(
         out = cli.run(*args)
         assert out.returncode == 0, out.stderr
         outputs += [out.stdout, out.stderr]
-    outputs.append(log.read_text())
+
+    # A rejection: the job fails at once (no retry) and the item is FAILED with LinkedIn's reason.
+    li = subprocess.run(
+        [sys.executable, "-m", "jobctl", "accounts", "add", "acme", "linkedin", "Acme",
+         "--external-id", "urn:li:organization:5515715", "--token-stdin", "--json"],
+        env=cli.env, input=TOKEN, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert li.returncode == 0, li.stderr
+    reason = "ugcPost text is a duplicate of a recent post"
+    platforms.script.append(
+        Scripted(status=422, body={"status": 422, "serviceErrorCode": 100, "message": reason})
+    )
+    li_id = json.loads(li.stdout)["id"]
+    failed = _wait_json(
+        cli, "publish-content", f"content_item_id={linkedin_item}", f"social_account_id={li_id}"
+    )
+    assert failed["status"] == "FAILED" and failed["attempts"] == 1, failed
+    assert reason in failed["error"]["message"]
+    rejected = cli.json("content", "show", linkedin_item, "--json")
+    assert rejected["status"] == "FAILED" and rejected["publish"]["error"] == reason
+    assert platforms.count() == 1
+    outputs += [li.stdout, li.stderr, json.dumps(failed), log.read_text()]
     assert all(TOKEN not in text for text in outputs)
 
 
