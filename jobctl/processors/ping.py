@@ -25,13 +25,15 @@ class PingProcessor:
             os.kill(os.getpid(), signal.SIGKILL)
         if payload.hang_s and ctx.attempt <= payload.hang_attempts:
             time.sleep(payload.hang_s)  # one blocking call: no progress, no interrupt until it returns
+        ctx.log("ping started", sleep_s=payload.sleep_s)
         if payload.sleep_s:
-            ctx.sleep(payload.sleep_s)
+            _sleep_with_progress(ctx, payload.sleep_s)
         if ctx.attempt <= payload.fail_attempts:
             raise JobProcessingError(
                 f"ping asked to fail its first {payload.fail_attempts} attempt(s); "
                 f"this is attempt {ctx.attempt}"
             )
+        ctx.log("ping done")
         return {
             "pong": True,
             "attempt": ctx.attempt,
@@ -39,3 +41,15 @@ class PingProcessor:
             "queue": ctx.queue,
             "slept_s": round(time.monotonic() - started, 3),
         }
+
+
+def _sleep_with_progress(ctx: JobContext, sleep_s: float) -> None:
+    """Sleep in one-second steps, reporting progress after each (something for operators to see)."""
+    total = float(sleep_s)
+    done = 0.0
+    ctx.progress(0, total, "sleeping")
+    while done < total:
+        step = min(1.0, total - done)
+        ctx.sleep(step)
+        done += step
+        ctx.progress(round(done, 3), total, f"slept {done:g}s of {total:g}s")
