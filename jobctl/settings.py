@@ -330,10 +330,29 @@ def _apply_fetch(src: _Source, raw: object, s: Settings) -> Settings:
 
 def _apply_jobs(src: _Source, raw: object, s: Settings) -> Settings:
     jobs = _want_table(src, "jobs", raw, _JOBS_KEYS)
-    for key, low in _JOBS_MINIMUM.items():
-        if key in jobs:
-            s = replace(s, **{key: _want_int(src, f"jobs.{key}", jobs[key], minimum=low)})
-    return s
+    values = {
+        key: _want_int(src, f"jobs.{key}", jobs[key], minimum=low)
+        for key, low in _JOBS_MINIMUM.items()
+        if key in jobs
+    }
+    return _with_jobs(s, values)
+
+
+def _jobs_from_env(s: Settings, env: Mapping[str, str]) -> Settings:
+    values = {}
+    for key, variable in _JOBS_ENV:
+        if (value := _get(env, variable)) is not None:
+            values[key] = _env_int(variable, value, _JOBS_MINIMUM[key])
+    return _with_jobs(s, values)
+
+
+def _with_jobs(s: Settings, values: dict[str, int]) -> Settings:
+    return replace(
+        s,
+        log_max_lines=values.get("log_max_lines", s.log_max_lines),
+        log_max_bytes=values.get("log_max_bytes", s.log_max_bytes),
+        log_ttl_seconds=values.get("log_ttl_seconds", s.log_ttl_seconds),
+    )
 
 
 # The smallest sane caps: one line must fit the byte cap (ProgressWriter truncates to it).
@@ -411,8 +430,7 @@ def _from_file(path: Path | None, data: dict[str, object], env: Mapping[str, str
         s = _apply_documents(src, data["documents"], s, config_dir)
     if "fetch" in data:
         s = _apply_fetch(src, data["fetch"], s)
-    if "jobs" in data:
-        s = _apply_jobs(src, data["jobs"], s)
+    s = _apply_jobs(src, data.get("jobs", {}), s)
     return s
 
 
@@ -447,10 +465,7 @@ def _with_env(s: Settings, env: Mapping[str, str]) -> Settings:
         s = replace(s, documents_root=Path(value).expanduser().absolute())
     if (value := _get(env, "JOBCTL_FETCH_ALLOW_PRIVATE")) is not None:
         s = replace(s, fetch_allow_private_addresses=_env_bool("JOBCTL_FETCH_ALLOW_PRIVATE", value))
-    for key, variable in _JOBS_ENV:
-        if (value := _get(env, variable)) is not None:
-            s = replace(s, **{key: _env_int(variable, value, _JOBS_MINIMUM[key])})
-    return s
+    return _jobs_from_env(s, env)
 
 
 def load_settings(config_path: Path | None = None, env: Mapping[str, str] | None = None) -> Settings:

@@ -1,16 +1,22 @@
-"""Job progress and log lines in Redis: live, cheap, bounded.
+"""Job progress and log lines in Redis: live, cheap for the job, bounded.
 
-Keys (both expire `log_ttl_seconds` after the last write, so finished jobs keep them a while):
-- `jobctl:progress:{id}` hash: done, total, message, updated_at, attempt, seq (log line counter).
-- `jobctl:logs:{id}` list of "{seq} {json}" lines, at most `log_max_lines` and `log_max_bytes`.
+Keys (both expire `[jobs] log_ttl_seconds` after the job's last write, so a finished job keeps
+them a while, then they go by themselves):
+- `jobctl:progress:{id}` hash: done, total, message, updated_at, attempt (the last progress);
+  seq (lines logged so far, kept or not) and bytes (size of the kept lines).
+- `jobctl:logs:{id}` list of "{seq} {json}" entries: at most `log_max_lines` of them, and at
+  most `log_max_bytes` together; older entries are dropped first.
 
 Why not the Job row: the row is the system of record for status and result; progress is a
-diagnostic written many times a second, and writing it to SQL would cost every job a round
-trip on the hot path. Redis with a long TTL keeps the last lines for a week (a setting).
+diagnostic a job may write thousands of times a second, and putting it in SQL would add a
+round trip to every call and let a chatty job fill the database.
 
-Writes never block the job: `ProgressWriter` keeps the latest progress and the last lines per
-job in memory (older lines are dropped there, never sent) and a background thread sends them
-every `flush_s` in one pipeline; the Lua script appends, trims by lines and by bytes, atomically.
+Writes never wait for Redis: `ProgressWriter` (one per worker process) keeps each job's latest
+progress and its newest lines in memory, already trimmed to the same caps (a job that logs
+100,000 lines in a second sends at most `log_max_lines` of them), and one background thread
+sends what is pending every `flush_s` in one pipeline. The Lua script appends and trims
+atomically, in O(lines added + lines dropped). The runner flushes a job's rest when it ends,
+before its row turns final, so a reader that stops at the final status has seen every line.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from jobctl.domain.progress import JobProgress, LogLine
+from jobctl.domain.progress import JobActivity, JobProgress, LogLine
 from jobctl.domain.redaction import redact
 from jobctl.domain.timeparse import utcnow
 
@@ -30,26 +36,28 @@ log = logging.getLogger("jobctl.progress")
 
 PROGRESS_PREFIX = "jobctl:progress:"
 LOGS_PREFIX = "jobctl:logs:"
+MESSAGE_CHARS = 500  # a progress message is a status line, not a log
 
-# KEYS[1] logs list, KEYS[2] progress hash; ARGV: max_lines, max_bytes, ttl_s, line...
+# KEYS[1] logs list, KEYS[2] progress hash.
+# ARGV: max_lines, max_bytes, ttl_s, skipped (lines dropped in memory: they still take numbers), line...
 _APPEND = """
 local max_lines, max_bytes, ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local n = #ARGV - 3
-local seq = redis.call('HINCRBY', KEYS[2], 'seq', n) - n
-for i = 4, #ARGV do
+local n = redis.call('LLEN', KEYS[1])
+local bytes = 0
+if n > 0 then bytes = tonumber(redis.call('HGET', KEYS[2], 'bytes') or '0') end
+local seq = tonumber(redis.call('HGET', KEYS[2], 'seq') or '0') + tonumber(ARGV[4])
+for i = 5, #ARGV do
   seq = seq + 1
-  redis.call('RPUSH', KEYS[1], seq .. ' ' .. ARGV[i])
+  local entry = seq .. ' ' .. ARGV[i]
+  redis.call('RPUSH', KEYS[1], entry)
+  bytes = bytes + #entry
+  n = n + 1
 end
-redis.call('LTRIM', KEYS[1], -max_lines, -1)
-local lines = redis.call('LRANGE', KEYS[1], 0, -1)
-local total = 0
-for i = 1, #lines do total = total + #lines[i] end
-local i = 1
-while total > max_bytes and i <= #lines do
-  total = total - #lines[i]
-  redis.call('LPOP', KEYS[1])
-  i = i + 1
+while n > 0 and (n > max_lines or bytes > max_bytes) do
+  bytes = bytes - #redis.call('LPOP', KEYS[1])
+  n = n - 1
 end
+redis.call('HSET', KEYS[2], 'seq', seq, 'bytes', bytes)
 redis.call('EXPIRE', KEYS[1], ttl)
 redis.call('EXPIRE', KEYS[2], ttl)
 return seq
@@ -66,9 +74,12 @@ def logs_key(job_id: str) -> str:
 
 @dataclass
 class _Pending:
-    attempt: int
+    """One job's unsent progress and lines, trimmed in memory to the same caps as in Redis."""
+
     progress: dict[str, str] | None = None
     lines: deque[str] = field(default_factory=deque)
+    size: int = 0  # characters in `lines` (close enough to bytes to bound memory)
+    skipped: int = 0  # lines dropped here before they were ever sent
 
 
 class ProgressWriter:
@@ -83,17 +94,20 @@ class ProgressWriter:
         self.max_bytes = max_bytes
         self.ttl_s = ttl_s
         self.flush_s = flush_s
-        self._lock = threading.Lock()
+        # One line alone must fit the byte cap, with room for its "{seq} " prefix.
+        self.line_limit = max(64, max_bytes - 24)
+        self._lock = threading.Lock()  # guards _pending; held for microseconds
+        self._send_lock = threading.Lock()  # one flush at a time: batches reach Redis in order
         self._pending: dict[str, _Pending] = {}
-        self._wake = threading.Event()
+        self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._script: Any = None
 
-    def _slot(self, job_id: str, attempt: int) -> _Pending:
+    def _slot(self, job_id: str) -> _Pending:
         slot = self._pending.get(job_id)
         if slot is None:
-            slot = self._pending[job_id] = _Pending(attempt, lines=deque(maxlen=self.max_lines))
-            if self._thread is None:
+            slot = self._pending[job_id] = _Pending()
+            if self._thread is None:  # started by the first job that reports anything
                 self._thread = threading.Thread(target=self._run, name="jobctl-progress", daemon=True)
                 self._thread.start()
         return slot
@@ -104,35 +118,51 @@ class ProgressWriter:
         entry = {
             "done": repr(float(done)),
             "total": "" if total is None else repr(float(total)),
-            "message": "" if message is None else redact(str(message))[:500],
+            "message": "" if message is None else redact(str(message))[:MESSAGE_CHARS],
             "updated_at": utcnow().isoformat(),
             "attempt": str(attempt),
         }
         with self._lock:
-            self._slot(job_id, attempt).progress = entry
+            self._slot(job_id).progress = entry
 
     def log(self, job_id: str, attempt: int, message: str, fields: dict[str, Any]) -> None:
-        body = {"ts": utcnow().isoformat(), "attempt": attempt, "message": redact(str(message))}
+        body: dict[str, Any] = {
+            "ts": utcnow().isoformat(), "attempt": attempt, "message": redact(str(message)),
+        }  # fmt: skip
         for key, value in fields.items():
             body.setdefault(key, redact(value) if isinstance(value, str) else value)
         line = json.dumps(body, default=str, ensure_ascii=False)
-        limit = max(64, self.max_bytes - 16)  # one line alone must fit the byte cap (seq prefix)
-        if len(line.encode()) > limit:
-            body = {k: body[k] for k in ("ts", "attempt")} | {"message": body["message"][: limit // 4]}
-            line = json.dumps(body, default=str, ensure_ascii=False)
+        if len(line) * 4 > self.line_limit and len(line.encode()) > self.line_limit:
+            line = self._shortened(body)
         with self._lock:
-            self._slot(job_id, attempt).lines.append(line)
+            slot = self._slot(job_id)
+            slot.lines.append(line)
+            slot.size += len(line)
+            while len(slot.lines) > self.max_lines or slot.size > self.max_bytes:
+                slot.size -= len(slot.lines.popleft())
+                slot.skipped += 1
+
+    def _shortened(self, body: dict[str, Any]) -> str:
+        """A line over the byte cap keeps its time, attempt and the start of its message."""
+        keep = self.line_limit // 4 - 80  # 4 bytes per character at worst, room for the keys
+        message = str(body["message"])
+        short = {"ts": body["ts"], "attempt": body["attempt"], "message": message[:keep] + "…"}
+        short["truncated"] = True
+        return json.dumps(short, ensure_ascii=False)
 
     def flush(self, job_id: str | None = None) -> None:
-        """Send what is pending (for one job, or all) in one pipeline."""
-        with self._lock:
-            if job_id is None:
-                batch, self._pending = self._pending, {}
-            else:
-                one = self._pending.pop(job_id, None)
-                batch = {job_id: one} if one is not None else {}
-        if not batch:
-            return
+        """Send what is pending (for one job, or for all) in one pipeline."""
+        with self._send_lock:
+            with self._lock:
+                if job_id is None:
+                    batch, self._pending = self._pending, {}
+                else:
+                    one = self._pending.pop(job_id, None)
+                    batch = {job_id: one} if one is not None else {}
+            if batch:
+                self._send(batch)
+
+    def _send(self, batch: dict[str, _Pending]) -> None:
         if self._script is None:
             self._script = self.redis.register_script(_APPEND)
         with self.redis.pipeline(transaction=False) as pipe:
@@ -141,65 +171,79 @@ class ProgressWriter:
                     pipe.hset(progress_key(jid), mapping=slot.progress)
                     pipe.expire(progress_key(jid), self.ttl_s)
                 if slot.lines:
-                    args = [self.max_lines, self.max_bytes, self.ttl_s, *slot.lines]
+                    args = [self.max_lines, self.max_bytes, self.ttl_s, slot.skipped, *slot.lines]
                     self._script(keys=[logs_key(jid), progress_key(jid)], args=args, client=pipe)
             pipe.execute()
 
+    def close(self) -> None:
+        """Stop the flusher thread after one last flush (worker shutdown)."""
+        self._stop.set()
+        self.flush()
+
     def _run(self) -> None:
-        while not self._wake.wait(self.flush_s):
+        while not self._stop.wait(self.flush_s):
             try:
                 self.flush()
             except Exception as exc:  # a Redis blip loses a progress tick, never the job
                 log.warning(f"progress flush failed: {exc}", extra={"event": "progress-error"})
 
 
-def read_progress(redis: Any, job_id: str) -> JobProgress | None:
-    return _progress_of(redis.hgetall(progress_key(job_id)))
+# -- read side (the API) ---------------------------------------------------------------------
+
+
+def read_activity(redis: Any, job_id: str, *, last: int | None = None, after_seq: int = 0) -> JobActivity:
+    """Progress and kept lines (the `last` N of them, and only those after `after_seq`)."""
+    with redis.pipeline(transaction=False) as pipe:
+        pipe.hgetall(progress_key(job_id))
+        pipe.lrange(logs_key(job_id), -last if last else 0, -1)
+        data, raw_lines = pipe.execute()
+    h = {_s(k): _s(v) for k, v in data.items()}
+    lines = [line for line in map(_line_of, raw_lines) if line.seq > after_seq]
+    return JobActivity(_progress_of(h), lines, int(h.get("seq") or 0))
 
 
 def read_progress_many(redis: Any, job_ids: list[str]) -> dict[str, JobProgress]:
+    """The progress of each job that reported any (one round trip)."""
+    if not job_ids:
+        return {}
     with redis.pipeline(transaction=False) as pipe:
         for jid in job_ids:
-            pipe.hgetall(progress_key(jid))
+            pipe.hmget(progress_key(jid), *_PROGRESS_FIELDS)
         raw = pipe.execute()
     out = {}
-    for jid, data in zip(job_ids, raw, strict=True):
-        p = _progress_of(data)
+    for jid, values in zip(job_ids, raw, strict=True):
+        h = {k: _s(v) for k, v in zip(_PROGRESS_FIELDS, values, strict=True) if v is not None}
+        p = _progress_of(h)
         if p is not None:
             out[jid] = p
     return out
 
 
-def _progress_of(data: dict[Any, Any]) -> JobProgress | None:
-    h = {_s(k): _s(v) for k, v in data.items()}
-    if "done" not in h:
+_PROGRESS_FIELDS = ("done", "total", "message", "updated_at", "attempt")
+
+
+def _progress_of(h: dict[str, str]) -> JobProgress | None:
+    if "done" not in h:  # a job that logged lines but never reported progress
         return None
     return JobProgress(
         done=float(h["done"]),
         total=float(h["total"]) if h.get("total") else None,
         message=h.get("message") or None,
         updated_at=h.get("updated_at", ""),
+        attempt=int(h.get("attempt") or 0),
     )
 
 
-def read_logs(redis: Any, job_id: str, after_seq: int = 0) -> list[LogLine]:
-    out = []
-    for raw in redis.lrange(logs_key(job_id), 0, -1):
-        seq_text, _, body = _s(raw).partition(" ")
-        seq = int(seq_text)
-        if seq <= after_seq:
-            continue
-        data = json.loads(body)
-        out.append(
-            LogLine(
-                seq=seq,
-                ts=str(data.pop("ts", "")),
-                attempt=int(data.pop("attempt", 0)),
-                message=str(data.pop("message", "")),
-                fields=data,
-            )
-        )
-    return out
+def _line_of(raw: Any) -> LogLine:
+    seq_text, _, body = _s(raw).partition(" ")
+    data = json.loads(body)
+    return LogLine(
+        seq=int(seq_text),
+        ts=str(data.pop("ts", "")),
+        attempt=int(data.pop("attempt", 0)),
+        message=str(data.pop("message", "")),
+        fields=data,
+    )
 
 
 def delete_progress(redis: Any, job_id: str) -> None:
