@@ -195,7 +195,8 @@ def read_activity(redis: Any, job_id: str, *, last: int | None = None, after_seq
     """Progress and kept lines (the `last` N of them, and only those after `after_seq`)."""
     with redis.pipeline(transaction=False) as pipe:
         pipe.hgetall(progress_key(job_id))
-        pipe.lrange(logs_key(job_id), -last if last else 0, -1)
+        start, stop = (0, -1) if last is None else ((-last, -1) if last > 0 else (1, 0))  # (1, 0): none
+        pipe.lrange(logs_key(job_id), start, stop)
         data, raw_lines = pipe.execute()
     h = {_s(k): _s(v) for k, v in data.items()}
     lines = [line for line in map(_line_of, raw_lines) if line.seq > after_seq]
