@@ -38,7 +38,7 @@ def logs(
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
 ) -> None:
-    """A job's log lines (ctx.log), oldest first; only the last lines are kept (see `jobctl config`)."""
+    """A job's log lines (ctx.log), oldest first: the newest [jobs] log_max_lines / log_max_bytes are kept."""
     api = STATE.api
     job = api.get_job(job_id)  # unknown id: a clear error, not an empty listing
     after, first = 0, True

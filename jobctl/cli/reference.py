@@ -35,6 +35,9 @@ ENVIRONMENT = {
     "JOBCTL_REDIS_SERVER_BIN": "the redis-server binary for the embedded Redis (default: the bundled one).",
     "JOBCTL_FETCH_ALLOW_PRIVATE": "1: context fetches may reach loopback/private addresses (default: 0).",
     "JOBCTL_DOCUMENTS_ROOT": "process-document reads local paths only under this directory (default: none).",
+    "JOBCTL_LOG_MAX_LINES": "newest log lines kept per job (ctx.log, `jobctl jobs logs`; default: 200).",
+    "JOBCTL_LOG_MAX_BYTES": "bytes of log lines kept per job, the newest (default: 65536).",
+    "JOBCTL_LOG_TTL_SECONDS": "a job's progress and log lines expire after this (default: 604800, a week).",
     "JOBCTL_DEBUG": "1: print the traceback of an internal error.",
 }
 
