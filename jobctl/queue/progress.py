@@ -12,9 +12,9 @@ diagnostic a job may write thousands of times a second, and putting it in SQL wo
 round trip to every call and let a chatty job fill the database.
 
 Writes never wait for Redis: `ProgressWriter` (one per worker process) keeps each job's latest
-progress and its newest lines in memory, already trimmed to the same caps (a job that logs
-100,000 lines in a second sends at most `log_max_lines` of them), and one background thread
-sends what is pending every `flush_s` in one pipeline. The Lua script appends and trims
+progress and its newest `log_max_lines` calls in memory, as made (a job that logs 100,000
+lines in a second has at most `log_max_lines` of them encoded and sent), and one background
+thread encodes and sends what is pending every `flush_s` in one pipeline. The Lua script appends and trims
 atomically, in O(lines added + lines dropped). The runner flushes a job's rest when it ends,
 before its row turns final, so a reader that stops at the final status has seen every line.
 """
@@ -24,13 +24,14 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from jobctl.domain.progress import JobActivity, JobProgress, LogLine
 from jobctl.domain.redaction import redact
-from jobctl.domain.timeparse import utcnow
 
 log = logging.getLogger("jobctl.progress")
 
@@ -72,19 +73,27 @@ def logs_key(job_id: str) -> str:
     return f"{LOGS_PREFIX}{job_id}"
 
 
+# A log call as the job made it: (time.time(), attempt, message, fields). Encoded (redacted,
+# JSON) by the flusher, and only if it is still among the newest when the flush comes.
+_RawLine = tuple[float, int, str, dict[str, Any]]
+# A progress call: (time.time(), attempt, done, total, message).
+_RawProgress = tuple[float, int, float, float | None, str | None]
+
+
 @dataclass
 class _Pending:
-    """One job's unsent progress and lines, trimmed in memory to the same caps as in Redis."""
+    """One job's unsent progress and newest lines (a deque of at most log_max_lines)."""
 
-    progress: dict[str, str] | None = None
-    lines: deque[str] = field(default_factory=deque)
-    size: int = 0  # characters in `lines` (close enough to bytes to bound memory)
+    lines: deque[_RawLine]
+    progress: _RawProgress | None = None
     skipped: int = 0  # lines dropped here before they were ever sent
 
 
 class ProgressWriter:
-    """One per worker process. progress()/log() only touch memory; flush() sends (the flusher
-    thread every `flush_s`, and the runner when a job ends so readers see its last lines)."""
+    """One per worker process. progress()/log() only append to memory (about 2 µs); flush()
+    encodes and sends: the flusher thread every `flush_s`, and the runner when a job ends so
+    readers see its last lines. Lines are encoded at flush time, within `flush_s` of the call:
+    a field holding a mutable object shows it as it is then."""
 
     def __init__(
         self, redis: Any, *, max_lines: int, max_bytes: int, ttl_s: int, flush_s: float = 0.2
@@ -106,7 +115,7 @@ class ProgressWriter:
     def _slot(self, job_id: str) -> _Pending:
         slot = self._pending.get(job_id)
         if slot is None:
-            slot = self._pending[job_id] = _Pending()
+            slot = self._pending[job_id] = _Pending(deque(maxlen=self.max_lines))
             if self._thread is None:  # started by the first job that reports anything
                 self._thread = threading.Thread(target=self._run, name="jobctl-progress", daemon=True)
                 self._thread.start()
@@ -115,40 +124,17 @@ class ProgressWriter:
     def progress(
         self, job_id: str, attempt: int, done: float, total: float | None, message: str | None
     ) -> None:
-        entry = {
-            "done": repr(float(done)),
-            "total": "" if total is None else repr(float(total)),
-            "message": "" if message is None else redact(str(message))[:MESSAGE_CHARS],
-            "updated_at": utcnow().isoformat(),
-            "attempt": str(attempt),
-        }
+        # Numbers are checked here, so a bad call fails in the job that made it.
+        entry = (time.time(), attempt, float(done), None if total is None else float(total), message)
         with self._lock:
             self._slot(job_id).progress = entry
 
     def log(self, job_id: str, attempt: int, message: str, fields: dict[str, Any]) -> None:
-        body: dict[str, Any] = {
-            "ts": utcnow().isoformat(), "attempt": attempt, "message": redact(str(message)),
-        }  # fmt: skip
-        for key, value in fields.items():
-            body.setdefault(key, redact(value) if isinstance(value, str) else value)
-        line = json.dumps(body, default=str, ensure_ascii=False)
-        if len(line) * 4 > self.line_limit and len(line.encode()) > self.line_limit:
-            line = self._shortened(body)
         with self._lock:
             slot = self._slot(job_id)
-            slot.lines.append(line)
-            slot.size += len(line)
-            while len(slot.lines) > self.max_lines or slot.size > self.max_bytes:
-                slot.size -= len(slot.lines.popleft())
-                slot.skipped += 1
-
-    def _shortened(self, body: dict[str, Any]) -> str:
-        """A line over the byte cap keeps its time, attempt and the start of its message."""
-        keep = self.line_limit // 4 - 80  # 4 bytes per character at worst, room for the keys
-        message = str(body["message"])
-        short = {"ts": body["ts"], "attempt": body["attempt"], "message": message[:keep] + "…"}
-        short["truncated"] = True
-        return json.dumps(short, ensure_ascii=False)
+            if len(slot.lines) == self.max_lines:
+                slot.skipped += 1  # the deque drops its oldest line on append
+            slot.lines.append((time.time(), attempt, message, fields))
 
     def flush(self, job_id: str | None = None) -> None:
         """Send what is pending (for one job, or for all) in one pipeline."""
@@ -168,12 +154,30 @@ class ProgressWriter:
         with self.redis.pipeline(transaction=False) as pipe:
             for jid, slot in batch.items():
                 if slot.progress is not None:
-                    pipe.hset(progress_key(jid), mapping=slot.progress)
+                    pipe.hset(progress_key(jid), mapping=_progress_entry(slot.progress))
                     pipe.expire(progress_key(jid), self.ttl_s)
                 if slot.lines:
-                    args = [self.max_lines, self.max_bytes, self.ttl_s, slot.skipped, *slot.lines]
+                    lines = [self._encode(raw) for raw in slot.lines]
+                    args = [self.max_lines, self.max_bytes, self.ttl_s, slot.skipped, *lines]
                     self._script(keys=[logs_key(jid), progress_key(jid)], args=args, client=pipe)
             pipe.execute()
+
+    def _encode(self, raw: _RawLine) -> str:
+        """One line's JSON, secrets masked; cut to fit the byte cap if it alone is over it."""
+        ts, attempt, message, fields = raw
+        body: dict[str, Any] = {"ts": _iso(ts), "attempt": attempt, "message": redact(str(message))}
+        for key, value in fields.items():
+            body.setdefault(key, redact(value) if isinstance(value, str) else value)
+        try:
+            line = json.dumps(body, default=str, ensure_ascii=False)
+        except ValueError as exc:  # e.g. a field refers to itself
+            body = {k: body[k] for k in ("ts", "attempt", "message")} | {"unencodable": str(exc)}
+            line = json.dumps(body, ensure_ascii=False)
+        if len(line) * 4 > self.line_limit and len(line.encode()) > self.line_limit:
+            keep = self.line_limit // 4 - 80  # 4 bytes per character at worst, room for the keys
+            short = {"ts": body["ts"], "attempt": attempt, "message": body["message"][:keep] + "…"}
+            line = json.dumps(short | {"truncated": True}, ensure_ascii=False)
+        return line
 
     def close(self) -> None:
         """Stop the flusher thread after one last flush (worker shutdown)."""
@@ -189,6 +193,21 @@ class ProgressWriter:
 
 
 # -- read side (the API) ---------------------------------------------------------------------
+
+
+def _progress_entry(raw: _RawProgress) -> dict[str, str]:
+    ts, attempt, done, total, message = raw
+    return {
+        "done": repr(done),
+        "total": "" if total is None else repr(total),
+        "message": "" if message is None else redact(str(message))[:MESSAGE_CHARS],
+        "updated_at": _iso(ts),
+        "attempt": str(attempt),
+    }
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat()
 
 
 def read_activity(redis: Any, job_id: str, *, last: int | None = None, after_seq: int = 0) -> JobActivity:
