@@ -161,6 +161,12 @@ class JobctlAPI:
         from jobctl.queue.progress import read_activity
 
         with self.backends.errors():
+            if "redis" not in self.backends.__dict__:  # no client yet: a one-shot read command
+                from jobctl.api.activity import light_activity
+
+                found = light_activity(self.settings, job_id, last=last, after_seq=after_seq)
+                if found is not None:
+                    return found
             return read_activity(self.backends.redis, job_id, last=last, after_seq=after_seq)
 
     def wait_for(

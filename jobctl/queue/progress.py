@@ -32,6 +32,7 @@ from typing import Any
 
 from jobctl.domain.progress import JobActivity, JobProgress, LogLine
 from jobctl.domain.redaction import redact
+from jobctl.queue.light_redis import LightRedis
 
 log = logging.getLogger("jobctl.progress")
 
@@ -212,11 +213,28 @@ def _iso(ts: float) -> str:
 
 def read_activity(redis: Any, job_id: str, *, last: int | None = None, after_seq: int = 0) -> JobActivity:
     """Progress and kept lines (the `last` N of them, and only those after `after_seq`)."""
+    progress, lines = _activity_commands(job_id, last)
     with redis.pipeline(transaction=False) as pipe:
-        pipe.hgetall(progress_key(job_id))
-        start, stop = (0, -1) if last is None else ((-last, -1) if last > 0 else (1, 0))  # (1, 0): none
-        pipe.lrange(logs_key(job_id), start, stop)
+        pipe.hgetall(progress[1])
+        pipe.lrange(*lines[1:])
         data, raw_lines = pipe.execute()
+    return _activity_of(data, raw_lines, after_seq)
+
+
+def read_activity_light(
+    client: LightRedis, job_id: str, *, last: int | None = None, after_seq: int = 0
+) -> JobActivity:
+    """read_activity over the light client of one-shot commands (`jobs show`, `jobs logs`)."""
+    flat, raw_lines = client.execute(*_activity_commands(job_id, last))
+    return _activity_of(dict(zip(flat[::2], flat[1::2], strict=True)), raw_lines, after_seq)
+
+
+def _activity_commands(job_id: str, last: int | None) -> tuple[list[str | int], list[str | int]]:
+    start, stop = (0, -1) if last is None else ((-last, -1) if last > 0 else (1, 0))  # (1, 0): none
+    return ["HGETALL", progress_key(job_id)], ["LRANGE", logs_key(job_id), start, stop]
+
+
+def _activity_of(data: dict[Any, Any], raw_lines: list[Any], after_seq: int) -> JobActivity:
     h = {_s(k): _s(v) for k, v in data.items()}
     lines = [line for line in map(_line_of, raw_lines) if line.seq > after_seq]
     return JobActivity(_progress_of(h), lines, int(h.get("seq") or 0))

@@ -107,3 +107,28 @@ def test_progress_of_many_and_delete(conn: redis.Redis) -> None:
     assert got["a"].total is None and got["a"].fraction is None and got["b"].fraction == 1.0
     delete_progress(conn, "b")
     assert read_activity(conn, "b").progress is None
+
+
+def test_the_light_client_reads_the_same_as_redis_py(conn: redis.Redis, redis_url: str) -> None:
+    """`jobs show` / `jobs logs` read through jobctl.queue.light_redis (no redis-py import)."""
+    from jobctl.domain.errors import RedisUnavailableError
+    from jobctl.queue.light_redis import open_light
+    from jobctl.queue.progress import read_activity_light
+
+    w = _writer(conn)
+    _ctx(w, "j5", 3).progress(2, 8, "half way? no, a quarter")
+    for i in range(30):
+        _ctx(w, "j5", 3).log(f"line {i}", i=i, note="ünïcode")
+    w.flush()
+    client = open_light(redis_url)  # the URL's database (/N) is selected
+    assert client is not None
+    with client:
+        for last, after in ((None, 0), (5, 0), (0, 0), (None, 27)):
+            assert read_activity_light(client, "j5", last=last, after_seq=after) == read_activity(
+                conn, "j5", last=last, after_seq=after
+            )
+        assert read_activity_light(client, "nothing-here").progress is None
+    assert open_light(redis_url + "?socket_timeout=3") is None  # an option it leaves to redis-py
+    with pytest.raises(RedisUnavailableError) as err:
+        open_light("redis://user:hunter2@127.0.0.1:1/0")
+    assert "hunter2" not in err.value.message and "127.0.0.1:1" in err.value.message
