@@ -45,8 +45,9 @@ EXIT_STATUS = {
     0: "success",
     1: "unexpected internal error",
     2: "usage error (unknown option, missing argument)",
-    3: "invalid input: payload, key=value, duration, time, job id, queue",
-    4: "unknown job id",
+    3: "invalid input: payload, key=value, duration, time, job id, queue; source kind, URL or path, "
+    "a refused address",
+    4: "unknown job id, source id, item id or schedule name",
     5: "unknown job type, or a type whose processor is not installed",
     6: "the organisation's active-job limit is reached",
     7: "Redis unreachable",
@@ -57,6 +58,7 @@ EXIT_STATUS = {
     12: "bad configuration file or value",
     13: "worker: stopped by a second signal or an expired grace period",
     14: "doctor: at least one check failed (warnings alone exit 0)",
+    15: "sources preview: the URL could not be fetched, or is not a page or feed",
     130: "interrupted",
 }
 

@@ -27,6 +27,7 @@ class ExitCode(IntEnum):
     CONFIG = 12  # bad configuration file or environment value
     FORCED_SHUTDOWN = 13  # worker: stopped by a second signal or an expired grace period
     CHECK_FAILED = 14  # doctor: at least one check failed (warnings alone exit 0)
+    FETCH_FAILED = 15  # sources preview: the URL could not be fetched, or is not a page / feed
     INTERRUPTED = 130  # Ctrl-C
 
 
