@@ -8,11 +8,13 @@ have reported anything since it stopped, and `jobctl redis status` says why).
 
 from __future__ import annotations
 
-from jobctl.domain.progress import JobActivity
+from jobctl.domain.progress import JobActivity, JobProgress, LogLine
 from jobctl.queue.embedded_redis import embedded_redis_url, socket_path
 from jobctl.queue.light_redis import open_light
 from jobctl.queue.progress import read_activity_light
 from jobctl.settings import Settings
+
+__all__ = ["JobActivity", "JobProgress", "LogLine", "light_activity"]
 
 
 def light_activity(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import redis
@@ -132,3 +133,33 @@ def test_the_light_client_reads_the_same_as_redis_py(conn: redis.Redis, redis_ur
     with pytest.raises(RedisUnavailableError) as err:
         open_light("redis://user:hunter2@127.0.0.1:1/0")
     assert "hunter2" not in err.value.message and "127.0.0.1:1" in err.value.message
+
+
+def test_the_python_api_returns_progress_and_lines(conn: redis.Redis, redis_url: str, tmp_path: Any) -> None:
+    """JobctlAPI.job_activity: through the light client in a fresh process (one-shot commands),
+    through redis-py once the API has a client (the dashboard, enqueue --wait): the same answer."""
+    from jobctl.api import JobActivity, JobctlAPI
+    from jobctl.settings import load_settings
+
+    w = _writer(conn)
+    _ctx(w, "j6", 1).progress(1, 3, "one of three")
+    for i in range(12):
+        _ctx(w, "j6", 1).log(f"line {i}")
+    w.flush()
+    env = {"HOME": str(tmp_path), "JOBCTL_REDIS_URL": redis_url, "JOBCTL_DATA_DIR": str(tmp_path / "d")}
+    api = JobctlAPI(load_settings(env=env))
+    try:
+        light = api.job_activity("j6")
+        assert "redis" not in api.backends.__dict__  # it did not need redis-py
+        assert isinstance(light, JobActivity) and light.progress is not None
+        assert (light.progress.done, light.progress.total, light.progress.message) == (
+            1.0,
+            3.0,
+            "one of three",
+        )
+        assert [x.message for x in light.lines] == [f"line {i}" for i in range(2, 12)]  # the last 10
+        api.backends.redis.ping()
+        assert api.job_activity("j6") == light
+        assert api.job_activity("j6", last=None, after_seq=10).lines[0].seq == 11
+    finally:
+        api.close()
