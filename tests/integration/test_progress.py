@@ -163,3 +163,49 @@ def test_the_python_api_returns_progress_and_lines(conn: redis.Redis, redis_url:
         assert api.job_activity("j6", last=None, after_seq=10).lines[0].seq == 11
     finally:
         api.close()
+
+
+def test_the_light_client_authenticates_over_tcp_and_unix_sockets(tmp_path: Any) -> None:
+    """A private redis-server with a password: the URL forms redis-py accepts for it work here."""
+    import socket
+    import subprocess
+
+    from jobctl.domain.errors import RedisUnavailableError
+    from jobctl.queue.embedded_redis import redis_server_binary
+    from jobctl.queue.light_redis import open_light
+    from jobctl.queue.progress import read_activity_light
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    sock = tmp_path / "r.sock"
+    server = subprocess.Popen(
+        [str(redis_server_binary()), "--port", str(port), "--bind", "127.0.0.1", "--unixsocket", str(sock),
+         "--requirepass", "pw:with@odd/chars", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 10
+        while not sock.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        full = redis.Redis(host="127.0.0.1", port=port, password="pw:with@odd/chars", db=3)
+        w = _writer(full)
+        _ctx(w, "j7", 1).log("behind a password")
+        w.flush()
+        for url in (
+            f"redis://:pw%3Awith%40odd%2Fchars@127.0.0.1:{port}/3",
+            f"redis://default:pw%3Awith%40odd%2Fchars@127.0.0.1:{port}/3",
+            f"unix://{sock}?db=3&password=pw:with@odd/chars",
+        ):
+            client = open_light(url)
+            assert client is not None, url
+            with client:
+                (line,) = read_activity_light(client, "j7").lines
+            assert line.message == "behind a password", url
+        with pytest.raises(RedisUnavailableError) as err:
+            open_light(f"redis://:wrong-secret@127.0.0.1:{port}/3")
+        assert "wrong-secret" not in err.value.message
+        full.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
