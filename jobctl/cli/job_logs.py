@@ -47,6 +47,8 @@ def logs(
         if first and activity.dropped_before and not as_json:
             kept = f"{activity.lines_total - activity.dropped_before} kept" if activity.lines else "none kept"
             info(f"({activity.dropped_before} earlier line(s) not kept: {kept} of {activity.lines_total})")
+        elif not first and activity.lines and activity.lines[0].seq > after + 1 and not as_json:
+            info(f"({activity.lines[0].seq - after - 1} line(s) logged meanwhile were not kept)")
         if first and not activity.lines_total and not as_json and not follow:
             info(f"job {job_id} has logged no lines")
         first = False
