@@ -22,6 +22,8 @@ MODULES = (
     "dashboard_refresh",
     "scheduler_delay",
     "job_progress",
+    "extraction_quality",
+    "content",
 )
 
 

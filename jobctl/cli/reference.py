@@ -38,6 +38,13 @@ ENVIRONMENT = {
     "JOBCTL_LOG_MAX_LINES": "newest log lines kept per job (ctx.log, `jobctl jobs logs`; default: 200).",
     "JOBCTL_LOG_MAX_BYTES": "bytes of log lines kept per job, the newest (default: 65536).",
     "JOBCTL_LOG_TTL_SECONDS": "a job's progress and log lines expire after this (default: 604800, a week).",
+    "JOBCTL_CONTENT_API_URL": "OpenAI-compatible base URL (.../v1) for generate-content (default: offline).",
+    "JOBCTL_CONTENT_MODEL": "the chat-completions model generate-content asks for (default: gpt-4o-mini).",
+    "JOBCTL_CONTENT_API_KEY": "bearer key of that endpoint (never logged or shown; default: none).",
+    "JOBCTL_CONTENT_TIMEOUT_SECONDS": "one job's total deadline for it, retries included (default: 120).",
+    "JOBCTL_IMAGE_API_URL": "OpenAI-compatible base URL (.../v1) for generate-image (default: offline).",
+    "JOBCTL_IMAGE_MODEL": "the images model generate-image asks for (default: gpt-image-1).",
+    "JOBCTL_IMAGE_API_KEY": "bearer key of the images endpoint (never logged or shown; default: none).",
     "JOBCTL_DEBUG": "1: print the traceback of an internal error.",
 }
 

@@ -143,6 +143,19 @@ class PermanentJobError(JobProcessingError):
     retryable = False
 
 
+class JobDeferredError(JobProcessingError):
+    """The work must wait, not fail: a rate limit or an overloaded service said when to come
+    back (`retry_after_s`, from Retry-After). Processors raise it only once the wait no longer
+    fits in their own deadline. The runner does not yet read `retry_after_s` (it schedules the
+    ordinary retry, which spends an attempt): deferral without spending one is issue 10/13's."""
+
+    title = "job deferred"
+
+    def __init__(self, message: str, retry_after_s: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
 class JobCancelledError(JobctlError):
     """Raised inside a running job when an operator cancelled it."""
 

@@ -20,6 +20,7 @@ from textual.widgets import Footer, Label, Static
 from jobctl.api.dashboard import Action
 from jobctl.domain.progress import JobActivity
 from jobctl.domain.records import JobRecord
+from jobctl.tui.detail.content_links import content_links
 from jobctl.tui.detail.progress_panel import ProgressPanel
 from jobctl.tui.format import age, duration, status_style
 
@@ -110,6 +111,8 @@ def _describe(r: JobRecord, now: datetime, theme: Any) -> Text:
     if r.attempts > 1:
         t.append(f"  ({r.attempts - 1} earlier attempt(s): the row keeps only the last run)\n", style="dim")
     t.append("\nPAYLOAD\n", style="bold").append(_json(r.payload) + "\n")
+    if (links := content_links(r.type, r.result)) is not None:
+        t.append(links)  # the items a content job made, before the raw result
     if r.result is not None:
         t.append("\nRESULT\n", style="bold").append(_json(r.result) + "\n")
     if r.error is not None:
