@@ -22,13 +22,14 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _TOP_LEVEL_KEYS = frozenset(
     {
         "redis_url", "database_url", "data_dir", "retry_intervals", "log_level",
-        "queues", "limits", "worker", "fetch", "documents", "content", "platforms",
+        "queues", "limits", "worker", "fetch", "documents", "content", "jobs", "platforms",
     }
 )
 _QUEUE_KEYS = frozenset({"concurrency", "lock_seconds"})
 _LIMIT_KEYS = frozenset({"org_active_jobs", "organizations"})
 _WORKER_KEYS = frozenset({"heartbeat_seconds", "stall_seconds", "stats_log_seconds", "reconcile_seconds"})
 _FETCH_KEYS = frozenset({"allow_private_addresses", "max_bytes", "timeout_s"})
+_JOBS_KEYS = frozenset({"log_max_lines", "log_max_bytes", "log_ttl_seconds"})
 _CONTENT_KEYS = frozenset(
     {"api_url", "model", "api_key", "timeout_s", "image_api_url", "image_model", "image_api_key"}
 )
@@ -75,6 +76,11 @@ class Settings:
     fetch_allow_private_addresses: bool = False
     fetch_max_bytes: int = 10 * 1024 * 1024  # body cap after decompression
     fetch_timeout_s: float = 30.0  # whole fetch, redirects included
+    # A job's log lines kept in Redis (jobctl.queue.progress): the last N lines, at most K bytes,
+    # and both its log and progress keys live this long after the job's last write (7 days).
+    log_max_lines: int = 200
+    log_max_bytes: int = 65536
+    log_ttl_seconds: int = 7 * 86400
     # The content factory's OpenAI-compatible chat-completions endpoint (None: the offline provider).
     content_api_url: str | None = None
     content_model: str = "gpt-4o-mini"
@@ -130,6 +136,11 @@ class Settings:
                 "allow_private_addresses": self.fetch_allow_private_addresses,
                 "max_bytes": self.fetch_max_bytes,
                 "timeout_s": self.fetch_timeout_s,
+            },
+            "jobs": {
+                "log_max_lines": self.log_max_lines,
+                "log_max_bytes": self.log_max_bytes,
+                "log_ttl_seconds": self.log_ttl_seconds,
             },
             "content": {
                 "api_url": mask_url(self.content_api_url) if self.content_api_url else None,
@@ -363,6 +374,48 @@ def _apply_fetch(src: _Source, raw: object, s: Settings) -> Settings:
     return s
 
 
+def _apply_jobs(src: _Source, raw: object, s: Settings) -> Settings:
+    jobs = _want_table(src, "jobs", raw, _JOBS_KEYS)
+    values = {
+        key: _want_int(src, f"jobs.{key}", jobs[key], minimum=low)
+        for key, low in _JOBS_MINIMUM.items()
+        if key in jobs
+    }
+    return _with_jobs(s, values)
+
+
+def _jobs_from_env(s: Settings, env: Mapping[str, str]) -> Settings:
+    values = {}
+    for key, variable in _JOBS_ENV:
+        if (value := _get(env, variable)) is not None:
+            values[key] = _env_int(variable, value, _JOBS_MINIMUM[key])
+    return _with_jobs(s, values)
+
+
+def _with_jobs(s: Settings, values: dict[str, int]) -> Settings:
+    return replace(
+        s,
+        log_max_lines=values.get("log_max_lines", s.log_max_lines),
+        log_max_bytes=values.get("log_max_bytes", s.log_max_bytes),
+        log_ttl_seconds=values.get("log_ttl_seconds", s.log_ttl_seconds),
+    )
+
+
+# The smallest sane caps: one line must fit the byte cap (ProgressWriter truncates to it).
+_JOBS_MINIMUM = {"log_max_lines": 1, "log_max_bytes": 256, "log_ttl_seconds": 1}
+_JOBS_ENV = (
+    ("log_max_lines", "JOBCTL_LOG_MAX_LINES"),
+    ("log_max_bytes", "JOBCTL_LOG_MAX_BYTES"),
+    ("log_ttl_seconds", "JOBCTL_LOG_TTL_SECONDS"),
+)
+
+
+def _env_int(name: str, value: str, minimum: int) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise _ENV.error(name, f"expected a whole number, got {value!r}") from None
+    return _want_int(_ENV, name, number, minimum=minimum)
 def _content_url(src: _Source, key: str, value: object) -> str:
     if not isinstance(value, str) or not value.startswith(("http://", "https://")):
         raise src.error(key, f"expected an http:// or https:// URL, got {mask_url(str(value))!r}")
@@ -481,7 +534,11 @@ def _from_file(path: Path | None, data: dict[str, object], env: Mapping[str, str
 
 
 def _apply_sections(src: _Source, data: dict[str, object], s: Settings) -> Settings:
-    for key, apply in (("fetch", _apply_fetch), ("content", _apply_content), ("platforms", _apply_platforms)):
+    sections = (
+        ("fetch", _apply_fetch), ("content", _apply_content), ("jobs", _apply_jobs),
+        ("platforms", _apply_platforms),
+    )  # fmt: skip
+    for key, apply in sections:
         if key in data:
             s = apply(src, data[key], s)
     return s
@@ -518,7 +575,7 @@ def _with_env(s: Settings, env: Mapping[str, str]) -> Settings:
         s = replace(s, documents_root=Path(value).expanduser().absolute())
     if (value := _get(env, "JOBCTL_FETCH_ALLOW_PRIVATE")) is not None:
         s = replace(s, fetch_allow_private_addresses=_env_bool("JOBCTL_FETCH_ALLOW_PRIVATE", value))
-    return _content_env(s, env)
+    return _content_env(_jobs_from_env(s, env), env)
 
 
 def _content_env(s: Settings, env: Mapping[str, str]) -> Settings:
@@ -571,6 +628,9 @@ _SOURCES: tuple[tuple[str, str | None, tuple[str, ...]], ...] = (
     ("fetch.allow_private_addresses", "JOBCTL_FETCH_ALLOW_PRIVATE", ("fetch", "allow_private_addresses")),
     ("fetch.max_bytes", None, ("fetch", "max_bytes")),
     ("fetch.timeout_s", None, ("fetch", "timeout_s")),
+    ("jobs.log_max_lines", "JOBCTL_LOG_MAX_LINES", ("jobs", "log_max_lines")),
+    ("jobs.log_max_bytes", "JOBCTL_LOG_MAX_BYTES", ("jobs", "log_max_bytes")),
+    ("jobs.log_ttl_seconds", "JOBCTL_LOG_TTL_SECONDS", ("jobs", "log_ttl_seconds")),
     ("content.api_url", "JOBCTL_CONTENT_API_URL", ("content", "api_url")),
     ("content.model", "JOBCTL_CONTENT_MODEL", ("content", "model")),
     ("content.api_key", "JOBCTL_CONTENT_API_KEY", ("content", "api_key")),

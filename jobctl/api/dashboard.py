@@ -21,6 +21,7 @@ from jobctl.api.dashboard_filter import parse_filter
 from jobctl.api.jobs import JobctlAPI
 from jobctl.api.schedules import ScheduleAPI, ScheduleView
 from jobctl.domain.errors import BackendUnavailableError, InvalidTransitionError, JobNotFoundError
+from jobctl.domain.progress import JobActivity, JobProgress
 from jobctl.domain.records import JobRecord
 from jobctl.domain.status import JobStatus
 from jobctl.domain.timeparse import utcnow
@@ -43,7 +44,9 @@ __all__ = [
     "Dashboard",
     "FailedGroup",
     "FailedGroupKey",
+    "JobActivity",
     "JobPage",
+    "JobProgress",
     "JobSearch",
     "JobSummary",
     "QueueActivity",
@@ -197,6 +200,20 @@ class Dashboard:
             live = [w for w, row in zip(infos, workers, strict=True) if not row.stale]
             names = known_queue_names(conn, list(self.api.settings.queues))
             return QueueActivity(queue_counts(conn, names, live), workers, now)
+
+    def progress_of(self, job_ids: list[str]) -> dict[str, JobProgress]:
+        """The reported progress of those of `job_ids` that reported any (one round trip)."""
+        from jobctl.queue.progress import read_progress_many
+
+        with self.api.backends.errors():
+            return read_progress_many(self._redis(), job_ids)
+
+    def job_activity(self, job_id: str, *, last: int = 8) -> JobActivity:
+        """One job's progress and last log lines (the detail page)."""
+        from jobctl.queue.progress import read_activity
+
+        with self.api.backends.errors():
+            return read_activity(self._redis(), job_id, last=last)
 
     def _worker_row(self, w: Any, now: datetime) -> WorkerRow:
         beat = w.last_heartbeat
