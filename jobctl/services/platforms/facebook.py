@@ -23,9 +23,8 @@ class FacebookClient(MetaClient):
     platform: ClassVar[str] = "facebook"
 
     def publish(self, text: str, image_url: str | None = None) -> str:
+        # Text only: a photo post is another endpoint (/{page-id}/photos), not done yet.
         data = {"message": text}
-        if image_url:
-            data["link"] = image_url
         return self.post_id(self.request("POST", f"/{self.credentials.external_id}/feed", data=data))
 
     def find_post(self, text: str) -> str | None:
