@@ -67,5 +67,7 @@ class PublishContentProcessor:
             content_item_id=payload.content_item_id, social_account_id=payload.social_account_id,
             job_id=ctx.job_id, now=support.now,
             image_url=image_url_for(settings, content, payload.content_item_id),
+            # a lookup and a publish, each within the deadline, and a margin
+            lease_s=3 * settings.publish_timeout_s,
         )  # fmt: skip
         return result.to_json()

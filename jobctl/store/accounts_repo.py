@@ -14,10 +14,10 @@ import builtins
 import functools
 import uuid
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine, Row
 
@@ -140,6 +140,24 @@ class AccountRepository:
             created = conn.execute(stmt).first() is not None
             row = conn.execute(select(ATTEMPTS).where(cp.content_item_id == content_item_id)).one()
         return _attempt(row), created
+
+    @_translated
+    def reclaim_attempt(
+        self, content_item_id: str, job_id: str | None, now: datetime, lease_s: float
+    ) -> bool:
+        """Take the item's attempt over for `job_id`: True if it is already this job's (a retry) or
+        its holder has not renewed it for `lease_s` (that job is gone); it is then renewed."""
+        now = utc(now)
+        stmt = (
+            update(ATTEMPTS)
+            .where(
+                cp.content_item_id == content_item_id,
+                or_(cp.job_id == job_id, cp.started_at < now - timedelta(seconds=lease_s)),
+            )
+            .values(job_id=job_id, started_at=now)
+        )
+        with self._auto.connect() as conn:
+            return bool(conn.execute(stmt).rowcount)
 
     @_translated
     def get_attempt(self, content_item_id: str) -> PublishAttempt | None:

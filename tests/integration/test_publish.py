@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -115,6 +115,22 @@ def test_a_timed_out_attempt_the_server_accepted_is_found_not_posted_again(
     stored = setup.content.get_content(item)
     assert stored is not None and stored.status == ContentStatus.PUBLISHED
     assert stored.external_post_id is not None and stored.external_post_id.endswith(setup.fake.posts[0]["id"])
+
+
+def test_a_second_job_for_the_same_item_defers_while_the_first_holds_it(setup: Setup) -> None:
+    item, account = setup.item("threads"), setup.account("threads")
+    setup.accounts.start_attempt(item, account, "job-other", now())  # another job is posting it
+    with pytest.raises(JobDeferredError, match="job-other is publishing") as info:
+        setup.publish(item, account)
+    assert info.value.retry_after_s == 90 and setup.fake.seen == []
+    later = datetime.now(UTC) + timedelta(seconds=91)  # the other job's claim lapsed: it is gone
+    result = publish_item(
+        setup.content, setup.accounts, setup.client, content_item_id=item, social_account_id=account,
+        job_id="job-1", now=lambda: later, image_url=None,
+    )  # fmt: skip
+    assert not result.found_existing and setup.fake.count() == 1
+    attempt = setup.accounts.get_attempt(item)
+    assert attempt is not None and attempt.job_id == "job-1"
 
 
 def test_a_retry_after_a_lost_request_posts_when_nothing_was_posted(setup: Setup) -> None:

@@ -6,7 +6,9 @@ Idempotency (none of the five platforms takes an idempotency key on its create-p
    re-enqueue) first lists the account's recent posts (`find_post`) and adopts the one with
    the item's text, instead of posting again;
 3. only when no such post exists does it post.
-So a post the platform accepted but whose answer was lost is found, not doubled. (The window
+So a post the platform accepted but whose answer was lost is found, not doubled. Two jobs for one
+item (an operator enqueued it twice) do not race: the attempt row names the job holding it, and
+another job defers until that claim (`lease_s`, renewed by every execution) lapses. (The window
 left: a platform that accepts a post but lists it only later than our retry; the retry
 intervals, a minute and more, are far longer than that.)
 
@@ -93,6 +95,7 @@ def publish_item(
     job_id: str | None,
     now: Callable[[], datetime],
     image_url: str | None = None,
+    lease_s: float = 90.0,
 ) -> PublishResult:
     item = content.get_content(content_item_id)
     account = accounts.get_account(social_account_id)
@@ -102,7 +105,13 @@ def publish_item(
         )
     account = _checked(item, account, (content_item_id, social_account_id))
     assert item is not None
-    _attempt, first = accounts.start_attempt(item.id, account.id, job_id, now())
+    attempt, first = accounts.start_attempt(item.id, account.id, job_id, now())
+    if not first and not accounts.reclaim_attempt(item.id, job_id, now(), lease_s):
+        raise JobDeferredError(
+            f"job {attempt.job_id} is publishing content item {item.id} right now; "
+            f"trying again once its claim ({lease_s:g}s) lapses",
+            retry_after_s=lease_s,
+        )
     client = make_client(account)
     try:
         found = None
