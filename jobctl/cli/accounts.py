@@ -63,8 +63,12 @@ def _read_token(token_env: str, token_stdin: bool) -> str:
 @app.command("add", no_args_is_help=True)
 def add(
     org: Annotated[str, typer.Argument(metavar="ORG", help="The organisation the account posts for.")],
-    platform: Annotated[str, typer.Argument(help="twitter (x), linkedin, facebook, instagram, threads.")],
-    handle: Annotated[str, typer.Argument(help="The account's handle or page name (for people).")],
+    platform: Annotated[
+        str, typer.Argument(metavar="PLATFORM", help="twitter (x), linkedin, facebook, instagram, threads.")
+    ],
+    handle: Annotated[
+        str, typer.Argument(metavar="HANDLE", help="The account's handle or page name (for people).")
+    ],
     external_id: Annotated[
         str,
         typer.Option(
@@ -88,8 +92,11 @@ def add(
 ) -> None:
     """Add an account (its tokens from the environment or stdin, never from argv)."""
     from jobctl.api.accounts import NewAccount
+    from jobctl.domain.accounts import check_external_id, check_platform
     from jobctl.domain.timeparse import parse_when
 
+    check_platform(platform)  # bad arguments are reported before any token is asked for
+    check_external_id(external_id)
     try:
         expires_at = parse_when(expires) if expires else None
     except ValueError as exc:
