@@ -12,6 +12,11 @@ publish service's decision (it looks the post up first). Tokens travel only in t
 Authorization header (Meta's Graph APIs accept `Authorization: Bearer` as well as the
 `access_token` parameter; the header keeps tokens out of URLs and so out of httpx's request
 log lines), and every message built from a response is redacted of them.
+
+Extending (issue 13): a metrics fetch or a token refresh is another method on the platform's
+class, calling `start_operation()` then `request()`; it gets the deadline, the bearer header,
+the error mapping and the redaction for free. `classify()` is where a platform's own
+rate-limit headers (X-App-Usage, ...) or error codes become RateLimited / TokenRejected.
 """
 
 from __future__ import annotations
