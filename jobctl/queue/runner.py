@@ -19,6 +19,7 @@ from typing import Any
 
 from rq import get_current_job
 
+from jobctl.domain.attempts import AttemptOutcome
 from jobctl.domain.errors import (
     ExecutionInterrupted,
     JobCancelledError,
@@ -198,8 +199,9 @@ def _fail_or_retry(
     else:
         delay = runtime.policy.delay_for(attempt, row.max_attempts) if retryable else None
     fields = _fields(row, attempt, duration_ms=duration_ms, error=f"{error.type}: {error.message}")
+    hung = {"outcome": AttemptOutcome.HUNG} if lost else {}  # else: retry_scheduled / failed
     if delay is not None:
-        if not repo.schedule_retry(row.id, attempt, error, now + timedelta(seconds=delay), now):
+        if not repo.schedule_retry(row.id, attempt, error, now + timedelta(seconds=delay), now, **hung):
             _unnote(runtime, row, lost)
             return _late_finish(runtime, row, attempt, "FAILED")
         runtime.metrics.inc("jobs_retried", row.queue, row.type)
@@ -209,7 +211,7 @@ def _fail_or_retry(
             rq_job.retries_left = 1
             rq_job.retry_intervals = [delay]
         return None
-    if not repo.fail(row.id, attempt, error, now):
+    if not repo.fail(row.id, attempt, error, now, **hung):
         _unnote(runtime, row, lost)
         return _late_finish(runtime, row, attempt, "FAILED")
     runtime.metrics.inc("jobs_failed", row.queue, row.type)
@@ -243,6 +245,7 @@ def hand_back(runtime: WorkerRuntime, row: JobRecord, attempt: int, why: str) ->
 
 
 def _late_finish(runtime: WorkerRuntime, row: JobRecord, attempt: int, outcome: str) -> Marker:
+    runtime.backends.repo.reject_late_finish(row.id, attempt, utcnow())  # on the attempt timeline
     current = runtime.backends.repo.get(row.id)
     status = current.status.value if current else "missing"
     runtime.metrics.inc("late_finishes_rejected", row.queue, row.type)
