@@ -12,8 +12,9 @@ from jobctl.cli.output import age, error, info, print_json, seconds, table
 from jobctl.domain.errors import InvalidInputError, JobctlError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
 
+    from jobctl.domain.attempts import AttemptRecord
     from jobctl.domain.records import JobRecord
 
 app = typer.Typer(help="List, inspect, cancel and retry jobs.", no_args_is_help=True)
@@ -105,16 +106,19 @@ def show(
     job_id: Annotated[str, typer.Argument(metavar="ID")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the job as JSON.")] = False,
 ) -> None:
-    """Everything about one job: payload, result, error with traceback, timing."""
-    job = STATE.api.get_job(job_id)
+    """Everything about one job: payload, result, error with traceback, timing, and every
+    attempt (worker, start, duration, outcome, error) on its timeline."""
+    detail = STATE.api.show_job(job_id)
     if as_json:
-        print_json(job.to_json())
+        print_json(detail.to_json())
         return
-    _describe(job)
+    _describe(detail.job, detail.attempts)
 
 
-def _describe(job: JobRecord) -> None:
+def _describe(job: JobRecord, attempts: Sequence[AttemptRecord] = ()) -> None:
     import json
+
+    from jobctl.cli.timeline import attempt_lines
 
     out = sys.stdout
     pairs = [
@@ -135,6 +139,9 @@ def _describe(job: JobRecord) -> None:
     ]
     for key, value in pairs:
         out.write(f"{key:>14}: {value}\n")
+    out.write(f"{'timeline':>14}:\n")
+    for line in attempt_lines(attempts):
+        out.write(f"{'':>16}{line}\n")
     out.write(f"{'payload':>14}: {json.dumps(job.payload, sort_keys=True)}\n")
     if job.result is not None:
         out.write(f"{'result':>14}: {json.dumps(job.result, sort_keys=True, default=str)}\n")

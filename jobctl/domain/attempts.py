@@ -22,7 +22,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from jobctl.domain.records import JobError
+from jobctl.domain.records import JobError, JobRecord
 
 
 class AttemptOutcome(StrEnum):
@@ -100,3 +100,19 @@ def parse_outcome(value: str | None) -> AttemptOutcome | str | None:
         return AttemptOutcome(value)
     except ValueError:
         return value
+
+
+@dataclass(frozen=True)
+class JobDetail:
+    """A job's row and its attempt timeline, as `jobctl jobs show` and the dashboard show it
+    (and the HTTP API will serve it)."""
+
+    job: JobRecord
+    attempts: tuple[AttemptRecord, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        """The row's JSON (JobRecord.to_json) with `"timeline": [...]`, first attempt first.
+
+        Not under "attempts": that key is the row's attempt count in every job document
+        (`jobs list --json` too), and scripts compare it with max_attempts."""
+        return {**self.job.to_json(), "timeline": [a.to_json() for a in self.attempts]}
