@@ -30,6 +30,7 @@ from jobctl.api.dashboard import (
     RecentActivity,
     ScheduleView,
 )
+from jobctl.domain.attempts import AttemptRecord
 from jobctl.domain.errors import (
     BackendUnavailableError,
     DatabaseUnavailableError,
@@ -125,6 +126,7 @@ class SqlResult:
     groups: list[FailedGroup] | None = None
     schedules: list[ScheduleView] | None = None
     detail: JobRecord | None = None
+    detail_attempts: tuple[AttemptRecord, ...] | None = None  # the open job's timeline
     detail_missing: bool = False  # the open job was deleted meanwhile
     started: float = 0.0
     view_took: float = 0.0  # the page/groups/detail part, which sets the loop's pace
@@ -157,5 +159,8 @@ def fetch_sql(dash: Dashboard, req: SqlRequest) -> SqlResult:
             result.detail = out.attempt(Backend.DATABASE, lambda: dash.job(job_id))
         except JobNotFoundError:
             result.detail_missing = True
+        if result.detail is not None:
+            attempts = out.attempt(Backend.DATABASE, lambda: dash.job_attempts(job_id))
+            result.detail_attempts = tuple(attempts) if attempts is not None else None
     result.view_took = time.monotonic() - view_started
     return result
