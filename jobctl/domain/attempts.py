@@ -10,9 +10,11 @@ happened to attempts 1 and 2?". An attempt's outcome is None while it runs. Who 
 - the recovery sweep, when it gives up on an execution: lost (its worker stopped
   heartbeating: dead, cut off, or restarted under the same name) or hung (lease lapsed);
 - a cancel of a RUNNING job: cancelled, at the time of the cancel;
-- an execution that finishes after it was given up on (lost or hung): late_finish_rejected,
-  with the time it really ended; its result changed nothing. A cancelled attempt stays
-  cancelled: the cancel, not the late result, is what ended it.
+- an execution that returns with a result of its own (completed, or failed by the job) after
+  it was given up on as lost or hung: late_finish_rejected, with the time it really ended;
+  its result changed nothing. One that was stopped (as hung, or interrupted by a self-fencing
+  worker) keeps the verdict already recorded. A cancelled attempt stays cancelled: the
+  cancel, not the late result, is what ended it.
 """
 
 from __future__ import annotations

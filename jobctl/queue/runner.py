@@ -203,7 +203,7 @@ def _fail_or_retry(
     if delay is not None:
         if not repo.schedule_retry(row.id, attempt, error, now + timedelta(seconds=delay), now, **hung):
             _unnote(runtime, row, lost)
-            return _late_finish(runtime, row, attempt, "FAILED")
+            return _late_finish(runtime, row, attempt, "FAILED", record=not lost)
         runtime.metrics.inc("jobs_retried", row.queue, row.type)
         log.warning(f"job failed, retry in {delay}s", extra={**fields, "status": "PENDING"})
         if rq_job is not None:
@@ -213,7 +213,7 @@ def _fail_or_retry(
         return None
     if not repo.fail(row.id, attempt, error, now, **hung):
         _unnote(runtime, row, lost)
-        return _late_finish(runtime, row, attempt, "FAILED")
+        return _late_finish(runtime, row, attempt, "FAILED", record=not lost)
     runtime.metrics.inc("jobs_failed", row.queue, row.type)
     log.error("job failed", extra={**fields, "status": "FAILED"})
     if rq_job is not None:
@@ -240,12 +240,17 @@ def hand_back(runtime: WorkerRuntime, row: JobRecord, attempt: int, why: str) ->
             f"job handed back: {why}", extra=_fields(row, attempt, status="PENDING", event="released")
         )
     else:
-        _late_finish(runtime, row, attempt, "interrupted")
+        _late_finish(runtime, row, attempt, "interrupted", record=False)
     return HANDS_OFF
 
 
-def _late_finish(runtime: WorkerRuntime, row: JobRecord, attempt: int, outcome: str) -> Marker:
-    runtime.backends.repo.reject_late_finish(row.id, attempt, utcnow())  # on the attempt timeline
+def _late_finish(
+    runtime: WorkerRuntime, row: JobRecord, attempt: int, outcome: str, *, record: bool = True
+) -> Marker:
+    # On the attempt timeline only when the job itself finished late (`record`): an execution
+    # stopped as hung or interrupted agrees with the lost/hung verdict already recorded.
+    if record:
+        runtime.backends.repo.reject_late_finish(row.id, attempt, utcnow())
     current = runtime.backends.repo.get(row.id)
     status = current.status.value if current else "missing"
     runtime.metrics.inc("late_finishes_rejected", row.queue, row.type)
