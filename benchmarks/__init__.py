@@ -21,6 +21,8 @@ MODULES = (
     "process_pool",
     "dashboard_refresh",
     "scheduler_delay",
+    "extraction_quality",
+    "content",
 )
 
 

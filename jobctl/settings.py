@@ -22,13 +22,16 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _TOP_LEVEL_KEYS = frozenset(
     {
         "redis_url", "database_url", "data_dir", "retry_intervals", "log_level",
-        "queues", "limits", "worker", "fetch", "documents",
+        "queues", "limits", "worker", "fetch", "documents", "content",
     }
 )
 _QUEUE_KEYS = frozenset({"concurrency", "lock_seconds"})
 _LIMIT_KEYS = frozenset({"org_active_jobs", "organizations"})
 _WORKER_KEYS = frozenset({"heartbeat_seconds", "stall_seconds", "stats_log_seconds", "reconcile_seconds"})
 _FETCH_KEYS = frozenset({"allow_private_addresses", "max_bytes", "timeout_s"})
+_CONTENT_KEYS = frozenset(
+    {"api_url", "model", "api_key", "timeout_s", "image_api_url", "image_model", "image_api_key"}
+)
 _REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 
 
@@ -57,6 +60,15 @@ class Settings:
     fetch_allow_private_addresses: bool = False
     fetch_max_bytes: int = 10 * 1024 * 1024  # body cap after decompression
     fetch_timeout_s: float = 30.0  # whole fetch, redirects included
+    # The content factory's OpenAI-compatible chat-completions endpoint (None: the offline provider).
+    content_api_url: str | None = None
+    content_model: str = "gpt-4o-mini"
+    content_api_key: str | None = field(default=None, repr=False)  # never shown: describe() says "set"
+    content_timeout_s: float = 120.0  # total deadline of one job's requests, retries included
+    # generate-image's OpenAI-compatible images endpoint (None: the offline card renderer).
+    image_api_url: str | None = None
+    image_model: str = "gpt-image-1"
+    image_api_key: str | None = field(default=None, repr=False)
 
     @property
     def effective_database_url(self) -> str:
@@ -98,6 +110,15 @@ class Settings:
                 "allow_private_addresses": self.fetch_allow_private_addresses,
                 "max_bytes": self.fetch_max_bytes,
                 "timeout_s": self.fetch_timeout_s,
+            },
+            "content": {
+                "api_url": mask_url(self.content_api_url) if self.content_api_url else None,
+                "model": self.content_model,
+                "api_key": "set" if self.content_api_key else None,
+                "timeout_s": self.content_timeout_s,
+                "image_api_url": mask_url(self.image_api_url) if self.image_api_url else None,
+                "image_model": self.image_model,
+                "image_api_key": "set" if self.image_api_key else None,
             },
         }
 
@@ -317,6 +338,37 @@ def _apply_fetch(src: _Source, raw: object, s: Settings) -> Settings:
     return s
 
 
+def _content_url(src: _Source, key: str, value: object) -> str:
+    if not isinstance(value, str) or not value.startswith(("http://", "https://")):
+        raise src.error(key, f"expected an http:// or https:// URL, got {mask_url(str(value))!r}")
+    return value.rstrip("/")
+
+
+def _want_text(src: _Source, key: str, value: object) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise src.error(key, f"expected a non-empty string, got {_type_name(value)}")
+    return value.strip()
+
+
+def _apply_content(src: _Source, raw: object, s: Settings) -> Settings:
+    table = _want_table(src, "content", raw, _CONTENT_KEYS)
+    if "api_url" in table:
+        s = replace(s, content_api_url=_content_url(src, "content.api_url", table["api_url"]))
+    if "model" in table:
+        s = replace(s, content_model=_want_text(src, "content.model", table["model"]))
+    if "api_key" in table:
+        s = replace(s, content_api_key=_want_text(src, "content.api_key", table["api_key"]))
+    if "timeout_s" in table:
+        s = replace(s, content_timeout_s=_want_seconds(src, "content.timeout_s", table["timeout_s"]))
+    if "image_api_url" in table:
+        s = replace(s, image_api_url=_content_url(src, "content.image_api_url", table["image_api_url"]))
+    if "image_model" in table:
+        s = replace(s, image_model=_want_text(src, "content.image_model", table["image_model"]))
+    if "image_api_key" in table:
+        s = replace(s, image_api_key=_want_text(src, "content.image_api_key", table["image_api_key"]))
+    return s
+
+
 def _env_bool(name: str, value: str) -> bool:
     lowered = value.lower()
     if lowered in ("1", "true", "yes", "on"):
@@ -373,8 +425,13 @@ def _from_file(path: Path | None, data: dict[str, object], env: Mapping[str, str
         s = _apply_worker(src, data["worker"], s)
     if "documents" in data:
         s = _apply_documents(src, data["documents"], s, config_dir)
-    if "fetch" in data:
-        s = _apply_fetch(src, data["fetch"], s)
+    return _apply_sections(src, data, s)
+
+
+def _apply_sections(src: _Source, data: dict[str, object], s: Settings) -> Settings:
+    for key, apply in (("fetch", _apply_fetch), ("content", _apply_content)):
+        if key in data:
+            s = apply(src, data[key], s)
     return s
 
 
@@ -409,6 +466,24 @@ def _with_env(s: Settings, env: Mapping[str, str]) -> Settings:
         s = replace(s, documents_root=Path(value).expanduser().absolute())
     if (value := _get(env, "JOBCTL_FETCH_ALLOW_PRIVATE")) is not None:
         s = replace(s, fetch_allow_private_addresses=_env_bool("JOBCTL_FETCH_ALLOW_PRIVATE", value))
+    return _content_env(s, env)
+
+
+def _content_env(s: Settings, env: Mapping[str, str]) -> Settings:
+    if (value := _get(env, "JOBCTL_CONTENT_API_URL")) is not None:
+        s = replace(s, content_api_url=_content_url(_ENV, "JOBCTL_CONTENT_API_URL", value))
+    if (value := _get(env, "JOBCTL_CONTENT_MODEL")) is not None:
+        s = replace(s, content_model=value.strip())
+    if (value := _get(env, "JOBCTL_CONTENT_API_KEY")) is not None:
+        s = replace(s, content_api_key=value.strip())
+    if (value := _get(env, "JOBCTL_CONTENT_TIMEOUT_SECONDS")) is not None:
+        s = replace(s, content_timeout_s=_env_seconds("JOBCTL_CONTENT_TIMEOUT_SECONDS", value))
+    if (value := _get(env, "JOBCTL_IMAGE_API_URL")) is not None:
+        s = replace(s, image_api_url=_content_url(_ENV, "JOBCTL_IMAGE_API_URL", value))
+    if (value := _get(env, "JOBCTL_IMAGE_MODEL")) is not None:
+        s = replace(s, image_model=value.strip())
+    if (value := _get(env, "JOBCTL_IMAGE_API_KEY")) is not None:
+        s = replace(s, image_api_key=value.strip())
     return s
 
 
@@ -444,6 +519,13 @@ _SOURCES: tuple[tuple[str, str | None, tuple[str, ...]], ...] = (
     ("fetch.allow_private_addresses", "JOBCTL_FETCH_ALLOW_PRIVATE", ("fetch", "allow_private_addresses")),
     ("fetch.max_bytes", None, ("fetch", "max_bytes")),
     ("fetch.timeout_s", None, ("fetch", "timeout_s")),
+    ("content.api_url", "JOBCTL_CONTENT_API_URL", ("content", "api_url")),
+    ("content.model", "JOBCTL_CONTENT_MODEL", ("content", "model")),
+    ("content.api_key", "JOBCTL_CONTENT_API_KEY", ("content", "api_key")),
+    ("content.timeout_s", "JOBCTL_CONTENT_TIMEOUT_SECONDS", ("content", "timeout_s")),
+    ("content.image_api_url", "JOBCTL_IMAGE_API_URL", ("content", "image_api_url")),
+    ("content.image_model", "JOBCTL_IMAGE_MODEL", ("content", "image_model")),
+    ("content.image_api_key", "JOBCTL_IMAGE_API_KEY", ("content", "image_api_key")),
 )
 
 

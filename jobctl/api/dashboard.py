@@ -105,11 +105,13 @@ class QueueActivity:
 
 @dataclass(frozen=True)
 class RecentActivity:
-    """SQL's view of the last hour: finished jobs per queue and minute, new failures."""
+    """SQL's view of the last hour: finished jobs per queue and minute, new failures; and the
+    context sources UNHEALTHY now (their scheduled syncs paused until an operator acts)."""
 
     buckets: list[FinishedBucket]
     new_failures: int  # capped at FAILURE_BADGE_CAP
     taken_at: datetime
+    unhealthy_sources: int = 0  # capped at FAILURE_BADGE_CAP
 
 
 @dataclass(frozen=True)
@@ -210,7 +212,8 @@ class Dashboard:
             q = self._queries
             buckets = q.finished_since(now - timedelta(hours=1))
             new_failures = q.count_failed_since(failures_seen_at, cap=FAILURE_BADGE_CAP)
-        return RecentActivity(buckets, new_failures, now)
+            unhealthy = q.count_unhealthy_sources(cap=FAILURE_BADGE_CAP)
+        return RecentActivity(buckets, new_failures, now, unhealthy)
 
     def jobs_page(
         self, search: JobSearch, *, limit: int, after: Cursor | None = None, newest_first: bool = True

@@ -73,9 +73,9 @@ class JobctlAPI:
         """The processors, loaded on first use: reading entry points and the payload models costs
         ~20 ms that read-only commands (`jobs list`) do not need."""
         if self._registry is None:
-            from jobctl.processors.registry import default_registry
+            from jobctl.processors.registry import producer_registry
 
-            self._registry = default_registry()
+            self._registry = producer_registry()
         return self._registry
 
     def close(self) -> None:

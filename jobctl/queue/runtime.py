@@ -77,7 +77,7 @@ class WorkerRuntime:
         self.owner = owner  # written to rows as `worker`; its heartbeat says whether it lives
         self.registry = registry or default_registry()
         self.policy = RetryPolicy(self.settings.retry_intervals)
-        self.metrics = Metrics()
+        self.metrics = Metrics(running=self.running)
         self._lock = threading.Lock()
         self._running: dict[str, Execution] = {}
 

@@ -251,7 +251,8 @@ class Loops(App[None]):
         now = self.now()
         rows = queue_rows(list(self.dash.api.settings.queues), self.activity, self.recent, now)
         workers = self.activity.workers if self.activity else None
-        self.overview_view.show(rows, workers, now)
+        unhealthy = self.recent.unhealthy_sources if self.recent else None
+        self.overview_view.show(rows, workers, now, unhealthy)
         if workers is not None:
             self.workers_view.show(workers, now)
         self.top_bar.show_failures(self.recent.new_failures if self.recent else None)

@@ -21,6 +21,7 @@ from jobctl.api.dashboard import Action
 from jobctl.domain.attempts import AttemptRecord, JobDetail
 from jobctl.domain.records import JobRecord
 from jobctl.tui.detail.attempt_timeline import AttemptTimeline
+from jobctl.tui.detail.content_links import content_links
 from jobctl.tui.format import age, duration, status_style
 
 if TYPE_CHECKING:
@@ -130,6 +131,8 @@ def _describe(r: JobRecord, now: datetime, theme: Any) -> Text:
     elif r.next_attempt_at:
         t.append(_line("next attempt", r.next_attempt_at, now))
     t.append("\nPAYLOAD\n", style="bold").append(_json(r.payload) + "\n")
+    if (links := content_links(r.type, r.result)) is not None:
+        t.append(links)  # the items a content job made, before the raw result
     if r.result is not None:
         t.append("\nRESULT\n", style="bold").append(_json(r.result) + "\n")
     if r.error is not None:
