@@ -21,6 +21,7 @@ MODULES = (
     "process_pool",
     "dashboard_refresh",
     "scheduler_delay",
+    "context_sync",
 )
 
 
