@@ -31,6 +31,7 @@ from benchmarks.harness import Benchmark, Result, at_least
 
 QUEUE = "context-scraping"
 ORG = "bench"
+ORGS = 25  # the jobs are spread over organisations: each may have 50 active jobs by default
 TIMEOUT_S = 900
 HERE = Path(__file__).resolve().parent
 
@@ -70,7 +71,10 @@ def _worker(env: Env, url: str, job_type: str, field: str, urls: list[str], tag:
     env.flush_redis()
     api = JobctlAPI(env.settings(url))
     try:
-        requests = [EnqueueRequest(job_type, {field: u, "organization_id": ORG}, queue=QUEUE) for u in urls]
+        requests = [
+            EnqueueRequest(job_type, {field: u, "organization_id": f"{ORG}-{n % ORGS}"}, queue=QUEUE)
+            for n, u in enumerate(urls)
+        ]
         ids = [r.id for r in api.enqueue_many(requests)]
         environ = env.subprocess_environ(url, JOBCTL_FETCH_ALLOW_PRIVATE="1")
         command = [env.exe("jobctl"), "worker", "--queue", QUEUE, "--concurrency", str(_slots()), "--burst"]
@@ -96,11 +100,30 @@ def _worker(env: Env, url: str, job_type: str, field: str, urls: list[str], tag:
                     c.id.in_(ids), c.status == "COMPLETED"
                 )
             ).one()
+        if done != len(urls):
+            why = conn_errors(api, ids)
+            raise RuntimeError(f"only {done} of {len(urls)} {job_type} jobs completed: {why}")
     finally:
         api.close()
-    if done != len(urls):
-        raise RuntimeError(f"only {done} of {len(urls)} {job_type} jobs completed (log: {log_path})")
     return (last - first).total_seconds(), peak
+
+
+def conn_errors(api: object, ids: list[str]) -> str:
+    """The statuses and the commonest errors of jobs that did not complete (for the error row)."""
+    from sqlalchemy import func, select
+
+    from jobctl.store.tables import JOBS
+
+    c = JOBS.c
+    with api.backends.engine.connect() as conn:  # type: ignore[attr-defined]
+        rows = conn.execute(
+            select(c.status, c.error_type, c.error_message, func.count())
+            .where(c.id.in_(ids), c.status != "COMPLETED")
+            .group_by(c.status, c.error_type, c.error_message)
+            .order_by(func.count().desc())
+            .limit(3)
+        ).all()
+    return "; ".join(f"{n} {status} {etype}: {(msg or '')[:160]}" for status, etype, msg, n in rows)
 
 
 def _baseline(mode: str, urls: list[str]) -> tuple[float, int, int]:
