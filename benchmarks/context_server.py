@@ -16,12 +16,54 @@ import sys
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
-WORDS = (
-    "queue worker job retry lease schedule feed article source context brand voice customer "
-    "report growth channel campaign audience metric latency throughput durable record broker "
-    "operator dashboard failure recovery backoff deadline payload organisation content draft "
-    "review publish engagement quarter market product launch team people plain friendly clear"
-).split()
+WORDS = [
+    "queue",
+    "worker",
+    "job",
+    "retry",
+    "lease",
+    "schedule",
+    "feed",
+    "article",
+    "source",
+    "context",
+    "brand",
+    "voice",
+    "customer",
+    "report",
+    "growth",
+    "channel",
+    "campaign",
+    "audience",
+    "metric",
+    "latency",
+    "throughput",
+    "durable",
+    "record",
+    "broker",
+    "operator",
+    "dashboard",
+    "failure",
+    "recovery",
+    "backoff",
+    "deadline",
+    "payload",
+    "organisation",
+    "content",
+    "draft",
+    "review",
+    "publish",
+    "engagement",
+    "quarter",
+    "market",
+    "product",
+    "launch",
+    "team",
+    "people",
+    "plain",
+    "friendly",
+    "clear",
+]
 BASE_DATE = datetime(2026, 1, 1, tzinfo=UTC)
 
 
@@ -47,7 +89,7 @@ def feed(n: int, items: int) -> bytes:
         desc = body.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
         out.append(
             f"<item><title>{_sentence(rng, 6)}</title><link>/blog/{n}/post-{i}.html</link>"
-            f"<guid isPermaLink=\"false\">blog-{n}-post-{i}</guid><pubDate>{when}</pubDate>"
+            f'<guid isPermaLink="false">blog-{n}-post-{i}</guid><pubDate>{when}</pubDate>'
             f"<author>writer{n}@example.com (Writer {n})</author><description>{desc}</description></item>"
         )
     out.append("</channel></rss>\n")
@@ -60,7 +102,9 @@ def article(n: int) -> bytes:
     title = _sentence(rng, 7).rstrip(".")
     nav = "".join(f'<li><a href="/section/{k}.html">Section {k}</a></li>' for k in range(12))
     paragraphs = "".join(f"<p>{_paragraph(rng, rng.randint(3, 6))}</p>" for _ in range(rng.randint(6, 12)))
-    related = "".join(f'<li><a href="/article/{(n + k) % 997}.html">{_sentence(rng, 5)}</a></li>' for k in range(8))
+    related = "".join(
+        f'<li><a href="/article/{(n + k) % 997}.html">{_sentence(rng, 5)}</a></li>' for k in range(8)
+    )
     return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
         f"<title>{title} | Example News</title><meta name='author' content='Reporter {n % 37}'>"
@@ -73,7 +117,7 @@ def article(n: int) -> bytes:
         "<section class='comments'><h3>Comments</h3><p>Great read! First!</p></section></main>"
         "<footer><p>Copyright 2026 Example News. All rights reserved.</p>"
         "<a href='/privacy.html'>Privacy</a> <a href='/terms.html'>Terms</a></footer></body></html>"
-    ).encode("utf-8")
+    ).encode()
 
 
 def _response(body: bytes, content_type: str, status: str = "200 OK") -> bytes:

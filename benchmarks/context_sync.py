@@ -60,7 +60,7 @@ def site(feeds: int, items: int, pages: int) -> Iterator[str]:
         proc.wait(timeout=10)
 
 
-def _worker(env: Env, url: str, job_type: str, field: str, urls: list[str], tag: str) -> tuple[float, int]:
+def _worker(env: Env, url: str, job_type: str, *, field: str, urls: list[str], tag: str) -> tuple[float, int]:
     """Enqueue one job per URL, drain them with a burst worker; (seconds, peak RSS bytes)."""
     import psutil  # type: ignore[import-untyped]
     from sqlalchemy import func, select
@@ -157,7 +157,9 @@ def run(env: Env, name: str) -> Result:
     count = env.pick(tiny=6, small=100, default=500)
     items = env.pick(tiny=5, small=50, default=50) if feeds_mode else 0
     rounds = env.pick(tiny=1, small=1, default=2)
-    kind, job_type, field = ("feed", "sync-rss", "feed_url") if feeds_mode else ("article", "scrape-website", "url")
+    kind, job_type, field = (
+        ("feed", "sync-rss", "feed_url") if feeds_mode else ("article", "scrape-website", "url")
+    )
     jobctl_s = base_s = 0.0
     peak = base_peak = 0
     with env.postgres() as db, site(count if feeds_mode else 0, items, 0 if feeds_mode else count) as base:
@@ -166,13 +168,15 @@ def run(env: Env, name: str) -> Result:
             sides = ["jobctl", "baseline"] if r % 2 == 0 else ["baseline", "jobctl"]
             for side in sides:
                 if side == "jobctl":
-                    seconds, rss = _worker(env, db, job_type, field, urls, f"{name}-{r}")
+                    seconds, rss = _worker(env, db, job_type, field=field, urls=urls, tag=f"{name}-{r}")
                     jobctl_s, peak = jobctl_s + seconds, max(peak, rss)
                 else:
                     seconds, got, rss = _baseline("feeds" if feeds_mode else "pages", urls)
                     expected = count * items if feeds_mode else count
                     if got != expected:
-                        raise RuntimeError(f"the baseline got {got} of {expected} {'entries' if feeds_mode else 'pages'}")
+                        raise RuntimeError(
+                            f"the baseline got {got} of {expected} {'entries' if feeds_mode else 'pages'}"
+                        )
                     base_s, base_peak = base_s + seconds, max(base_peak, rss)
         stored = _count_items(env, db)
     env.flush_redis()
