@@ -13,7 +13,6 @@ from functools import cache
 from typing import Any
 
 from jobctl.domain.errors import PermanentJobError
-from jobctl.domain.queues import CONTEXT_SCRAPING
 from jobctl.processors.base import JobContext
 from jobctl.services.context import fetch
 from jobctl.services.context.sync import SyncRun
@@ -32,15 +31,13 @@ def settings() -> Settings:
 def store() -> ContextRepository:
     from jobctl.store.engine import create_store_engine
 
-    s = settings()
-    url = s.effective_database_url
+    url = settings().effective_database_url
     with _lock:
         if url not in _repos:
-            # A connection kept per slot of the queue: with fewer, each sync beyond them opened
-            # (and closed) a PostgreSQL connection of its own, ~6 % of a 30-slot worker's time.
-            spec = s.queues.get(CONTEXT_SCRAPING)
-            slots = spec.concurrency if spec is not None else 10
-            _repos[url] = ContextRepository(create_store_engine(url, pool_size=max(5, min(slots, 60))))
+            # 10 connections kept (at most 30 open, as before): with 5, a 30-slot worker's syncs
+            # beyond them opened and closed a PostgreSQL connection each. Not one per slot: the
+            # worker's own pool already keeps slots + 5, and the server's limit is shared.
+            _repos[url] = ContextRepository(create_store_engine(url, pool_size=10))
         return _repos[url]
 
 
