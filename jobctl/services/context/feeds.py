@@ -6,11 +6,9 @@ fetch a URL or open a local path itself, which would bypass every check of the s
 
 from __future__ import annotations
 
-import codecs
 import hashlib
 import io
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,14 +16,11 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urljoin
 
-from jobctl.services.context.decoding import sniff_bom
 from jobctl.services.context.errors import NotAFeedError
+from jobctl.services.context.feed_bytes import prepare
 from jobctl.services.context.textify import html_fragment_to_text
 
 MAX_ITEMS = 10_000
-# An internal DTD subset is where entity-expansion bombs live ("billion laughs"); no real feed
-# needs one, and feedparser's loose parser expands some of what it declares.
-_INTERNAL_SUBSET = re.compile(rb"<!DOCTYPE[^>\[]*\[.*?\]\s*>", re.DOTALL | re.IGNORECASE)
 _JSON_FEED_VERSIONS = ("https://jsonfeed.org/version/1", "https://jsonfeed.org/version/1.1")
 
 
@@ -78,10 +73,7 @@ def _parse_xml_feed(body: bytes, headers: Mapping[str, str], base_url: str) -> P
     import feedparser  # ~40 ms to import: only where feeds are parsed
 
     warnings: list[str] = []
-    if _INTERNAL_SUBSET.search(body[:65536]):
-        body = _INTERNAL_SUBSET.sub(b"", body, count=1)
-        warnings.append("removed an internal DTD subset (entity declarations are not expanded)")
-    response_headers = _trusted_charset({k.lower(): v for k, v in headers.items()}, body, warnings)
+    body, response_headers = prepare(body, {k.lower(): v for k, v in headers.items()}, warnings)
     response_headers.setdefault("content-location", base_url)
     parsed: Any = feedparser.parse(io.BytesIO(body), response_headers=response_headers)
     version = parsed.get("version") or ""
@@ -99,41 +91,6 @@ def _parse_xml_feed(body: bytes, headers: Mapping[str, str], base_url: str) -> P
         entries = entries[:MAX_ITEMS]
     items = [_xml_item(entry, base_url) for entry in entries]
     return ParsedFeed(title=meta.get("title"), link=meta.get("link"), items=items, warnings=warnings)
-
-
-def _trusted_charset(headers: dict[str, str], body: bytes, warnings: list[str]) -> dict[str, str]:
-    """The headers with a header charset the bytes contradict dropped, so feedparser goes by the
-    BOM, the XML declaration or detection. feedparser trusts the HTTP charset over everything
-    (RFC 3023) and then fails on a UTF-8 body served as `charset=utf-16`; a BOM is the stronger
-    signal (as in WHATWG), and a wide charset cannot describe a body whose first bytes hold no NUL."""
-    content_type = headers.get("content-type", "")
-    media, _, params = content_type.partition(";")
-    label = next(
-        (v.strip().strip("\"'") for k, _, v in (p.partition("=") for p in params.split(";"))
-         if k.strip().lower() == "charset"),
-        None,
-    )  # fmt: skip
-    if not label:
-        return headers
-    bom = sniff_bom(body)
-    wide = label.lower().replace("_", "-").startswith(("utf-16", "utf-32", "ucs-2", "ucs-4"))
-    if bom is not None:
-        contradicts = codecs.lookup(bom).name != _codec_name(label) and not (
-            wide and bom.startswith(label.lower()[:6])
-        )
-    else:
-        contradicts = wide and b"\x00" not in body[:4]
-    if contradicts:
-        warnings.append(f"ignored the HTTP charset {label!r}: the body's bytes contradict it")
-        headers = {**headers, "content-type": media.strip()}
-    return headers
-
-
-def _codec_name(label: str) -> str | None:
-    try:
-        return codecs.lookup(label).name
-    except LookupError:
-        return None
 
 
 def _xml_item(entry: Any, base_url: str) -> FeedItem:
