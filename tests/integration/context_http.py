@@ -37,6 +37,7 @@ class Site:
         self.base = base
         self.routes: dict[str, Route] = {}
         self.hits: list[tuple[str, dict[str, str]]] = []
+        self.client_ports: list[int] = []  # one per request: equal ports = a reused connection
 
     def serve(self, path: str, route: Route) -> str:
         self.routes[path] = route
@@ -65,6 +66,7 @@ def _handler(site: Site) -> type[BaseHTTPRequestHandler]:
 
         def do_GET(self) -> None:
             site.hits.append((self.path, {k.lower(): v for k, v in self.headers.items()}))
+            site.client_ports.append(self.client_address[1])
             route = site.routes.get(self.path)
             if route is None:
                 send(self, Answer(404, b"no such page", {"Content-Type": "text/plain"}))

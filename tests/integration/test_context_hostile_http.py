@@ -303,3 +303,21 @@ def test_bad_documents_fail_clearly_without_retry(
     after = repo.get_source(source.id)
     assert after is not None and after.consecutive_failures == 1 and message in (after.last_error or "")
     assert repo.count_items(source.id) == 0
+
+
+def test_fetches_reuse_the_threads_connection_but_never_its_cookies(site: Site) -> None:
+    """The thread's shared client keeps connections alive between fetches (a scrape of many
+    pages does not reconnect each time); cookies one site set are not sent by the next fetch."""
+    site.serve(
+        "/set", Answer(200, b"<p>a</p>", {"Content-Type": "text/html", "Set-Cookie": "sid=org-a; Path=/"})
+    )
+    site.serve("/next", Answer(200, b"<p>b</p>", {"Content-Type": "text/html"}))
+    fetch(site.base + "/set", policy=LOCAL)
+    fetch(site.base + "/next", policy=LOCAL)
+    fetch(site.base + "/next", policy=LOCAL)
+    assert len(set(site.client_ports)) == 1, site.client_ports  # one TCP connection for three GETs
+    assert all("cookie" not in headers for _path, headers in site.hits)
+    refused = FetchPolicy(total_timeout_s=5)  # another address rule: another client, its own guard
+    with pytest.raises(UnsafeURLError):
+        fetch(site.base + "/next", policy=refused)
+    assert len(site.hits) == 3
