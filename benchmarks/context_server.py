@@ -11,6 +11,7 @@ and neither pays for it in its own process.
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import sys
 from datetime import UTC, datetime, timedelta
@@ -96,27 +97,62 @@ def feed(n: int, items: int) -> bytes:
     return "".join(out).encode("utf-8")
 
 
+def _links(rng: random.Random, prefix: str, count: int, words: int) -> str:
+    return "".join(
+        f'<li class="menu-item"><a class="menu-link" href="/{prefix}/{rng.randint(1, 9999)}.html">'
+        f"{_sentence(rng, words).rstrip('.')}</a></li>"
+        for _ in range(count)
+    )
+
+
 def article(n: int) -> bytes:
-    """An article page with the usual boilerplate around it (nav, ads, related links, footer)."""
+    """An article page the size and shape of a real one (~80 KB): inline script and style, a
+    mega-menu, ads, the article (~900 words, a figure, a quote), related stories, comments
+    and a footer of links. The article is ~7 KB of it, as on real news pages."""
     rng = random.Random(100_000 + n)
     title = _sentence(rng, 7).rstrip(".")
-    nav = "".join(f'<li><a href="/section/{k}.html">Section {k}</a></li>' for k in range(12))
-    paragraphs = "".join(f"<p>{_paragraph(rng, rng.randint(3, 6))}</p>" for _ in range(rng.randint(6, 12)))
-    related = "".join(
-        f'<li><a href="/article/{(n + k) % 997}.html">{_sentence(rng, 5)}</a></li>' for k in range(8)
+    menu = "".join(
+        f"<li class='menu-section'><a href='/section/{k}/'>Section {k}</a><ul class='sub-menu'>"
+        f"{_links(rng, f'section/{k}', 12, 3)}</ul></li>"
+        for k in range(10)
+    )
+    body = "".join(f"<p>{_paragraph(rng, rng.randint(3, 6))}</p>" for _ in range(rng.randint(10, 14)))
+    figure = (
+        f"<figure><img src='/img/{n}.jpg' alt='{_sentence(rng, 4)}' width='800' height='450'>"
+        f"<figcaption>{_sentence(rng, 10)}</figcaption></figure>"
+    )
+    quote = f"<blockquote><p>{_sentence(rng, 16)}</p></blockquote>"
+    related = _links(rng, "article", 24, 8)
+    comments = "".join(
+        f"<li class='comment'><div class='comment-author'>reader{rng.randint(1, 999)}</div>"
+        f"<div class='comment-body'><p>{_paragraph(rng, 2)}</p></div>"
+        "<a class='reply' href='#reply'>Reply</a></li>"
+        for _ in range(12)
+    )
+    footer = "".join(f"<ul class='footer-col'>{_links(rng, 'info', 12, 2)}</ul>" for _ in range(5))
+    script = "window.__STATE__=" + json.dumps({"ids": list(range(1500)), "flags": {"ads": True}}) + ";"
+    style = "".join(
+        f".c{k}{{margin:{k % 9}px;padding:{k % 7}px;color:#{k * 2654435761 % 0xFFFFFF:06x}}}"
+        for k in range(300)
     )
     return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
         f"<title>{title} | Example News</title><meta name='author' content='Reporter {n % 37}'>"
         f"<meta property='article:published_time' content='2026-01-{1 + n % 28:02d}T08:00:00Z'>"
-        "<link rel='stylesheet' href='/site.css'><script>window.dataLayer=[];</script></head><body>"
-        f"<header><a href='/'>Example News</a><nav><ul>{nav}</ul></nav></header>"
+        f"<meta name='description' content='{_sentence(rng, 20)}'>"
+        f"<link rel='canonical' href='/article/{n}.html'>"
+        f"<style>{style}</style><script>{script}</script></head><body>"
+        f"<header class='site-header'><a class='logo' href='/'>Example News</a>"
+        f"<nav class='main-nav'><ul class='menu'>{menu}</ul></nav></header>"
         "<div class='ad banner'>Subscribe today and save 50%! Limited offer.</div>"
-        f"<main><article><h1>{title}</h1><p class='byline'>By Reporter {n % 37}</p>{paragraphs}</article>"
+        f"<main><article class='post'><h1>{title}</h1><p class='byline'>By Reporter {n % 37}</p>"
+        f"{body[: len(body) // 2]}{figure}{quote}{body[len(body) // 2 :]}</article>"
+        "<div class='ad inline'>Advertisement: the best deals of the week.</div>"
         f"<aside class='related'><h3>Related stories</h3><ul>{related}</ul></aside>"
-        "<section class='comments'><h3>Comments</h3><p>Great read! First!</p></section></main>"
-        "<footer><p>Copyright 2026 Example News. All rights reserved.</p>"
-        "<a href='/privacy.html'>Privacy</a> <a href='/terms.html'>Terms</a></footer></body></html>"
+        f"<section class='comments'><h3>Comments</h3><ol>{comments}</ol></section></main>"
+        f"<footer class='site-footer'>{footer}"
+        "<p>Copyright 2026 Example News. All rights reserved.</p></footer>"
+        "</body></html>"
     ).encode()
 
 

@@ -3,8 +3,10 @@
 - `context-sync-rss`: FEEDS feeds of ITEMS items as `sync-rss` jobs through `jobctl worker
   --queue context-scraping --concurrency 30` (the queue's concurrency), private addresses
   allowed, vs httpx + feedparser in 30 threads (benchmarks/context_baseline.py).
-- `context-scrape`: PAGES article pages as `scrape-website` jobs vs httpx + trafilatura's
-  `bare_extraction` in 30 threads.
+- `context-scrape`: PAGES article pages (~54 KB each, the shape of a real news page: see
+  benchmarks/context_server.py) as `scrape-website` jobs vs httpx + trafilatura's
+  `bare_extraction` with metadata in 30 threads. (Toy 5 KB pages made the fixed per-job cost,
+  ~5 ms, look like half the work.)
 
 jobctl's figure runs from the first job's start to the last job's end (the SQL rows), and
 includes everything a job does that the baseline does not: the source row, the SSRF guard,
