@@ -41,6 +41,7 @@ def test_context_rows_at_tiny_size(tmp_path: Path, postgres_server_url: str) -> 
     rows = {r["name"]: r for r in json.loads(out_file.read_text())}
     assert sorted(rows) == sorted(only)
     for row in rows.values():
+        assert row["jobctl"] is not None and row["baseline"] is not None, row  # the note says why
         assert row["jobctl"] > 0 and row["baseline"] > 0 and row["ratio"] > 0, row
         assert row["target"] == "≥ 0.8x" and row["passed"] in (True, False)
         assert row["extra"]["rss"] > 20 and row["extra"]["baseline_rss"] > 20  # MB, measured
