@@ -94,7 +94,8 @@ def test_items_unique_per_source_by_guid_link_hash(engine: Any) -> None:
 
 
 def test_upsert_keeps_every_field_on_both_backends(engine: Any) -> None:
-    """Dates (some missing), NULLs, quotes and non-ASCII text survive the batched insert."""
+    """Dates (some missing), NULLs, quotes and non-ASCII text survive the batched insert; NUL
+    characters are dropped."""
     repo = ContextRepository(engine)
     src, _ = repo.add_source("acme", SourceKind.RSS, "https://e.com/f", None, NOW)
     when = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
@@ -105,7 +106,9 @@ def test_upsert_keeps_every_field_on_both_backends(engine: Any) -> None:
         ),
         NewItem(None, None, None, None, None, "plain", content_hash("plain"), dedupe_key(None, None, "x")),
     ]
-    assert repo.upsert_items(src, rows, NOW).new == 2
+    nul = "before\x00after"
+    rows.append(NewItem(None, "g3", "a\x00b", None, None, nul, content_hash(nul), dedupe_key("g3", None, "")))
+    assert repo.upsert_items(src, rows, NOW).new == 3
     got = {i.guid: i for i in repo.list_items(source_id=src.id)}
     first, second = got["g1"], got[None]
     assert (first.url, first.title, first.author, first.published_at, first.text) == (
@@ -117,3 +120,4 @@ def test_upsert_keeps_every_field_on_both_backends(engine: Any) -> None:
     )
     assert (second.url, second.title, second.author, second.published_at) == (None, None, None, None)
     assert first.fetched_at == NOW and first.organization_id == "acme" and first.source_id == src.id
+    assert (got["g3"].title, got["g3"].text) == ("ab", "beforeafter")  # NUL: no text column takes it
