@@ -62,8 +62,11 @@ def site(feeds: int, items: int, pages: int) -> Iterator[str]:
         proc.wait(timeout=10)
 
 
-def _worker(env: Env, url: str, job_type: str, *, field: str, urls: list[str], tag: str) -> tuple[float, int]:
-    """Enqueue one job per URL, drain them with a burst worker; (seconds, peak RSS bytes)."""
+def _worker(
+    env: Env, url: str, job_type: str, *, field: str, urls: list[str], tag: str
+) -> tuple[float, int, float]:
+    """Enqueue one job per URL, drain them with a burst worker; (seconds, peak RSS bytes, CPU
+    seconds of the worker process, start-up included: sampled every 100 ms until it exits)."""
     import psutil  # type: ignore[import-untyped]
     from sqlalchemy import func, select
 
@@ -81,13 +84,14 @@ def _worker(env: Env, url: str, job_type: str, *, field: str, urls: list[str], t
         environ = env.subprocess_environ(url, JOBCTL_FETCH_ALLOW_PRIVATE="1")
         command = [env.exe("jobctl"), "worker", "--queue", QUEUE, "--concurrency", str(_slots()), "--burst"]
         log_path = env.tmp / f"context-worker-{tag}.log"
-        peak = 0
+        peak, cpu = 0, 0.0
         with open(log_path, "wb") as log:
             proc = subprocess.Popen(command, env=environ, stdout=log, stderr=subprocess.STDOUT)
             try:
                 deadline = time.monotonic() + TIMEOUT_S
                 while proc.poll() is None and time.monotonic() < deadline:
                     peak = max(peak, _tree_rss(psutil, proc.pid))
+                    cpu = _cpu_seconds(psutil, proc.pid) or cpu
                     time.sleep(0.1)
             finally:
                 if proc.poll() is None:
@@ -107,7 +111,16 @@ def _worker(env: Env, url: str, job_type: str, *, field: str, urls: list[str], t
             raise RuntimeError(f"only {done} of {len(urls)} {job_type} jobs completed: {why}")
     finally:
         api.close()
-    return (last - first).total_seconds(), peak
+    return (last - first).total_seconds(), peak, cpu
+
+
+def _cpu_seconds(psutil: object, pid: int) -> float:
+    """User + system CPU seconds of a process so far (0 once it is gone)."""
+    try:
+        times = psutil.Process(pid).cpu_times()  # type: ignore[attr-defined]
+        return float(times.user + times.system)
+    except Exception:
+        return 0.0
 
 
 def conn_errors(api: object, ids: list[str]) -> str:
@@ -128,8 +141,9 @@ def conn_errors(api: object, ids: list[str]) -> str:
     return "; ".join(f"{n} {status} {etype}: {(msg or '')[:160]}" for status, etype, msg, n in rows)
 
 
-def _baseline(mode: str, urls: list[str]) -> tuple[float, int, int]:
-    """benchmarks/context_baseline.py over the same URLs; (seconds, entries or pages, peak RSS)."""
+def _baseline(mode: str, urls: list[str]) -> tuple[float, int, int, float]:
+    """benchmarks/context_baseline.py over the same URLs; (seconds, entries or pages, peak RSS,
+    CPU seconds while timed)."""
     out = subprocess.run(
         [sys.executable, str(HERE / "context_baseline.py"), mode, str(_slots()), *urls],
         capture_output=True, text=True, timeout=TIMEOUT_S, check=False,
@@ -137,7 +151,7 @@ def _baseline(mode: str, urls: list[str]) -> tuple[float, int, int]:
     if out.returncode != 0:
         raise RuntimeError(f"baseline exited {out.returncode}: {out.stderr.strip()[-400:]}")
     data = json.loads(out.stdout.strip().splitlines()[-1])
-    return float(data["seconds"]), int(data["got"]), int(data["peak_rss"])
+    return float(data["seconds"]), int(data["got"]), int(data["peak_rss"]), float(data["cpu"])
 
 
 def _count_items(env: Env, url: str) -> int:
@@ -162,7 +176,7 @@ def run(env: Env, name: str) -> Result:
     kind, job_type, field = (
         ("feed", "sync-rss", "feed_url") if feeds_mode else ("article", "scrape-website", "url")
     )
-    jobctl_s = base_s = 0.0
+    jobctl_s = base_s = jobctl_cpu = base_cpu = 0.0
     peak = base_peak = 0
     with env.postgres() as db, site(count if feeds_mode else 0, items, 0 if feeds_mode else count) as base:
         for r in range(rounds):
@@ -170,16 +184,16 @@ def run(env: Env, name: str) -> Result:
             sides = ["jobctl", "baseline"] if r % 2 == 0 else ["baseline", "jobctl"]
             for side in sides:
                 if side == "jobctl":
-                    seconds, rss = _worker(env, db, job_type, field=field, urls=urls, tag=f"{name}-{r}")
-                    jobctl_s, peak = jobctl_s + seconds, max(peak, rss)
+                    seconds, rss, used = _worker(env, db, job_type, field=field, urls=urls, tag=f"{name}-{r}")
+                    jobctl_s, peak, jobctl_cpu = jobctl_s + seconds, max(peak, rss), jobctl_cpu + used
                 else:
-                    seconds, got, rss = _baseline("feeds" if feeds_mode else "pages", urls)
+                    seconds, got, rss, used = _baseline("feeds" if feeds_mode else "pages", urls)
                     expected = count * items if feeds_mode else count
                     if got != expected:
                         raise RuntimeError(
                             f"the baseline got {got} of {expected} {'entries' if feeds_mode else 'pages'}"
                         )
-                    base_s, base_peak = base_s + seconds, max(base_peak, rss)
+                    base_s, base_peak, base_cpu = base_s + seconds, max(base_peak, rss), base_cpu + used
         stored = _count_items(env, db)
     env.flush_redis()
     expected_items = rounds * count * (items if feeds_mode else 1)
@@ -196,8 +210,9 @@ def run(env: Env, name: str) -> Result:
         "items/s" if feeds_mode else "pages/s",
         [at_least(0.8)],
         note=f"{rounds} x {what} a side, {_slots()} slots; worker peak RSS {mb:.0f} MB "
-        f"(baseline process {base_mb:.0f} MB); {stored:,} items stored",
-        extra={"rss": mb, "baseline_rss": base_mb},
+        f"(baseline process {base_mb:.0f} MB); CPU: worker {jobctl_cpu:.1f} s incl. start-up, "
+        f"baseline {base_cpu:.1f} s (PostgreSQL's not counted); {stored:,} items stored",
+        extra={"rss": mb, "baseline_rss": base_mb, "cpu_s": jobctl_cpu, "baseline_cpu_s": base_cpu},
     )
 
 
