@@ -21,6 +21,9 @@ MODULES = (
     "process_pool",
     "dashboard_refresh",
     "scheduler_delay",
+    "job_progress",
+    "extraction_quality",
+    "content",
     "context_sync",
 )
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from jobctl.cli import job_logs
 from jobctl.cli.context import STATE
 from jobctl.cli.output import age, error, info, print_json, seconds, table
 from jobctl.domain.errors import InvalidInputError, JobctlError
@@ -16,7 +17,7 @@ if TYPE_CHECKING:
 
     from jobctl.domain.records import JobRecord
 
-app = typer.Typer(help="List, inspect, cancel and retry jobs.", no_args_is_help=True)
+app = typer.Typer(help="List, inspect, cancel and retry jobs; read their logs.", no_args_is_help=True)
 
 
 def _csv(values: list[str] | None) -> list[str]:
@@ -105,12 +106,14 @@ def show(
     job_id: Annotated[str, typer.Argument(metavar="ID")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the job as JSON.")] = False,
 ) -> None:
-    """Everything about one job: payload, result, error with traceback, timing."""
+    """Everything about one job: payload, result, error with traceback, timing, progress, last log lines."""
     job = STATE.api.get_job(job_id)
+    activity = job_logs.activity_or_none(job_id)
     if as_json:
-        print_json(job.to_json())
+        print_json(job.to_json() | job_logs.activity_json(activity))
         return
     _describe(job)
+    job_logs.describe_activity(job, activity)
 
 
 def _describe(job: JobRecord) -> None:
@@ -182,3 +185,6 @@ def retry(
 ) -> None:
     """Retry FAILED or CANCELLED jobs now, with a fresh retry budget."""
     _act(ids, STATE.api.retry_job, "retried", as_json)
+
+
+job_logs.register(app)  # `jobs logs`, listed after the others

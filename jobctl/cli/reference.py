@@ -35,6 +35,16 @@ ENVIRONMENT = {
     "JOBCTL_REDIS_SERVER_BIN": "the redis-server binary for the embedded Redis (default: the bundled one).",
     "JOBCTL_FETCH_ALLOW_PRIVATE": "1: context fetches may reach loopback/private addresses (default: 0).",
     "JOBCTL_DOCUMENTS_ROOT": "process-document reads local paths only under this directory (default: none).",
+    "JOBCTL_LOG_MAX_LINES": "newest log lines kept per job (ctx.log, `jobctl jobs logs`; default: 200).",
+    "JOBCTL_LOG_MAX_BYTES": "bytes of log lines kept per job, the newest (default: 65536).",
+    "JOBCTL_LOG_TTL_SECONDS": "a job's progress and log lines expire after this (default: 604800, a week).",
+    "JOBCTL_CONTENT_API_URL": "OpenAI-compatible base URL (.../v1) for generate-content (default: offline).",
+    "JOBCTL_CONTENT_MODEL": "the chat-completions model generate-content asks for (default: gpt-4o-mini).",
+    "JOBCTL_CONTENT_API_KEY": "bearer key of that endpoint (never logged or shown; default: none).",
+    "JOBCTL_CONTENT_TIMEOUT_SECONDS": "one job's total deadline for it, retries included (default: 120).",
+    "JOBCTL_IMAGE_API_URL": "OpenAI-compatible base URL (.../v1) for generate-image (default: offline).",
+    "JOBCTL_IMAGE_MODEL": "the images model generate-image asks for (default: gpt-image-1).",
+    "JOBCTL_IMAGE_API_KEY": "bearer key of the images endpoint (never logged or shown; default: none).",
     "JOBCTL_DEBUG": "1: print the traceback of an internal error.",
 }
 
@@ -42,8 +52,9 @@ EXIT_STATUS = {
     0: "success",
     1: "unexpected internal error",
     2: "usage error (unknown option, missing argument)",
-    3: "invalid input: payload, key=value, duration, time, job id, queue",
-    4: "unknown job id",
+    3: "invalid input: payload, key=value, duration, time, job id, queue; source kind, URL or path, "
+    "a refused address",
+    4: "unknown job id, source id, item id or schedule name",
     5: "unknown job type, or a type whose processor is not installed",
     6: "the organisation's active-job limit is reached",
     7: "Redis unreachable",
@@ -54,6 +65,7 @@ EXIT_STATUS = {
     12: "bad configuration file or value",
     13: "worker: stopped by a second signal or an expired grace period",
     14: "doctor: at least one check failed (warnings alone exit 0)",
+    15: "sources preview: the URL could not be fetched, or is not a page or feed",
     130: "interrupted",
 }
 

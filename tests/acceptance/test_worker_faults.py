@@ -361,13 +361,9 @@ def test_metrics_and_health(fast: Cli, tmp_path: Path) -> None:
 
     status, body = wait_until(lambda: get("/healthz"), timeout=10)
     assert status == 200 and json.loads(body)["redis"] == "ok"
-    status, text = get("/metrics")
+    status, text = get("/metrics")  # what it holds: test_metrics.py, through prometheus-client's parser
     assert status == 200
-    assert 'jobctl_jobs_completed_total{queue="context-scraping",type="ping"} 1' in text
-    assert (
-        "jobctl_job_duration_seconds_bucket" in text
-        and 'jobctl_queue_depth{queue="context-scraping"}' in text
-    )
+    assert 'jobctl_jobs_completed_total{queue="context-scraping",type="ping"} 1.0' in text
 
 
 def test_worker_name_held_by_a_live_worker_is_refused(fast: Cli, tmp_path: Path) -> None:

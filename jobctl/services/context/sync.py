@@ -185,6 +185,7 @@ def preview(url: str, kind: str, *, policy: fetch.FetchPolicy, client: Any = Non
         "date": article.published_at.isoformat() if article.published_at else None,
         "text": article.text,
         "extractor": article.extractor,
+        "content_type": result.content_type,
     }
 
 

@@ -18,7 +18,10 @@ from textual.screen import Screen
 from textual.widgets import Footer, Label, Static
 
 from jobctl.api.dashboard import Action
+from jobctl.domain.progress import JobActivity
 from jobctl.domain.records import JobRecord
+from jobctl.tui.detail.content_links import content_links
+from jobctl.tui.detail.progress_panel import ProgressPanel
 from jobctl.tui.format import age, duration, status_style
 
 if TYPE_CHECKING:
@@ -45,6 +48,7 @@ class JobDetailScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Label(f"job {self.job_id}", id="detail-title", markup=False)
         with VerticalScroll(id="detail-body"):
+            yield ProgressPanel(id="detail-progress")
             yield Static("loading…", id="detail-content", markup=False)
         yield Footer(compact=True)
 
@@ -65,6 +69,11 @@ class JobDetailScreen(Screen[None]):
             return
         self.record = record
         content.update(_raw(record) if self.raw else _describe(record, now, self.app.current_theme))
+
+    def show_activity(self, activity: JobActivity | None) -> None:
+        """The job's reported progress and last lines (read from Redis with the row)."""
+        attempts = self.record.attempts if self.record is not None else 0
+        self.query_one(ProgressPanel).show(activity, attempts)
 
     def action_raw(self) -> None:
         self.raw = not self.raw
@@ -102,6 +111,8 @@ def _describe(r: JobRecord, now: datetime, theme: Any) -> Text:
     if r.attempts > 1:
         t.append(f"  ({r.attempts - 1} earlier attempt(s): the row keeps only the last run)\n", style="dim")
     t.append("\nPAYLOAD\n", style="bold").append(_json(r.payload) + "\n")
+    if (links := content_links(r.type, r.result)) is not None:
+        t.append(links)  # the items a content job made, before the raw result
     if r.result is not None:
         t.append("\nRESULT\n", style="bold").append(_json(r.result) + "\n")
     if r.error is not None:
