@@ -24,6 +24,7 @@ MODULES = (
     "job_progress",
     "extraction_quality",
     "content",
+    "context_sync",
 )
 
 

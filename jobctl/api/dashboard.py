@@ -20,6 +20,7 @@ from typing import Any
 from jobctl.api.dashboard_filter import parse_filter
 from jobctl.api.jobs import JobctlAPI
 from jobctl.api.schedules import ScheduleAPI, ScheduleView
+from jobctl.domain.attempts import AttemptRecord
 from jobctl.domain.errors import BackendUnavailableError, InvalidTransitionError, JobNotFoundError
 from jobctl.domain.progress import JobActivity, JobProgress
 from jobctl.domain.records import JobRecord
@@ -244,6 +245,10 @@ class Dashboard:
 
     def job(self, job_id: str) -> JobRecord:
         return self.api.get_job(job_id)
+
+    def job_attempts(self, job_id: str) -> list[AttemptRecord]:
+        """The open job's attempt timeline (the detail page polls it with the row)."""
+        return self.api.job_attempts(job_id)
 
     def count(self, search: JobSearch) -> int:
         with self.api.backends.errors():

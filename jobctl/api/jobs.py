@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from jobctl.domain.attempts import AttemptRecord, JobDetail
 from jobctl.domain.errors import (
     InvalidInputError,
     InvalidTransitionError,
@@ -140,6 +141,18 @@ class JobctlAPI:
         if row is None:
             raise JobNotFoundError(job_id)
         return row
+
+    def job_attempts(self, job_id: str) -> list[AttemptRecord]:
+        """Every execution of the job on record, first attempt first (empty before its first
+        run; an unknown id has none either: `show_job` tells the two apart)."""
+        with self.backends.errors():
+            reader = self.backends.reader
+            return reader.attempts(job_id) if reader is not None else self.backends.repo.attempts(job_id)
+
+    def show_job(self, job_id: str) -> JobDetail:
+        """The job and its attempt timeline (JobNotFoundError for an unknown id)."""
+        job = self.get_job(job_id)
+        return JobDetail(job, tuple(self.job_attempts(job_id)))
 
     def list_jobs(self, flt: JobFilter) -> list[JobRecord]:
         with self.backends.errors():

@@ -228,7 +228,7 @@ class Loops(App[None]):
             self.schedules_view.show(result.schedules, now)
         screen = self.screen
         if isinstance(screen, JobDetailScreen) and screen.job_id == result.request.detail_id:
-            screen.show(result.detail, now, missing=result.detail_missing)
+            screen.show(result.detail, now, missing=result.detail_missing, attempts=result.detail_attempts)
             screen.show_activity(result.activity)
 
     def _note(self, outcome: Outcome) -> None:

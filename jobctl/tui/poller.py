@@ -30,6 +30,7 @@ from jobctl.api.dashboard import (
     RecentActivity,
     ScheduleView,
 )
+from jobctl.domain.attempts import AttemptRecord
 from jobctl.domain.errors import (
     BackendUnavailableError,
     DatabaseUnavailableError,
@@ -127,6 +128,7 @@ class SqlResult:
     groups: list[FailedGroup] | None = None
     schedules: list[ScheduleView] | None = None
     detail: JobRecord | None = None
+    detail_attempts: tuple[AttemptRecord, ...] | None = None  # the open job's timeline
     detail_missing: bool = False  # the open job was deleted meanwhile
     progress: dict[str, JobProgress] | None = None  # of the page's running jobs (Redis)
     activity: JobActivity | None = None  # the open job's progress and last lines (Redis)
@@ -165,6 +167,8 @@ def fetch_sql(dash: Dashboard, req: SqlRequest) -> SqlResult:
         except JobNotFoundError:
             result.detail_missing = True
         if result.detail is not None:
+            attempts = out.attempt(Backend.DATABASE, lambda: dash.job_attempts(job_id))
+            result.detail_attempts = tuple(attempts) if attempts is not None else None
             result.activity = out.attempt(Backend.REDIS, lambda: dash.job_activity(job_id))
     result.view_took = time.monotonic() - view_started
     return result
