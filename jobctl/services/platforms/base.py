@@ -26,6 +26,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar
 
 import httpx
@@ -93,13 +94,22 @@ def same_text(ours: str, theirs: str | None) -> bool:
 
 
 def retry_after_s(headers: Mapping[str, str], now: float | None = None) -> float | None:
-    """Retry-After (seconds) or X's x-rate-limit-reset (Unix time); None when neither is usable."""
+    """Retry-After (seconds or an HTTP date, RFC 9110) or X's x-rate-limit-reset (Unix time);
+    None when neither is usable."""
+    now = time.time() if now is None else now
     value = headers.get("retry-after", "").strip()
     if value.isdigit():
         return float(value)
+    if value:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            when = None
+        if when is not None:
+            return max(0.0, when.timestamp() - now)
     reset = headers.get("x-rate-limit-reset", "").strip()
     if reset.isdigit():
-        return max(0.0, float(reset) - (time.time() if now is None else now))
+        return max(0.0, float(reset) - now)
     return None
 
 

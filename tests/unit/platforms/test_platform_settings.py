@@ -53,6 +53,8 @@ def test_rate_limit_waits() -> None:
     assert retry_after_s({"x-rate-limit-reset": "1300"}, now=1000.0) == 300
     assert retry_after_s({"x-rate-limit-reset": "900"}, now=1000.0) == 0
     assert retry_after_s({}) is None
+    assert retry_after_s({"retry-after": "Thu, 01 Jan 1970 00:02:00 GMT"}, now=60.0) == 60
+    assert retry_after_s({"retry-after": "soon"}) is None
 
 
 def test_little_text_round_trip_and_post_matching() -> None:
