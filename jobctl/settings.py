@@ -22,7 +22,7 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _TOP_LEVEL_KEYS = frozenset(
     {
         "redis_url", "database_url", "data_dir", "retry_intervals", "log_level",
-        "queues", "limits", "worker", "fetch", "documents", "content", "jobs",
+        "queues", "limits", "worker", "fetch", "documents", "content", "jobs", "platforms",
     }
 )
 _QUEUE_KEYS = frozenset({"concurrency", "lock_seconds"})
@@ -33,6 +33,21 @@ _JOBS_KEYS = frozenset({"log_max_lines", "log_max_bytes", "log_ttl_seconds"})
 _CONTENT_KEYS = frozenset(
     {"api_url", "model", "api_key", "timeout_s", "image_api_url", "image_model", "image_api_key"}
 )
+# publish-content's platform APIs: the documented production base URLs (each client module cites
+# its docs); tests and self-hosted gateways point them elsewhere.
+DEFAULT_PLATFORM_URLS: dict[str, str] = {
+    "twitter": "https://api.x.com",
+    "linkedin": "https://api.linkedin.com",
+    "facebook": "https://graph.facebook.com/v21.0",
+    "instagram": "https://graph.facebook.com/v21.0",
+    "threads": "https://graph.threads.net/v1.0",
+}
+PLATFORM_URL_ENV = {
+    "twitter": "JOBCTL_X_API_URL", "linkedin": "JOBCTL_LINKEDIN_API_URL",
+    "facebook": "JOBCTL_FACEBOOK_API_URL", "instagram": "JOBCTL_INSTAGRAM_API_URL",
+    "threads": "JOBCTL_THREADS_API_URL",
+}  # fmt: skip
+_PLATFORM_KEYS = frozenset({*(f"{p}_api_url" for p in DEFAULT_PLATFORM_URLS), "timeout_s", "media_url"})
 _REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 
 
@@ -75,6 +90,11 @@ class Settings:
     image_api_url: str | None = None
     image_model: str = "gpt-image-1"
     image_api_key: str | None = field(default=None, repr=False)
+    # publish-content: each platform's API base URL, one operation's total deadline, and the
+    # public base URL under which the data dir's images/ are served (Instagram needs one).
+    platform_urls: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_PLATFORM_URLS))
+    publish_timeout_s: float = 30.0
+    publish_media_url: str | None = None
 
     @property
     def effective_database_url(self) -> str:
@@ -130,6 +150,11 @@ class Settings:
                 "image_api_url": mask_url(self.image_api_url) if self.image_api_url else None,
                 "image_model": self.image_model,
                 "image_api_key": "set" if self.image_api_key else None,
+            },
+            "platforms": {
+                **{f"{p}_api_url": mask_url(u) for p, u in self.platform_urls.items()},
+                "timeout_s": self.publish_timeout_s,
+                "media_url": mask_url(self.publish_media_url) if self.publish_media_url else None,
             },
         }
 
@@ -422,6 +447,33 @@ def _apply_content(src: _Source, raw: object, s: Settings) -> Settings:
     return s
 
 
+def _apply_platforms(src: _Source, raw: object, s: Settings) -> Settings:
+    table = _want_table(src, "platforms", raw, _PLATFORM_KEYS)
+    urls = dict(s.platform_urls)
+    for platform in DEFAULT_PLATFORM_URLS:
+        if (key := f"{platform}_api_url") in table:
+            urls[platform] = _content_url(src, f"platforms.{key}", table[key])
+    s = replace(s, platform_urls=urls)
+    if "timeout_s" in table:
+        s = replace(s, publish_timeout_s=_want_seconds(src, "platforms.timeout_s", table["timeout_s"]))
+    if "media_url" in table:
+        s = replace(s, publish_media_url=_content_url(src, "platforms.media_url", table["media_url"]))
+    return s
+
+
+def _platform_env(s: Settings, env: Mapping[str, str]) -> Settings:
+    urls = dict(s.platform_urls)
+    for platform, name in PLATFORM_URL_ENV.items():
+        if (value := _get(env, name)) is not None:
+            urls[platform] = _content_url(_ENV, name, value)
+    s = replace(s, platform_urls=urls)
+    if (value := _get(env, "JOBCTL_PUBLISH_TIMEOUT_SECONDS")) is not None:
+        s = replace(s, publish_timeout_s=_env_seconds("JOBCTL_PUBLISH_TIMEOUT_SECONDS", value))
+    if (value := _get(env, "JOBCTL_PUBLISH_MEDIA_URL")) is not None:
+        s = replace(s, publish_media_url=_content_url(_ENV, "JOBCTL_PUBLISH_MEDIA_URL", value))
+    return s
+
+
 def _env_bool(name: str, value: str) -> bool:
     lowered = value.lower()
     if lowered in ("1", "true", "yes", "on"):
@@ -482,7 +534,11 @@ def _from_file(path: Path | None, data: dict[str, object], env: Mapping[str, str
 
 
 def _apply_sections(src: _Source, data: dict[str, object], s: Settings) -> Settings:
-    for key, apply in (("fetch", _apply_fetch), ("content", _apply_content), ("jobs", _apply_jobs)):
+    sections = (
+        ("fetch", _apply_fetch), ("content", _apply_content), ("jobs", _apply_jobs),
+        ("platforms", _apply_platforms),
+    )  # fmt: skip
+    for key, apply in sections:
         if key in data:
             s = apply(src, data[key], s)
     return s
@@ -537,7 +593,7 @@ def _content_env(s: Settings, env: Mapping[str, str]) -> Settings:
         s = replace(s, image_model=value.strip())
     if (value := _get(env, "JOBCTL_IMAGE_API_KEY")) is not None:
         s = replace(s, image_api_key=value.strip())
-    return s
+    return _platform_env(s, env)
 
 
 def load_settings(config_path: Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
@@ -582,6 +638,13 @@ _SOURCES: tuple[tuple[str, str | None, tuple[str, ...]], ...] = (
     ("content.image_api_url", "JOBCTL_IMAGE_API_URL", ("content", "image_api_url")),
     ("content.image_model", "JOBCTL_IMAGE_MODEL", ("content", "image_model")),
     ("content.image_api_key", "JOBCTL_IMAGE_API_KEY", ("content", "image_api_key")),
+    ("platforms.twitter_api_url", "JOBCTL_X_API_URL", ("platforms", "twitter_api_url")),
+    ("platforms.linkedin_api_url", "JOBCTL_LINKEDIN_API_URL", ("platforms", "linkedin_api_url")),
+    ("platforms.facebook_api_url", "JOBCTL_FACEBOOK_API_URL", ("platforms", "facebook_api_url")),
+    ("platforms.instagram_api_url", "JOBCTL_INSTAGRAM_API_URL", ("platforms", "instagram_api_url")),
+    ("platforms.threads_api_url", "JOBCTL_THREADS_API_URL", ("platforms", "threads_api_url")),
+    ("platforms.timeout_s", "JOBCTL_PUBLISH_TIMEOUT_SECONDS", ("platforms", "timeout_s")),
+    ("platforms.media_url", "JOBCTL_PUBLISH_MEDIA_URL", ("platforms", "media_url")),
 )
 
 

@@ -15,6 +15,7 @@ import typer
 
 from jobctl import __version__
 from jobctl.cli import (
+    accounts,
     content,
     db,
     demo,
@@ -77,6 +78,7 @@ app.add_typer(items.app, name="items")
 app.add_typer(orgs.app, name="orgs")
 app.add_typer(content.app, name="content")
 app.add_typer(content.images_app, name="images")
+app.add_typer(accounts.app, name="accounts")
 scheduler.register(app)
 app.add_typer(db.app, name="db")
 app.add_typer(redis_cmd.app, name="redis")

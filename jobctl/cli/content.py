@@ -70,10 +70,13 @@ def show(
     as_json: JsonOption = False,
 ) -> None:
     """One content item: its body, and its length as its platform counts it."""
+    from jobctl.api.accounts import AccountsAPI
     from jobctl.api.content import counted
 
     item = _api().get_content(item_id)
     c = counted(item)
+    attempt = AccountsAPI(STATE.api).publish_attempt(item.id)  # publish-content's, if any
+    c["publish"] = attempt.to_json() if attempt is not None else None
     if as_json:
         print_json(c)
         return
@@ -86,6 +89,10 @@ def show(
         ("provider", f"{item.provider} ({item.model})"), ("job", item.job_id or "-"),
         ("post id", item.external_post_id or "-"), ("created", item.created_at.isoformat()),
     ]  # fmt: skip
+    if attempt is not None:
+        pairs.append(("published by", f"{attempt.social_account_id} (job {attempt.job_id or '-'})"))
+        if attempt.error:
+            pairs.append(("rejected", attempt.error))
     for key, value in pairs:
         out.write(f"{key:>12}: {value}\n")
     out.write("\n" + item.body + "\n")

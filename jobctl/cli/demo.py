@@ -27,7 +27,6 @@ from jobctl.cli.output import info, print_json, table
 SAMPLE_PAYLOADS: dict[str, dict[str, Any]] = {
     "sync-analytics": {},
     "refresh-token": {"social_account_id": "acct-1"},
-    "publish-content": {"content_item_id": "item-1", "social_account_id": "acct-1"},
 }
 QUEUES = ("content-generation", "context-scraping", "analytics-sync")
 

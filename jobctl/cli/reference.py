@@ -45,6 +45,15 @@ ENVIRONMENT = {
     "JOBCTL_IMAGE_API_URL": "OpenAI-compatible base URL (.../v1) for generate-image (default: offline).",
     "JOBCTL_IMAGE_MODEL": "the images model generate-image asks for (default: gpt-image-1).",
     "JOBCTL_IMAGE_API_KEY": "bearer key of the images endpoint (never logged or shown; default: none).",
+    "JOBCTL_X_API_URL": "X API v2 base URL for publish-content (default: https://api.x.com).",
+    "JOBCTL_LINKEDIN_API_URL": "LinkedIn API base URL (default: https://api.linkedin.com).",
+    "JOBCTL_FACEBOOK_API_URL": "Facebook Graph API base URL (default: https://graph.facebook.com/v21.0).",
+    "JOBCTL_INSTAGRAM_API_URL": "Instagram Graph API base URL (default: https://graph.facebook.com/v21.0).",
+    "JOBCTL_THREADS_API_URL": "Threads API base URL (default: https://graph.threads.net/v1.0).",
+    "JOBCTL_PUBLISH_TIMEOUT_SECONDS": "publish-content: deadline of one platform operation (default: 30).",
+    "JOBCTL_PUBLISH_MEDIA_URL": "URL serving the images/ dir publicly (Instagram needs one; default: none).",
+    "JOBCTL_ACCOUNT_ACCESS_TOKEN": "accounts add --token-env default: the variable holding the access token.",
+    "JOBCTL_ACCOUNT_REFRESH_TOKEN": "accounts add: the variable holding the refresh token (optional).",
     "JOBCTL_DEBUG": "1: print the traceback of an internal error.",
 }
 
