@@ -17,12 +17,12 @@ import hashlib
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Header, Query, Request
+from fastapi import APIRouter, Body, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, StringConstraints
 
 from jobctl.api.jobs import EnqueueRequest, JobctlAPI
-from jobctl.domain.errors import JobNotFoundError
+from jobctl.domain.errors import JobctlError, JobNotFoundError
 from jobctl.domain.records import JobFilter, JobRecord
 from jobctl.domain.timeparse import parse_duration, parse_when, utcnow
 from jobctl.http.auth import Caller, CallerDep
@@ -34,6 +34,11 @@ router = APIRouter(prefix="/api")
 _P = {"model": Problem}
 COMMON: dict[int | str, dict[str, Any]] = {401: _P, 429: _P, 503: _P}
 ONE_JOB: dict[int | str, dict[str, Any]] = {**COMMON, 404: _P}
+# Identifiers as the core accepts them (jobctl.domain.job_types / content): anything else is a
+# 422 here, before it reaches a database (PostgreSQL refuses NUL characters, for one).
+JobId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,128}$")]
+_ORG = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$"
+Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:,-]{0,999}$")]
 
 
 def _api(request: Request) -> JobctlAPI:
@@ -68,6 +73,8 @@ def create_job(
         return unprocessable(
             ["body", "payload", "organization_id"], "must be your token's organization (or left out)"
         )
+    if _has_nul(payload):  # PostgreSQL's JSON types refuse NUL characters
+        return unprocessable(["body", "payload"], "must not contain NUL characters")
     if (
         not who.admin
         and job_type == "ping"
@@ -96,6 +103,16 @@ def create_job(
     return Accepted(id=job.id, status=job.status.value)
 
 
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
 def _options(req: EnqueueRequest) -> dict[str, Any]:
     return {
         "organization_id": req.organization_id,
@@ -114,11 +131,13 @@ def _idempotent_id(who: Caller, key: str) -> str:
 def list_jobs(
     request: Request,
     who: CallerDep,
-    status: Annotated[list[str] | None, Query(description="pending, running, ... (repeat).")] = None,
-    type: Annotated[list[str] | None, Query(description="Job type(s) (repeat).")] = None,
-    queue: Annotated[list[str] | None, Query(description="Queue(s) (repeat).")] = None,
+    status: Annotated[
+        list[str] | None, Query(description="pending, running, ... (repeat or comma-separate).")
+    ] = None,
+    type: Annotated[list[Name] | None, Query(description="Job type(s) (repeat).")] = None,
+    queue: Annotated[list[Name] | None, Query(description="Queue(s) (repeat).")] = None,
     org: Annotated[
-        str | None, Query(description="Organisation (admin tokens; others see their own).")
+        str | None, Query(pattern=_ORG, description="Organisation (admin tokens; others see their own).")
     ] = None,
     since: Annotated[str | None, Query(description="Created within: 30m, 1h, 2d; or an ISO time.")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
@@ -135,13 +154,13 @@ def list_jobs(
     since_at = None
     if since:
         try:
-            since_at = utcnow() - parse_duration(since)
-        except ValueError:
-            try:
-                since_at = parse_when(since)
-            except ValueError as exc:
-                return unprocessable(["query", "since"], str(exc))
-    types = tuple(api.registry.spec(t).name for t in _csv(type)) if type else ()
+            since_at = _since(since)
+        except (ValueError, OverflowError) as exc:
+            return unprocessable(["query", "since"], str(exc))
+    try:
+        types = tuple(api.registry.spec(t).name for t in _csv(type)) if type else ()
+    except JobctlError as exc:
+        return unprocessable(["query", "type"], exc.message)
     before = _decode_cursor(cursor) if cursor else None
     if before is None and cursor:
         return unprocessable(["query", "cursor"], "not a cursor this API gave")
@@ -157,6 +176,13 @@ def list_jobs(
     page, more = rows[:limit], len(rows) > limit
     nxt = _encode_cursor(page[-1]) if more and page else None
     return JobPage(jobs=[Job.of(r) for r in page], next_cursor=nxt)
+
+
+def _since(text: str) -> datetime:
+    try:
+        return utcnow() - parse_duration(text)
+    except ValueError:
+        return parse_when(text)
 
 
 def _csv(values: list[str] | None) -> list[str]:
@@ -180,20 +206,20 @@ def _decode_cursor(cursor: str) -> tuple[datetime, str] | None:
 
 
 @router.get("/jobs/{job_id}", response_model=Job, responses=ONE_JOB)
-def show_job(request: Request, who: CallerDep, job_id: str) -> Any:
+def show_job(request: Request, who: CallerDep, job_id: JobId) -> Any:
     """One job."""
     return Job.of(_visible(request, who, job_id))
 
 
 @router.delete("/jobs/{job_id}", response_model=Job, responses={**ONE_JOB, 409: _P})
-def cancel_job(request: Request, who: CallerDep, job_id: str) -> Any:
+def cancel_job(request: Request, who: CallerDep, job_id: JobId) -> Any:
     """Cancel a PENDING or RUNNING job (409 for any other status)."""
     _visible(request, who, job_id)
     return Job.of(_api(request).cancel_job(job_id))
 
 
 @router.post("/jobs/{job_id}/retry", response_model=Job, responses={**ONE_JOB, 409: _P})
-def retry_job(request: Request, who: CallerDep, job_id: str) -> Any:
+def retry_job(request: Request, who: CallerDep, job_id: JobId) -> Any:
     """Put a FAILED or CANCELLED job back in its queue with a fresh retry budget."""
     _visible(request, who, job_id)
     return Job.of(_api(request).retry_job(job_id))
@@ -204,7 +230,7 @@ def _not_built(what: str) -> HttpProblem:
 
 
 @router.get("/jobs/{job_id}/attempts", responses={**ONE_JOB, 501: _P})
-def job_attempts(request: Request, who: CallerDep, job_id: str) -> Any:
+def job_attempts(request: Request, who: CallerDep, job_id: JobId) -> Any:
     """Every attempt of a job: start, end, worker, outcome (as `jobctl jobs show`)."""
     _visible(request, who, job_id)
     read = getattr(_api(request), "job_attempts", None)  # JobctlAPI.job_attempts (attempts branch)
@@ -214,7 +240,7 @@ def job_attempts(request: Request, who: CallerDep, job_id: str) -> Any:
 
 
 @router.get("/jobs/{job_id}/logs", responses={**ONE_JOB, 501: _P})
-def job_logs(request: Request, who: CallerDep, job_id: str, after: Annotated[int, Query(ge=0)] = 0) -> Any:
+def job_logs(request: Request, who: CallerDep, job_id: JobId, after: Annotated[int, Query(ge=0)] = 0) -> Any:
     """A job's progress and log lines, after sequence number `after`."""
     _visible(request, who, job_id)
     read = getattr(_api(request), "job_activity", None)  # JobctlAPI.job_activity (progress branch)

@@ -34,13 +34,16 @@ def _optional_org(model: type[BaseModel]) -> type[BaseModel]:
 
 
 def _enqueue_model(name: str, constant: str, payload: type[BaseModel]) -> type[BaseModel]:
+    contract = _optional_org(payload)
+    # A payload may be left out only when its contract has no required field (ping).
+    empty_ok = not any(f.is_required() for f in contract.model_fields.values())
     cls_name = "Enqueue" + "".join(p.capitalize() for p in constant.split("_"))
     made: type[BaseModel] = create_model(
         cls_name,
         __config__=ConfigDict(extra="forbid"),
         __doc__=f"Create a {name} job.",
         type=(Literal[name], ...),  # type: ignore[arg-type]
-        payload=(_optional_org(payload), Field(default_factory=dict)),
+        payload=(contract, Field(default_factory=contract) if empty_ok else ...),
         queue=(Annotated[str, Field(min_length=1, max_length=100)] | None, None),
         delay_s=(Annotated[float, Field(ge=0, le=30 * 86400)] | None, None),
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any, Unpack
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.engine import Engine, Row
@@ -25,7 +25,7 @@ tc = TOKENS.c
 _COLUMNS = (tc.id, tc.organization_id, tc.name, tc.admin, tc.created_at, tc.revoked_at)
 
 
-def _record(row: Row[Unpack[tuple[Any, ...]]]) -> TokenRecord:
+def _record(row: Row[*tuple[Any, ...]]) -> TokenRecord:
     m = row._mapping
     return TokenRecord(
         id=m["id"],
