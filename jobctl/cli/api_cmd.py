@@ -7,6 +7,7 @@ settings (JOBCTL_* and --config) reach every `--workers` process through the env
 from __future__ import annotations
 
 import os
+import socket
 from typing import Annotated
 
 import typer
@@ -36,6 +37,7 @@ def api(
     from jobctl.http.config import load_http_config
 
     load_http_config()  # likewise for JOBCTL_API_RATE_*
+    _check_address(host, port)
     uvicorn.run(
         "jobctl.http.app:factory",
         factory=True,
@@ -46,3 +48,17 @@ def api(
         log_level="warning",
         server_header=False,
     )
+
+
+def _check_address(host: str, port: int) -> None:
+    """Fail in one line (exit 12) when the address is taken or invalid, before uvicorn starts
+    (it would log its own multi-line error and exit 1)."""
+    from jobctl.domain.errors import ConfigError
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        with socket.socket(infos[0][0], socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(infos[0][4])
+    except OSError as exc:
+        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
