@@ -23,6 +23,7 @@ MODULES = (
     "scheduler_delay",
     "extraction_quality",
     "content",
+    "http_api",
 )
 
 

@@ -36,7 +36,7 @@ def api(
         os.environ["JOBCTL_CONFIG"] = str(STATE.config_path.resolve())
     from jobctl.http.config import load_http_config
 
-    load_http_config()  # likewise for JOBCTL_API_RATE_*
+    load_http_config()  # likewise for the rate-limit variables
     _check_address(host, port)
     uvicorn.run(
         "jobctl.http.app:factory",
