@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -22,6 +22,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import Counter, Histogram
 from prometheus_client.exposition import choose_encoder
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from jobctl import __version__
 from jobctl.api.jobs import JobctlAPI
@@ -71,6 +72,42 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
+class AccessLog:
+    """Pure ASGI middleware (not BaseHTTPMiddleware, which costs a task and a stream per
+    request): counts, times and logs each request with its route template and token id."""
+
+    def __init__(self, app: ASGIApp, requests: Counter, latency: Histogram) -> None:
+        self.app, self.requests, self.latency = app, requests, latency
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500  # what the client gets if the app raises before answering
+
+        async def sending(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            took = time.perf_counter() - start
+            method = scope["method"]
+            route = getattr(scope.get("route"), "path", "(unmatched)")
+            self.requests.labels(method, route, str(status)).inc()
+            self.latency.labels(method, route).observe(took)
+            token_id = scope.get("state", {}).get("token_id", "-")
+            log.info(
+                f"{method} {scope['path']} {status} {took * 1000:.1f}ms "
+                f"caller={token_id}",  # "token=" would be masked as a secret by the log redaction
+                extra={"event": "http-request", "caller": token_id, "status": status},
+            )
+
+
 def _observe(app: FastAPI) -> None:
     registry = process_registry()
     requests = Counter(
@@ -86,22 +123,7 @@ def _observe(app: FastAPI) -> None:
         registry=registry,
     )
 
-    @app.middleware("http")
-    async def access(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        start = time.perf_counter()
-        response = await call_next(request)
-        took = time.perf_counter() - start
-        found = request.scope.get("route")
-        route = getattr(found, "path", "(unmatched)")
-        requests.labels(request.method, route, str(response.status_code)).inc()
-        latency.labels(request.method, route).observe(took)
-        token_id = getattr(request.state, "token_id", "-")
-        log.info(
-            f"{request.method} {request.url.path} {response.status_code} {took * 1000:.1f}ms "
-            f"caller={token_id}",  # "token=" would be masked as a secret by the log redaction
-            extra={"event": "http-request", "caller": token_id, "status": response.status_code},
-        )
-        return response
+    app.add_middleware(AccessLog, requests=requests, latency=latency)
 
     @app.get("/healthz", response_model=Health, responses={503: {"model": Health}}, tags=["operations"])
     def healthz(request: Request) -> Any:
