@@ -350,3 +350,27 @@ def test_openapi_property_run_finds_no_5xx_and_no_answer_off_schema(server: Serv
 
         exercise()
     assert "POST /api/jobs" in ran and "GET /api/jobs/{job_id}/logs" in ran
+
+
+def test_tokens_commands(server: Server, http_env: dict[str, str]) -> None:
+    env = {**os.environ, **http_env}
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "jobctl", "tokens", *args], env=env, capture_output=True, text=True
+        )
+
+    made = cli("create", "--org", "acme", "--name", "ci", "--json")
+    assert made.returncode == 0, made.stderr
+    token = json.loads(made.stdout)
+    auth = {"Authorization": f"Bearer {token['token']}"}
+    assert httpx.get(f"{server.base_url}/api/jobs", headers=auth).status_code == 200
+    listed = cli("list", "--org", "acme", "--json")
+    assert token["id"] in {t["id"] for t in json.loads(listed.stdout)}
+    assert token["token"] not in listed.stdout  # the secret is shown once, by create
+    assert cli("revoke", token["id"]).returncode == 0
+    assert httpx.get(f"{server.base_url}/api/jobs", headers=auth).status_code == 401
+    again = cli("revoke", token["id"])
+    assert again.returncode == 4 and again.stderr.count("\n") == 1 and "no active token" in again.stderr
+    assert cli("create").returncode == 3  # neither --org nor --admin
+    assert cli("create", "--org", "bad org!").returncode == 3
