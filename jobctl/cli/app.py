@@ -16,6 +16,7 @@ import typer
 from jobctl import __version__
 from jobctl.cli import (
     accounts,
+    api_cmd,
     content,
     db,
     demo,
@@ -29,6 +30,7 @@ from jobctl.cli import (
     scheduler,
     schedules,
     sources,
+    tokens,
     top,
     worker,
 )
@@ -84,6 +86,8 @@ app.add_typer(db.app, name="db")
 app.add_typer(redis_cmd.app, name="redis")
 demo.register(app)
 doctor.register(app)
+api_cmd.register(app)
+app.add_typer(tokens.app, name="tokens")
 
 
 def main() -> None:

@@ -54,6 +54,8 @@ ENVIRONMENT = {
     "JOBCTL_PUBLISH_MEDIA_URL": "URL serving the images/ dir publicly (Instagram needs one; default: none).",
     "JOBCTL_ACCOUNT_ACCESS_TOKEN": "accounts add --token-env default: the variable holding the access token.",
     "JOBCTL_ACCOUNT_REFRESH_TOKEN": "accounts add: the variable holding the refresh token (optional).",
+    "JOBCTL_API_RATE_LIMIT": "jobctl api: requests per organisation per window (default: 600; 0: off).",
+    "JOBCTL_API_RATE_WINDOW": "jobctl api: the rate-limit window in seconds, counted in Redis (default: 60).",
     "JOBCTL_DEBUG": "1: print the traceback of an internal error.",
 }
 
@@ -63,7 +65,7 @@ EXIT_STATUS = {
     2: "usage error (unknown option, missing argument)",
     3: "invalid input: payload, key=value, duration, time, job id, queue; source kind, URL or path, "
     "a refused address",
-    4: "unknown job id, source id, item id or schedule name",
+    4: "unknown job id, source id, item id, schedule name or token id",
     5: "unknown job type, or a type whose processor is not installed",
     6: "the organisation's active-job limit is reached",
     7: "Redis unreachable",
@@ -71,7 +73,7 @@ EXIT_STATUS = {
     9: "--wait / ping: the job ended FAILED or CANCELLED",
     10: "--wait / ping: the job did not finish in time",
     11: "the action does not apply to the job's status",
-    12: "bad configuration file or value",
+    12: "bad configuration file or value; jobctl api: the address cannot be listened on",
     13: "worker: stopped by a second signal or an expired grace period",
     14: "doctor: at least one check failed (warnings alone exit 0)",
     15: "sources preview: the URL could not be fetched, or is not a page or feed",
