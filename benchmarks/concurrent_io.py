@@ -73,11 +73,13 @@ def _run(env: Env, slots: int, name: str, targets: list[Target]) -> Result:
                         c.status == "COMPLETED"
                     )
                 ).one()
+                statuses = dict(conn.execute(select(c.status, func.count()).group_by(c.status)).all())
+                errors = sorted({e for (e,) in conn.execute(select(c.error_message).distinct()) if e})[:3]
         finally:
             api.close()
     env.flush_redis()
     if done != total:
-        raise RuntimeError(f"only {done} of {total} jobs completed")
+        raise RuntimeError(f"only {done} of {total} jobs completed: {statuses}, errors {errors}")
     rate = done / (last - first).total_seconds()
     rss_mb = peak_rss / 2**20
     cpu_ms = 1000 * cpu_s / total

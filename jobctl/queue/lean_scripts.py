@@ -75,8 +75,10 @@ return {id, flat}
 # 6 now (whole epoch seconds), 7 execution id, 8 its start, 9 its end (epoch floats),
 # 10 composite execution key, 11 the return value as RQ stores it ('' for None), 12 job id.
 _SUCCEED = """
-redis.call('HINCRBY', KEYS[1], 'successful_job_count', 1)
-redis.call('HINCRBYFLOAT', KEYS[1], 'total_working_time', ARGV[1])
+if redis.call('EXISTS', KEYS[1]) == 1 then  -- never recreate the hash of a worker that ended
+  redis.call('HINCRBY', KEYS[1], 'successful_job_count', 1)
+  redis.call('HINCRBYFLOAT', KEYS[1], 'total_working_time', ARGV[1])
+end
 redis.call('HSET', KEYS[2], 'status', 'finished', 'started_at', ARGV[2], 'ended_at', ARGV[3],
   'last_heartbeat', ARGV[3], 'worker_name', ARGV[4])
 local ttl = tonumber(ARGV[5])
@@ -90,21 +92,34 @@ redis.call('ZADD', KEYS[4], tonumber(ARGV[6]) + ttl, ARGV[12])
 redis.call('EXPIRE', KEYS[2], ttl)
 redis.call('EXPIRE', KEYS[8], ttl)
 redis.call('EXPIRE', KEYS[9], ttl)
-redis.call('HDEL', KEYS[1], 'current_job')
 redis.call('DEL', KEYS[6])
 redis.call('ZREM', KEYS[5], ARGV[10])
 redis.call('ZREM', KEYS[7], ARGV[7])
-redis.call('HSET', KEYS[1], 'state', 'idle')
+if redis.call('HGET', KEYS[1], 'current_job') == ARGV[12] then
+  redis.call('HDEL', KEYS[1], 'current_job')
+  redis.call('HSET', KEYS[1], 'state', 'idle')
+end
+return 1
+"""
+# The worker-hash part of RQ's clean-up of an execution (current job gone, state idle), done
+# only while the slot still shows that job: a slot whose finished job is recorded after it
+# took its next one (jobctl.queue.completer) must keep showing the next one.
+# KEYS[1] worker hash; ARGV[1] job id.
+_RELEASE_SLOT = """
+if redis.call('HGET', KEYS[1], 'current_job') == ARGV[1] then
+  redis.call('HDEL', KEYS[1], 'current_job')
+  redis.call('HSET', KEYS[1], 'state', 'idle')
+end
 return 1
 """
 
 _ATTR = "_jobctl_lean_scripts"
 
 
-def _scripts(connection: Any) -> tuple[Any, Any]:
+def _scripts(connection: Any) -> tuple[Any, Any, Any]:
     scripts = getattr(connection, _ATTR, None)
     if scripts is None:
-        scripts = (connection.register_script(_POP_AND_START), connection.register_script(_SUCCEED))
+        scripts = tuple(connection.register_script(s) for s in (_POP_AND_START, _SUCCEED, _RELEASE_SLOT))
         setattr(connection, _ATTR, scripts)
     return scripts
 
@@ -118,7 +133,7 @@ def pop_and_start(worker: Any, queue: Any, job_class: type[Job], serializer: Any
     Job.perform's PERSIST for `worker`, in one script; restore the job and the worker's
     in-process state as those calls leave it. None when the queue is empty."""
     connection = worker.connection
-    pop, _ = _scripts(connection)
+    pop, _, _ = _scripts(connection)
     keys = [queue.key, queue.intermediate_queue_key, worker.key, queue.started_job_registry.key]
     while True:
         execution_id = uuid4().hex
@@ -155,15 +170,15 @@ def pop_and_start(worker: Any, queue: Any, job_class: type[Job], serializer: Any
         return job, queue
 
 
-def succeed(worker: Any, job: Job, result_ttl: int) -> bool:
+def succeed(worker: Any, job: Job, result_ttl: int, execution: Execution | None, client: Any = None) -> bool:
     """RQ's handle_job_success for a job without repeats, with a positive result TTL and an
     execution record: worker counters, job FINISHED and saved, the result, the finished
-    registry, the job's expiry, the execution cleaned up, the worker idle — one script.
-    False (nothing written) when the job is not such a job: the caller takes RQ's path."""
-    execution = worker.execution
+    registry, the job's expiry, the execution cleaned up, the slot idle (if it still shows the
+    job) — one script, sent on `client` (a pipeline) or the worker's connection. False
+    (nothing written) when the job is not such a job: the caller takes RQ's path."""
     if execution is None or result_ttl <= 0 or job.started_at is None or job.ended_at is None:
         return False
-    _, script = _scripts(worker.connection)
+    _, script, _ = _scripts(worker.connection)
     stored = ""
     if job._result is not None:
         stored = b64encode(job.serializer.dumps(job._result)).decode()
@@ -179,7 +194,11 @@ def succeed(worker: Any, job: Job, result_ttl: int) -> bool:
         utcformat(job.ended_at), worker.name, result_ttl, current_timestamp(), execution.id,
         _epoch(execution.created_at), _epoch(job.ended_at), execution.composite_key, stored, job.id,
     ]  # fmt: skip
-    script(keys=keys, args=args, client=worker.connection)
-    worker.execution = None
-    worker._state = WorkerStatus.IDLE
+    script(keys=keys, args=args, client=client if client is not None else worker.connection)
     return True
+
+
+def release_slot(worker: Any, job_id: str, client: Any) -> None:
+    """Clear the slot's current job and mark it idle, if it still shows `job_id`."""
+    _, _, script = _scripts(worker.connection)
+    script(keys=[worker.key], args=[job_id], client=client)

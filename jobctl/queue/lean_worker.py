@@ -194,7 +194,9 @@ class LeanSimpleWorker(SimpleWorker):
             return
         assert job.started_at is not None and job.ended_at is not None
         result_ttl = job.get_result_ttl(self.default_result_ttl)
-        if succeed(self, job, result_ttl):  # the same writes as below, one Lua call
+        if succeed(self, job, result_ttl, self.execution):  # the same writes as below, one Lua call
+            self.execution = None
+            self._state = WorkerStatus.IDLE
             return
         execution = self.execution
         with self.connection.pipeline() as pipe:

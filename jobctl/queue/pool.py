@@ -34,6 +34,7 @@ from jobctl.domain.errors import (
 )
 from jobctl.domain.timeparse import utcnow
 from jobctl.queue.backends import Backends
+from jobctl.queue.completer import Completer
 from jobctl.queue.lean_worker import LeanQueue
 from jobctl.queue.lease import RedisLease
 from jobctl.queue.liveness import Heartbeat, heartbeat_key, owner_info
@@ -92,6 +93,8 @@ class WorkerPool:
             self._recover_at_start()
             _clear_stale_rq_workers(redis, [self._slot_name(i) for i in range(opts.concurrency)], opts.queues)
         runtime = self.runtime = WorkerRuntime(self.backends, self.owner)
+        completer = runtime.completer = Completer(runtime)
+        completer.start()
         install_runtime(runtime)
         heartbeat = Heartbeat(
             redis, self.owner, interval_s=self.backends.settings.heartbeat_seconds,
@@ -114,6 +117,7 @@ class WorkerPool:
             self._restore_signals(previous)
             if self._forced:
                 self._hand_back_leftovers()
+            completer.stop()  # the last successes are recorded while this worker still beats
             monitor.stop()
             heartbeat.stop()
             self._close_slot_connections()

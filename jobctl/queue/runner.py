@@ -33,6 +33,7 @@ from jobctl.domain.redaction import redact
 from jobctl.domain.status import JobStatus
 from jobctl.domain.timeparse import utcnow
 from jobctl.processors.base import JobContext
+from jobctl.queue.completer import Finished
 from jobctl.queue.runtime import Execution, WorkerRuntime
 
 log = logging.getLogger("jobctl.runner")
@@ -115,11 +116,30 @@ def run_job(runtime: WorkerRuntime, job_id: str) -> Any:
     runtime.end(job_id)
     took = time.monotonic() - started
     runtime.metrics.observe(row.queue, row.type, took)
-    if repo.complete(job_id, attempt, result, utcnow()):
+    finished = Finished(row, attempt, result, utcnow(), took)
+    if runtime.completer is not None and get_current_job() is not None:
+        return finished  # jobctl's slot hands it to the completer, which records it in a batch
+    return complete_now(runtime, finished)
+
+
+def complete_now(runtime: WorkerRuntime, finished: Finished) -> Marker | None:
+    """Record one successful execution (fenced on its attempt); None, or the marker that tells
+    the worker how to file RQ's job when the row was no longer this execution's."""
+    ok = runtime.backends.repo.complete(
+        finished.row.id, finished.attempt, finished.result, finished.finished_at
+    )
+    return recorded_completion(runtime, finished.row, finished.attempt, finished.took_s, ok)
+
+
+def recorded_completion(
+    runtime: WorkerRuntime, row: JobRecord, attempt: int, took_s: float, ok: bool
+) -> Marker | None:
+    """After the fenced COMPLETE: count and log it, or report the late finish it was."""
+    if ok:
         runtime.metrics.inc("jobs_completed", row.queue, row.type)
         log.info(
             "job completed",
-            extra=_fields(row, attempt, status="COMPLETED", duration_ms=round(took * 1000, 1)),
+            extra=_fields(row, attempt, status="COMPLETED", duration_ms=round(took_s * 1000, 1)),
         )
         return None
     return _late_finish(runtime, row, attempt, "COMPLETED")

@@ -13,6 +13,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from jobctl.domain.errors import JobCancelledError, JobStalledError
 from jobctl.domain.retry import RetryPolicy
@@ -22,6 +23,9 @@ from jobctl.queue.backends import Backends
 from jobctl.queue.interrupt import Interruptible
 from jobctl.queue.metrics import Metrics
 from jobctl.queue.rq_job import cancel_key
+
+if TYPE_CHECKING:
+    from jobctl.queue.completer import Completer
 
 log = logging.getLogger("jobctl.worker")
 
@@ -80,6 +84,8 @@ class WorkerRuntime:
         self.metrics = Metrics()
         self._lock = threading.Lock()
         self._running: dict[str, Execution] = {}
+        # Set by the worker pool: records successful executions in batches (None: at once).
+        self.completer: Completer | None = None
 
     def lock_seconds(self, queue: str) -> float:
         spec = self.settings.queues.get(queue)

@@ -288,6 +288,24 @@ class JobRepository:
         return self._write(q.COMPLETE, now, {"p_id": job_id, "p_attempt": attempt, "p_result": result})
 
     @_translated
+    def complete_many(self, items: Sequence[tuple[str, int, object, datetime]]) -> set[str]:
+        """complete() for many executions, each (job_id, attempt, result, finished_at) and
+        fenced the same way: the ids it changed. A worker batches its completions through
+        this (one statement and one commit on PostgreSQL; one complete() each elsewhere)."""
+        if not self._pg:
+            return {
+                job_id
+                for job_id, attempt, result, now in items
+                if self.complete(job_id, attempt, result, now)
+            }
+        rows = json.dumps(
+            [[job_id, attempt, result, utc(now).isoformat()] for job_id, attempt, result, now in items]
+        )
+        stmt = self._driver.statement(q.PG_COMPLETE_MANY, lambda: q.PG_COMPLETE_MANY)
+        params = {"p_status": JobStatus.COMPLETED.value, "p_running": q.RUNNING, "p_rows": rows}
+        return {str(row[0]) for row in self._driver.rows(stmt, params)}
+
+    @_translated
     def fail(self, job_id: str, attempt: int, error: JobError, now: datetime) -> bool:
         """RUNNING attempt `attempt` -> FAILED with `error`; False if the fence rejects it."""
         return self._write(q.FAIL, now, {"p_id": job_id, "p_attempt": attempt, **q.error_params(error)})

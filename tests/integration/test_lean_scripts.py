@@ -111,7 +111,9 @@ def _setup(conn: redis.Redis) -> tuple[Queue, LeanSimpleWorker]:
         ENTRY_POINT, args=(JOB_ID,), job_id=JOB_ID, timeout=NO_TIMEOUT, result_ttl=RESULT_TTL_S,
         failure_ttl=3600,
     )  # fmt: skip
-    worker = LeanSimpleWorker([queue], connection=conn, name=WORKER, job_class=JobctlJob, serializer=SERIALIZER)
+    worker = LeanSimpleWorker(
+        [queue], connection=conn, name=WORKER, job_class=JobctlJob, serializer=SERIALIZER
+    )
     worker.register_birth()
     return queue, worker
 
@@ -149,7 +151,11 @@ def test_the_start_script_writes_what_rq_writes(conn: redis.Redis) -> None:
     job, _, lean = _lean_start(conn)
     _assert_same(rq_state, snapshot(conn, job.id))
     lean_job = JobctlJob.fetch(JOB_ID, connection=conn, serializer=SERIALIZER)
-    assert (lean_job.args, lean_job.func_name, lean_job.get_status()) == (rq_job.args, rq_job.func_name, "started")
+    assert (lean_job.args, lean_job.func_name, lean_job.get_status()) == (
+        rq_job.args,
+        rq_job.func_name,
+        "started",
+    )
     # The in-process state RQ's calls leave, which the rest of perform_job reads.
     assert lean.execution is not None and lean.execution.job_id == JOB_ID
     assert worker.get_state() == lean.get_state() == "busy"
@@ -164,7 +170,9 @@ def test_the_success_script_writes_what_rq_writes(conn: redis.Redis) -> None:
     rq_state = snapshot(conn, job.id)
     job, queue, lean = _lean_start(conn)
     _finish(job)
-    assert succeed(lean, job, RESULT_TTL_S)
+    assert succeed(lean, job, RESULT_TTL_S, lean.execution)
+    lean.execution = None
+    lean._state = "idle"
     lean_state = snapshot(conn, job.id)
     _assert_same(rq_state, lean_state)
     assert lean_state["rq:job:<job>"][1]["status"] == "finished"
