@@ -79,7 +79,14 @@ def _run(env: Env, slots: int, name: str, targets: list[Target]) -> Result:
             api.close()
     env.flush_redis()
     if done != total:
-        raise RuntimeError(f"only {done} of {total} jobs completed: {statuses}, errors {errors}")
+        unusual = [
+            line.strip()[:300]
+            for line in (env.tmp / "concurrent-worker.log").read_text(errors="replace").splitlines()
+            if '"job running"' not in line and '"job completed"' not in line
+        ]
+        raise RuntimeError(
+            f"only {done} of {total} jobs completed: {statuses}, errors {errors}; worker log: {unusual[:6]}"
+        )
     rate = done / (last - first).total_seconds()
     rss_mb = peak_rss / 2**20
     cpu_ms = 1000 * cpu_s / total
