@@ -1,4 +1,4 @@
-"""RQ's SimpleWorker bookkeeping with the same Redis state per job in 4 round trips, not 18.
+"""RQ's SimpleWorker bookkeeping with the same Redis state per job in 2 round trips, not 18.
 
 Measured with `redis-cli monitor` (rq 2.12, one slot, no-op jobs): RQ's SimpleWorker sends
 53 commands a job in 18 round trips; jobctl's slots sent exactly the same. Each round trip
@@ -20,8 +20,9 @@ What goes, and why it may:
   atomically, which is what the recovery sweep's two rescue passes expect.
 - The job's `last_heartbeat` written on its own when it ends: saved with the job in the
   success transaction (a failure still writes it as RQ does).
-- The dequeue's LMOVE and the job's HGETALL: one Lua call doing both (atomically, with the
-  same LMOVE into the intermediate list); RQ's blocking BLMOVE only when the queue is empty.
+- The dequeue's LMOVE, the job's HGETALL and the start transaction above: one Lua call
+  (jobctl.queue.lean_scripts) when the slot dequeuing is known; RQ's blocking BLMOVE (then
+  the MULTI) only when the queue is empty. The success transaction: one Lua call too.
 - handle_job_success's WATCH + SMEMBERS of the job's dependents key before its MULTI: jobctl
   never creates RQ dependencies or repeats (its producer is the only way jobs reach its
   queues, and JobctlJob refuses anything but jobctl's entry point), so the transaction runs
