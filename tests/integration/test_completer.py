@@ -14,12 +14,12 @@ from rq.registry import CanceledJobRegistry, FinishedJobRegistry, StartedJobRegi
 
 from jobctl.api import JobctlAPI, run_worker
 from jobctl.domain.status import JobStatus
-from jobctl.queue.completer import Completer, Finished
-from jobctl.queue.lean_scripts import pop_and_start
-from jobctl.queue.lean_worker import LeanQueue
 from jobctl.queue.rq_job import RESULT_TTL_S, SERIALIZER, JobctlJob
-from jobctl.queue.runtime import WorkerRuntime
-from jobctl.queue.worker import JobctlWorker
+from jobctl.worker.completer import Completer, Finished
+from jobctl.worker.lean_scripts import pop_and_start
+from jobctl.worker.lean_worker import LeanQueue
+from jobctl.worker.runtime import WorkerRuntime
+from jobctl.worker.slot import JobctlWorker
 
 Q = "analytics-sync"
 

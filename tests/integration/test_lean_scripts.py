@@ -2,7 +2,7 @@
 
 Each test runs one job through RQ's SimpleWorker methods, snapshots every key (type, fields,
 members, scores and TTLs, with ids and clock readings replaced by placeholders), flushes,
-runs the same job through jobctl.queue.lean_scripts, and compares. A change in RQ's keys or
+runs the same job through jobctl.worker.lean_scripts, and compares. A change in RQ's keys or
 fields (a new RQ release) fails here instead of confusing `rq info` or rq-dashboard.
 """
 
@@ -22,9 +22,9 @@ from rq.queue import Queue
 from rq.utils import now
 from rq.worker import BaseWorker
 
-from jobctl.queue.lean_scripts import pop_and_start, succeed
-from jobctl.queue.lean_worker import LeanQueue, LeanSimpleWorker
 from jobctl.queue.rq_job import ENTRY_POINT, NO_TIMEOUT, RESULT_TTL_S, SERIALIZER, JobctlJob
+from jobctl.worker.lean_scripts import pop_and_start, succeed
+from jobctl.worker.lean_worker import LeanQueue, LeanSimpleWorker
 
 QUEUE = "lean-test"
 WORKER = "lean-worker"

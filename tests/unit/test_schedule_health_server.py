@@ -1,4 +1,4 @@
-"""jobctl.queue.health.HealthServer: /healthz from a checks callable, /metrics, 404, clean stop."""
+"""jobctl.worker.health.HealthServer: /healthz from a checks callable, /metrics, 404, clean stop."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import urllib.request
 import pytest
 
 from jobctl.domain.errors import ConfigError
-from jobctl.queue.health import HealthServer
+from jobctl.worker.health import HealthServer
 
 
 def _get(url: str) -> tuple[int, str, str]:

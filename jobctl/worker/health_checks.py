@@ -1,15 +1,15 @@
-"""The worker's /healthz and /metrics, served by jobctl.queue.health.HealthServer."""
+"""The worker's /healthz and /metrics, served by jobctl.worker.health.HealthServer."""
 
 from __future__ import annotations
 
 import time
 from typing import TYPE_CHECKING, Any
 
-from jobctl.queue.liveness import owner_info
-from jobctl.queue.metrics import render
+from jobctl.worker.liveness import owner_info
+from jobctl.worker.metrics import render
 
 if TYPE_CHECKING:
-    from jobctl.queue.pool import WorkerPool
+    from jobctl.worker.pool import WorkerPool
 
 # The supervisor ticks every 0.2 s; a loop silent this long is stuck.
 LOOP_STALE_S = 10.0
@@ -60,7 +60,7 @@ def worker_metrics(pool: WorkerPool) -> str:
 
 
 def start_worker_health(pool: WorkerPool, port: int) -> Any:
-    from jobctl.queue.health import HealthServer
+    from jobctl.worker.health import HealthServer
 
     server = HealthServer(port, lambda: worker_checks(pool), lambda: worker_metrics(pool))
     server.start()

@@ -21,7 +21,7 @@ What goes, and why it may:
 - The job's `last_heartbeat` written on its own when it ends: saved with the job in the
   success transaction (a failure still writes it as RQ does).
 - The dequeue's LMOVE, the job's HGETALL and the start transaction above: one Lua call
-  (jobctl.queue.lean_scripts) when the slot dequeuing is known; RQ's blocking BLMOVE (then
+  (jobctl.worker.lean_scripts) when the slot dequeuing is known; RQ's blocking BLMOVE (then
   the MULTI) only when the queue is empty. The success transaction: one Lua call too.
 - handle_job_success's WATCH + SMEMBERS of the job's dependents key before its MULTI: jobctl
   never creates RQ dependencies or repeats (its producer is the only way jobs reach its
@@ -46,7 +46,7 @@ from rq.queue import Queue
 from rq.utils import as_text, get_version, now
 from rq.worker import WorkerStatus
 
-from jobctl.queue.lean_scripts import pop_and_start, succeed
+from jobctl.worker.lean_scripts import pop_and_start, succeed
 
 RQ_BEAT_EVERY_S = 5.0
 SUSPENSION_EVERY_S = 1.0
@@ -63,7 +63,7 @@ _SCRIPT_ATTR = "_jobctl_pop_and_fetch"
 
 class LeanQueue(Queue):
     """RQ's dequeue of a single queue in one round trip: with the slot that dequeues known,
-    the pop and RQ's start transaction together (jobctl.queue.lean_scripts); else LMOVE, then
+    the pop and RQ's start transaction together (jobctl.worker.lean_scripts); else LMOVE, then
     HGETALL of the job."""
 
     @classmethod

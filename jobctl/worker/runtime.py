@@ -20,12 +20,12 @@ from jobctl.domain.retry import RetryPolicy
 from jobctl.processors.base import JobContext
 from jobctl.processors.registry import Registry, default_registry
 from jobctl.queue.backends import Backends
-from jobctl.queue.interrupt import Interruptible
-from jobctl.queue.metrics import Metrics
 from jobctl.queue.rq_job import cancel_key
+from jobctl.worker.interrupt import Interruptible
+from jobctl.worker.metrics import Metrics
 
 if TYPE_CHECKING:
-    from jobctl.queue.completer import Completer
+    from jobctl.worker.completer import Completer
 
 log = logging.getLogger("jobctl.worker")
 

@@ -103,7 +103,7 @@ return 1
 """
 # The worker-hash part of RQ's clean-up of an execution (current job gone, state idle), done
 # only while the slot still shows that job: a slot whose finished job is recorded after it
-# took its next one (jobctl.queue.completer) must keep showing the next one.
+# took its next one (jobctl.worker.completer) must keep showing the next one.
 # KEYS[1] worker hash; ARGV[1] job id.
 _RELEASE_SLOT = """
 if redis.call('HGET', KEYS[1], 'current_job') == ARGV[1] then

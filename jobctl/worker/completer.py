@@ -9,7 +9,7 @@ slot's time outside its job, each a round trip that 60 slots queued for behind t
 What it keeps as it was: the row's finished_at is when the job finished (taken by the slot),
 the update is fenced on the attempt (an execution given up on meanwhile is a late finish,
 rejected and filed as the row says: cancelled, or left to whoever owns the job now), and
-RQ's keys end as RQ's success leaves them (jobctl.queue.lean_scripts). The slot's own RQ
+RQ's keys end as RQ's success leaves them (jobctl.worker.lean_scripts). The slot's own RQ
 worker hash is only set idle if it still shows the job. A worker killed with completions
 queued leaves those rows RUNNING: the recovery sweep re-runs them, as for a kill a moment
 before the job ended. The pool drains the queue before it stops, and a slot before it ends.
@@ -31,10 +31,10 @@ from rq.job import JobStatus as RQJobStatus
 from rq.registry import CanceledJobRegistry
 
 from jobctl.domain.records import JobRecord
-from jobctl.queue.lean_scripts import release_slot, succeed
+from jobctl.worker.lean_scripts import release_slot, succeed
 
 if TYPE_CHECKING:
-    from jobctl.queue.runtime import WorkerRuntime
+    from jobctl.worker.runtime import WorkerRuntime
 
 log = logging.getLogger("jobctl.worker")
 
@@ -117,7 +117,7 @@ class Completer(threading.Thread):
                     self._cond.notify_all()
 
     def _write(self, batch: list[Finished]) -> None:
-        from jobctl.queue.runner import CANCELLED, recorded_completion
+        from jobctl.worker.runner import CANCELLED, recorded_completion
 
         repo = self.runtime.backends.repo
         items = [(f.row.id, f.attempt, f.result, f.finished_at) for f in batch]

@@ -33,8 +33,8 @@ from jobctl.domain.redaction import redact
 from jobctl.domain.status import JobStatus
 from jobctl.domain.timeparse import utcnow
 from jobctl.processors.base import JobContext
-from jobctl.queue.completer import Finished
-from jobctl.queue.runtime import Execution, WorkerRuntime
+from jobctl.worker.completer import Finished
+from jobctl.worker.runtime import Execution, WorkerRuntime
 
 log = logging.getLogger("jobctl.runner")
 
@@ -212,7 +212,7 @@ def _fail_or_retry(
     retryable = not isinstance(exc, _NOT_RETRYABLE) and getattr(exc, "retryable", True)
     lost = isinstance(exc, JobStalledError)  # hung: the first loss of a job re-runs at once
     if lost:
-        from jobctl.queue.recovery import loss_delay
+        from jobctl.worker.recovery import loss_delay
 
         delay = loss_delay(runtime.backends, row, attempt)
     else:
@@ -241,7 +241,7 @@ def _fail_or_retry(
 
 def _unnote(runtime: WorkerRuntime, row: JobRecord, lost: bool) -> None:
     if lost:  # the sweep (or a cancel) recorded this execution's end first
-        from jobctl.queue.recovery import unnote_loss
+        from jobctl.worker.recovery import unnote_loss
 
         unnote_loss(runtime.backends.redis, row.id)
 
@@ -249,7 +249,7 @@ def _unnote(runtime: WorkerRuntime, row: JobRecord, lost: bool) -> None:
 def hand_back(runtime: WorkerRuntime, row: JobRecord, attempt: int, why: str) -> Marker:
     """The worker interrupted the run (shutdown, self-fencing): PENDING again without spending a
     retry, and back in its RQ queue — done only by whoever wins the fenced update."""
-    from jobctl.queue.recovery import requeue_in_rq
+    from jobctl.worker.recovery import requeue_in_rq
 
     if runtime.backends.repo.release(row.id, attempt, utcnow()):
         requeue_in_rq(runtime.backends, row.id)

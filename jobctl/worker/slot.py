@@ -1,5 +1,5 @@
 """One job slot: an RQ SimpleWorker that runs only jobctl's entry point, JSON-serialised, and
-writes RQ's per-job state in fewer round trips (jobctl.queue.lean_worker).
+writes RQ's per-job state in fewer round trips (jobctl.worker.lean_worker).
 
 A worker process runs N of these, each in its own thread with its own RQ worker identity
 (`rq info` lists them all), sharing the process's Redis pool, database engine and runtime.
@@ -18,10 +18,10 @@ from rq.timeouts import TimerDeathPenalty
 from rq.worker import WorkerStatus
 
 from jobctl.domain.errors import UnsafeJobError
-from jobctl.queue.completer import Finished
-from jobctl.queue.lean_worker import LeanSimpleWorker
-from jobctl.queue.runner import CANCELLED, HANDS_OFF, complete_now
-from jobctl.queue.runtime import WorkerRuntime
+from jobctl.worker.completer import Finished
+from jobctl.worker.lean_worker import LeanSimpleWorker
+from jobctl.worker.runner import CANCELLED, HANDS_OFF, complete_now
+from jobctl.worker.runtime import WorkerRuntime
 
 log = logging.getLogger("jobctl.worker")
 
