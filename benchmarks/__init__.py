@@ -21,6 +21,10 @@ MODULES = (
     "process_pool",
     "dashboard_refresh",
     "scheduler_delay",
+    "job_progress",
+    "extraction_quality",
+    "content",
+    "context_sync",
 )
 
 

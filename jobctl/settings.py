@@ -22,13 +22,32 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _TOP_LEVEL_KEYS = frozenset(
     {
         "redis_url", "database_url", "data_dir", "retry_intervals", "log_level",
-        "queues", "limits", "worker", "fetch", "documents",
+        "queues", "limits", "worker", "fetch", "documents", "content", "jobs", "platforms",
     }
 )
 _QUEUE_KEYS = frozenset({"concurrency", "lock_seconds"})
 _LIMIT_KEYS = frozenset({"org_active_jobs", "organizations"})
 _WORKER_KEYS = frozenset({"heartbeat_seconds", "stall_seconds", "stats_log_seconds", "reconcile_seconds"})
 _FETCH_KEYS = frozenset({"allow_private_addresses", "max_bytes", "timeout_s"})
+_JOBS_KEYS = frozenset({"log_max_lines", "log_max_bytes", "log_ttl_seconds"})
+_CONTENT_KEYS = frozenset(
+    {"api_url", "model", "api_key", "timeout_s", "image_api_url", "image_model", "image_api_key"}
+)
+# publish-content's platform APIs: the documented production base URLs (each client module cites
+# its docs); tests and self-hosted gateways point them elsewhere.
+DEFAULT_PLATFORM_URLS: dict[str, str] = {
+    "twitter": "https://api.x.com",
+    "linkedin": "https://api.linkedin.com",
+    "facebook": "https://graph.facebook.com/v21.0",
+    "instagram": "https://graph.facebook.com/v21.0",
+    "threads": "https://graph.threads.net/v1.0",
+}
+PLATFORM_URL_ENV = {
+    "twitter": "JOBCTL_X_API_URL", "linkedin": "JOBCTL_LINKEDIN_API_URL",
+    "facebook": "JOBCTL_FACEBOOK_API_URL", "instagram": "JOBCTL_INSTAGRAM_API_URL",
+    "threads": "JOBCTL_THREADS_API_URL",
+}  # fmt: skip
+_PLATFORM_KEYS = frozenset({*(f"{p}_api_url" for p in DEFAULT_PLATFORM_URLS), "timeout_s", "media_url"})
 _REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 
 
@@ -57,6 +76,25 @@ class Settings:
     fetch_allow_private_addresses: bool = False
     fetch_max_bytes: int = 10 * 1024 * 1024  # body cap after decompression
     fetch_timeout_s: float = 30.0  # whole fetch, redirects included
+    # A job's log lines kept in Redis (jobctl.queue.progress): the last N lines, at most K bytes,
+    # and both its log and progress keys live this long after the job's last write (7 days).
+    log_max_lines: int = 200
+    log_max_bytes: int = 65536
+    log_ttl_seconds: int = 7 * 86400
+    # The content factory's OpenAI-compatible chat-completions endpoint (None: the offline provider).
+    content_api_url: str | None = None
+    content_model: str = "gpt-4o-mini"
+    content_api_key: str | None = field(default=None, repr=False)  # never shown: describe() says "set"
+    content_timeout_s: float = 120.0  # total deadline of one job's requests, retries included
+    # generate-image's OpenAI-compatible images endpoint (None: the offline card renderer).
+    image_api_url: str | None = None
+    image_model: str = "gpt-image-1"
+    image_api_key: str | None = field(default=None, repr=False)
+    # publish-content: each platform's API base URL, one operation's total deadline, and the
+    # public base URL under which the data dir's images/ are served (Instagram needs one).
+    platform_urls: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_PLATFORM_URLS))
+    publish_timeout_s: float = 30.0
+    publish_media_url: str | None = None
 
     @property
     def effective_database_url(self) -> str:
@@ -98,6 +136,25 @@ class Settings:
                 "allow_private_addresses": self.fetch_allow_private_addresses,
                 "max_bytes": self.fetch_max_bytes,
                 "timeout_s": self.fetch_timeout_s,
+            },
+            "jobs": {
+                "log_max_lines": self.log_max_lines,
+                "log_max_bytes": self.log_max_bytes,
+                "log_ttl_seconds": self.log_ttl_seconds,
+            },
+            "content": {
+                "api_url": mask_url(self.content_api_url) if self.content_api_url else None,
+                "model": self.content_model,
+                "api_key": "set" if self.content_api_key else None,
+                "timeout_s": self.content_timeout_s,
+                "image_api_url": mask_url(self.image_api_url) if self.image_api_url else None,
+                "image_model": self.image_model,
+                "image_api_key": "set" if self.image_api_key else None,
+            },
+            "platforms": {
+                **{f"{p}_api_url": mask_url(u) for p, u in self.platform_urls.items()},
+                "timeout_s": self.publish_timeout_s,
+                "media_url": mask_url(self.publish_media_url) if self.publish_media_url else None,
             },
         }
 
@@ -317,6 +374,106 @@ def _apply_fetch(src: _Source, raw: object, s: Settings) -> Settings:
     return s
 
 
+def _apply_jobs(src: _Source, raw: object, s: Settings) -> Settings:
+    jobs = _want_table(src, "jobs", raw, _JOBS_KEYS)
+    values = {
+        key: _want_int(src, f"jobs.{key}", jobs[key], minimum=low)
+        for key, low in _JOBS_MINIMUM.items()
+        if key in jobs
+    }
+    return _with_jobs(s, values)
+
+
+def _jobs_from_env(s: Settings, env: Mapping[str, str]) -> Settings:
+    values = {}
+    for key, variable in _JOBS_ENV:
+        if (value := _get(env, variable)) is not None:
+            values[key] = _env_int(variable, value, _JOBS_MINIMUM[key])
+    return _with_jobs(s, values)
+
+
+def _with_jobs(s: Settings, values: dict[str, int]) -> Settings:
+    return replace(
+        s,
+        log_max_lines=values.get("log_max_lines", s.log_max_lines),
+        log_max_bytes=values.get("log_max_bytes", s.log_max_bytes),
+        log_ttl_seconds=values.get("log_ttl_seconds", s.log_ttl_seconds),
+    )
+
+
+# The smallest sane caps: one line must fit the byte cap (ProgressWriter truncates to it).
+_JOBS_MINIMUM = {"log_max_lines": 1, "log_max_bytes": 256, "log_ttl_seconds": 1}
+_JOBS_ENV = (
+    ("log_max_lines", "JOBCTL_LOG_MAX_LINES"),
+    ("log_max_bytes", "JOBCTL_LOG_MAX_BYTES"),
+    ("log_ttl_seconds", "JOBCTL_LOG_TTL_SECONDS"),
+)
+
+
+def _env_int(name: str, value: str, minimum: int) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise _ENV.error(name, f"expected a whole number, got {value!r}") from None
+    return _want_int(_ENV, name, number, minimum=minimum)
+def _content_url(src: _Source, key: str, value: object) -> str:
+    if not isinstance(value, str) or not value.startswith(("http://", "https://")):
+        raise src.error(key, f"expected an http:// or https:// URL, got {mask_url(str(value))!r}")
+    return value.rstrip("/")
+
+
+def _want_text(src: _Source, key: str, value: object) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise src.error(key, f"expected a non-empty string, got {_type_name(value)}")
+    return value.strip()
+
+
+def _apply_content(src: _Source, raw: object, s: Settings) -> Settings:
+    table = _want_table(src, "content", raw, _CONTENT_KEYS)
+    if "api_url" in table:
+        s = replace(s, content_api_url=_content_url(src, "content.api_url", table["api_url"]))
+    if "model" in table:
+        s = replace(s, content_model=_want_text(src, "content.model", table["model"]))
+    if "api_key" in table:
+        s = replace(s, content_api_key=_want_text(src, "content.api_key", table["api_key"]))
+    if "timeout_s" in table:
+        s = replace(s, content_timeout_s=_want_seconds(src, "content.timeout_s", table["timeout_s"]))
+    if "image_api_url" in table:
+        s = replace(s, image_api_url=_content_url(src, "content.image_api_url", table["image_api_url"]))
+    if "image_model" in table:
+        s = replace(s, image_model=_want_text(src, "content.image_model", table["image_model"]))
+    if "image_api_key" in table:
+        s = replace(s, image_api_key=_want_text(src, "content.image_api_key", table["image_api_key"]))
+    return s
+
+
+def _apply_platforms(src: _Source, raw: object, s: Settings) -> Settings:
+    table = _want_table(src, "platforms", raw, _PLATFORM_KEYS)
+    urls = dict(s.platform_urls)
+    for platform in DEFAULT_PLATFORM_URLS:
+        if (key := f"{platform}_api_url") in table:
+            urls[platform] = _content_url(src, f"platforms.{key}", table[key])
+    s = replace(s, platform_urls=urls)
+    if "timeout_s" in table:
+        s = replace(s, publish_timeout_s=_want_seconds(src, "platforms.timeout_s", table["timeout_s"]))
+    if "media_url" in table:
+        s = replace(s, publish_media_url=_content_url(src, "platforms.media_url", table["media_url"]))
+    return s
+
+
+def _platform_env(s: Settings, env: Mapping[str, str]) -> Settings:
+    urls = dict(s.platform_urls)
+    for platform, name in PLATFORM_URL_ENV.items():
+        if (value := _get(env, name)) is not None:
+            urls[platform] = _content_url(_ENV, name, value)
+    s = replace(s, platform_urls=urls)
+    if (value := _get(env, "JOBCTL_PUBLISH_TIMEOUT_SECONDS")) is not None:
+        s = replace(s, publish_timeout_s=_env_seconds("JOBCTL_PUBLISH_TIMEOUT_SECONDS", value))
+    if (value := _get(env, "JOBCTL_PUBLISH_MEDIA_URL")) is not None:
+        s = replace(s, publish_media_url=_content_url(_ENV, "JOBCTL_PUBLISH_MEDIA_URL", value))
+    return s
+
+
 def _env_bool(name: str, value: str) -> bool:
     lowered = value.lower()
     if lowered in ("1", "true", "yes", "on"):
@@ -373,8 +530,17 @@ def _from_file(path: Path | None, data: dict[str, object], env: Mapping[str, str
         s = _apply_worker(src, data["worker"], s)
     if "documents" in data:
         s = _apply_documents(src, data["documents"], s, config_dir)
-    if "fetch" in data:
-        s = _apply_fetch(src, data["fetch"], s)
+    return _apply_sections(src, data, s)
+
+
+def _apply_sections(src: _Source, data: dict[str, object], s: Settings) -> Settings:
+    sections = (
+        ("fetch", _apply_fetch), ("content", _apply_content), ("jobs", _apply_jobs),
+        ("platforms", _apply_platforms),
+    )  # fmt: skip
+    for key, apply in sections:
+        if key in data:
+            s = apply(src, data[key], s)
     return s
 
 
@@ -409,7 +575,25 @@ def _with_env(s: Settings, env: Mapping[str, str]) -> Settings:
         s = replace(s, documents_root=Path(value).expanduser().absolute())
     if (value := _get(env, "JOBCTL_FETCH_ALLOW_PRIVATE")) is not None:
         s = replace(s, fetch_allow_private_addresses=_env_bool("JOBCTL_FETCH_ALLOW_PRIVATE", value))
-    return s
+    return _content_env(_jobs_from_env(s, env), env)
+
+
+def _content_env(s: Settings, env: Mapping[str, str]) -> Settings:
+    if (value := _get(env, "JOBCTL_CONTENT_API_URL")) is not None:
+        s = replace(s, content_api_url=_content_url(_ENV, "JOBCTL_CONTENT_API_URL", value))
+    if (value := _get(env, "JOBCTL_CONTENT_MODEL")) is not None:
+        s = replace(s, content_model=value.strip())
+    if (value := _get(env, "JOBCTL_CONTENT_API_KEY")) is not None:
+        s = replace(s, content_api_key=value.strip())
+    if (value := _get(env, "JOBCTL_CONTENT_TIMEOUT_SECONDS")) is not None:
+        s = replace(s, content_timeout_s=_env_seconds("JOBCTL_CONTENT_TIMEOUT_SECONDS", value))
+    if (value := _get(env, "JOBCTL_IMAGE_API_URL")) is not None:
+        s = replace(s, image_api_url=_content_url(_ENV, "JOBCTL_IMAGE_API_URL", value))
+    if (value := _get(env, "JOBCTL_IMAGE_MODEL")) is not None:
+        s = replace(s, image_model=value.strip())
+    if (value := _get(env, "JOBCTL_IMAGE_API_KEY")) is not None:
+        s = replace(s, image_api_key=value.strip())
+    return _platform_env(s, env)
 
 
 def load_settings(config_path: Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
@@ -444,6 +628,23 @@ _SOURCES: tuple[tuple[str, str | None, tuple[str, ...]], ...] = (
     ("fetch.allow_private_addresses", "JOBCTL_FETCH_ALLOW_PRIVATE", ("fetch", "allow_private_addresses")),
     ("fetch.max_bytes", None, ("fetch", "max_bytes")),
     ("fetch.timeout_s", None, ("fetch", "timeout_s")),
+    ("jobs.log_max_lines", "JOBCTL_LOG_MAX_LINES", ("jobs", "log_max_lines")),
+    ("jobs.log_max_bytes", "JOBCTL_LOG_MAX_BYTES", ("jobs", "log_max_bytes")),
+    ("jobs.log_ttl_seconds", "JOBCTL_LOG_TTL_SECONDS", ("jobs", "log_ttl_seconds")),
+    ("content.api_url", "JOBCTL_CONTENT_API_URL", ("content", "api_url")),
+    ("content.model", "JOBCTL_CONTENT_MODEL", ("content", "model")),
+    ("content.api_key", "JOBCTL_CONTENT_API_KEY", ("content", "api_key")),
+    ("content.timeout_s", "JOBCTL_CONTENT_TIMEOUT_SECONDS", ("content", "timeout_s")),
+    ("content.image_api_url", "JOBCTL_IMAGE_API_URL", ("content", "image_api_url")),
+    ("content.image_model", "JOBCTL_IMAGE_MODEL", ("content", "image_model")),
+    ("content.image_api_key", "JOBCTL_IMAGE_API_KEY", ("content", "image_api_key")),
+    ("platforms.twitter_api_url", "JOBCTL_X_API_URL", ("platforms", "twitter_api_url")),
+    ("platforms.linkedin_api_url", "JOBCTL_LINKEDIN_API_URL", ("platforms", "linkedin_api_url")),
+    ("platforms.facebook_api_url", "JOBCTL_FACEBOOK_API_URL", ("platforms", "facebook_api_url")),
+    ("platforms.instagram_api_url", "JOBCTL_INSTAGRAM_API_URL", ("platforms", "instagram_api_url")),
+    ("platforms.threads_api_url", "JOBCTL_THREADS_API_URL", ("platforms", "threads_api_url")),
+    ("platforms.timeout_s", "JOBCTL_PUBLISH_TIMEOUT_SECONDS", ("platforms", "timeout_s")),
+    ("platforms.media_url", "JOBCTL_PUBLISH_MEDIA_URL", ("platforms", "media_url")),
 )
 
 

@@ -13,6 +13,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from jobctl.api.activity import JobActivity, JobProgress, LogLine
     from jobctl.api.jobs import EnqueueRequest, JobctlAPI, QueueOverview
     from jobctl.api.operations import (
         database_status,
@@ -31,6 +32,9 @@ if TYPE_CHECKING:
     )
 
 _WHERE = {
+    "JobActivity": "activity",
+    "JobProgress": "activity",
+    "LogLine": "activity",
     "EnqueueRequest": "jobs",
     "JobctlAPI": "jobs",
     "QueueOverview": "jobs",
@@ -50,7 +54,10 @@ _WHERE = {
 __all__ = [
     "DefaultResult",
     "EnqueueRequest",
+    "JobActivity",
+    "JobProgress",
     "JobctlAPI",
+    "LogLine",
     "QueueOverview",
     "ScheduleAPI",
     "ScheduleView",

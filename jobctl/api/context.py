@@ -18,6 +18,7 @@ from jobctl.api.jobs import JobctlAPI
 from jobctl.domain.context import (
     ItemNotFoundError,
     ItemRecord,
+    PreviewFailedError,
     SourceInputError,
     SourceKind,
     SourceNotFoundError,
@@ -29,11 +30,26 @@ from jobctl.domain.timeparse import utcnow
 from jobctl.scheduler import defaults
 from jobctl.store.context_repo import ContextRepository
 
+PRIVATE_HINT = (
+    " (private addresses are allowed only with [fetch] allow_private_addresses = true"
+    " or JOBCTL_FETCH_ALLOW_PRIVATE=1)"
+)
+
 
 @dataclass(frozen=True)
 class AddResult:
     source: SourceRecord
     created: bool
+
+
+@dataclass(frozen=True)
+class SourceDetail:
+    source: SourceRecord
+    item_count: int
+    schedules: list[dict[str, Any]]  # name, job_type, cron, enabled
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.source.to_json(), "item_count": self.item_count, "schedules": self.schedules}
 
 
 def source_owner(source: SourceRecord) -> defaults.Owner:
@@ -86,6 +102,7 @@ class ContextAPI:
                 raise SourceInputError(f"{target!r} is not a URL with a host")
             if parts.username or parts.password:
                 raise SourceInputError("source URLs must not contain credentials (user:password@)")
+            self._refuse_literal_address(target, parts.hostname)
             return target
         if kind != SourceKind.DOCUMENT:
             raise SourceInputError(f"a {kind.value.lower()} source needs an http:// or https:// URL")
@@ -102,12 +119,35 @@ class ContextAPI:
             raise SourceInputError(f"{target!r} is outside the documents root {root}")
         return str(path)
 
+    def _refuse_literal_address(self, target: str, host: str) -> None:
+        """A URL naming a refused address outright (`http://127.1/`) is refused when added, not
+        at its first sync; host names are resolved, and checked, by each fetch."""
+        from jobctl.services.context.addresses import parse_numeric_host, refusal_reason
+
+        if self.api.settings.fetch_allow_private_addresses:
+            return
+        ip = parse_numeric_host(host)
+        why = refusal_reason(ip) if ip is not None else None
+        if why is not None:
+            raise SourceInputError(f"refused {target}: {ip} is a {why} address{PRIVATE_HINT}")
+
     def get(self, source_id: str) -> SourceRecord:
         with self.api.backends.errors():
             source = self.repo.get_source(source_id)
         if source is None:
             raise SourceNotFoundError(source_id)
         return source
+
+    def show(self, source_id: str) -> SourceDetail:
+        """A source with its item count and its default schedules (paused while UNHEALTHY)."""
+        source = self.get(source_id)
+        with self.api.backends.errors():
+            count = self.repo.count_items(source_id)
+            owned = self._schedules().repo.list(owner=(defaults.CONTEXT_SOURCE, source_id))
+        schedules = [
+            {"name": r.name, "job_type": r.job_type, "cron": r.cron, "enabled": r.enabled} for r in owned
+        ]
+        return SourceDetail(source, count, schedules)
 
     def list_sources(
         self, organization_id: str | None = None, status: str | None = None
@@ -170,18 +210,51 @@ class ContextAPI:
         return item
 
 
-def preview(api: JobctlAPI, url: str, kind: str) -> dict[str, Any]:
-    """Fetch and extract `url` exactly as a sync job does; store nothing."""
+FEED_CONTENT_TYPES = frozenset(
+    {
+        "application/rss+xml",
+        "application/atom+xml",
+        "application/rdf+xml",
+        "application/feed+json",
+        "application/xml",
+        "text/xml",
+    }
+)
+
+
+def preview(api: JobctlAPI, url: str, kind: str | None = None) -> dict[str, Any]:
+    """Fetch and extract `url` exactly as a sync job of `kind` does; store nothing.
+
+    `kind` None: as a website, unless the response's content type is a feed's; then as a feed
+    (a second fetch, exactly a feed sync's), falling back to the page when it does not parse.
+    A URL the SSRF guard refuses (scheme, address) is bad input: SourceInputError. A fetch or
+    extraction that fails (HTTP error, timeout, too large, not a feed, no article) is
+    PreviewFailedError; anything else is a bug and propagates as one."""
+    if kind is not None and kind not in ("website", "rss"):
+        raise SourceInputError(f"--kind must be website or rss, not {kind!r}")
+    result = _preview(api, url, kind or "website")
+    if kind is None and result.get("content_type") in FEED_CONTENT_TYPES:
+        try:
+            return _preview(api, url, "rss")
+        except PreviewFailedError:
+            return result
+    return result
+
+
+def _preview(api: JobctlAPI, url: str, kind: str) -> dict[str, Any]:
+    from jobctl.domain.errors import JobProcessingError
     from jobctl.processors.context_support import policy_for
+    from jobctl.services.context.fetch import UnsafeURLError
     from jobctl.services.context.sync import classify
     from jobctl.services.context.sync import preview as run_preview
 
-    if kind not in ("website", "rss"):
-        raise SourceInputError(f"--kind must be website or rss, not {kind!r}")
     try:
         return run_preview(url, kind, policy=policy_for(api.settings))
+    except UnsafeURLError as exc:
+        hint = "" if api.settings.fetch_allow_private_addresses or "address" not in str(exc) else PRIVATE_HINT
+        raise SourceInputError(f"{exc}{hint}") from None
     except Exception as exc:
         classified = classify(exc)
-        if classified is exc:
+        if not isinstance(classified, JobProcessingError):
             raise
-        raise SourceInputError(f"preview of {url} failed: {classified}") from exc
+        raise PreviewFailedError(f"preview failed: {classified}") from None

@@ -20,7 +20,9 @@ from typing import Any
 from jobctl.api.dashboard_filter import parse_filter
 from jobctl.api.jobs import JobctlAPI
 from jobctl.api.schedules import ScheduleAPI, ScheduleView
+from jobctl.domain.attempts import AttemptRecord
 from jobctl.domain.errors import BackendUnavailableError, InvalidTransitionError, JobNotFoundError
+from jobctl.domain.progress import JobActivity, JobProgress
 from jobctl.domain.records import JobRecord
 from jobctl.domain.status import JobStatus
 from jobctl.domain.timeparse import utcnow
@@ -43,7 +45,9 @@ __all__ = [
     "Dashboard",
     "FailedGroup",
     "FailedGroupKey",
+    "JobActivity",
     "JobPage",
+    "JobProgress",
     "JobSearch",
     "JobSummary",
     "QueueActivity",
@@ -104,11 +108,13 @@ class QueueActivity:
 
 @dataclass(frozen=True)
 class RecentActivity:
-    """SQL's view of the last hour: finished jobs per queue and minute, new failures."""
+    """SQL's view of the last hour: finished jobs per queue and minute, new failures; and the
+    context sources UNHEALTHY now (their scheduled syncs paused until an operator acts)."""
 
     buckets: list[FinishedBucket]
     new_failures: int  # capped at FAILURE_BADGE_CAP
     taken_at: datetime
+    unhealthy_sources: int = 0  # capped at FAILURE_BADGE_CAP
 
 
 @dataclass(frozen=True)
@@ -196,6 +202,20 @@ class Dashboard:
             names = known_queue_names(conn, list(self.api.settings.queues))
             return QueueActivity(queue_counts(conn, names, live), workers, now)
 
+    def progress_of(self, job_ids: list[str]) -> dict[str, JobProgress]:
+        """The reported progress of those of `job_ids` that reported any (one round trip)."""
+        from jobctl.queue.progress import read_progress_many
+
+        with self.api.backends.errors():
+            return read_progress_many(self._redis(), job_ids)
+
+    def job_activity(self, job_id: str, *, last: int = 8) -> JobActivity:
+        """One job's progress and last log lines (the detail page)."""
+        from jobctl.queue.progress import read_activity
+
+        with self.api.backends.errors():
+            return read_activity(self._redis(), job_id, last=last)
+
     def _worker_row(self, w: Any, now: datetime) -> WorkerRow:
         beat = w.last_heartbeat
         stale = beat is None or now - beat > self.stale_after
@@ -209,7 +229,8 @@ class Dashboard:
             q = self._queries
             buckets = q.finished_since(now - timedelta(hours=1))
             new_failures = q.count_failed_since(failures_seen_at, cap=FAILURE_BADGE_CAP)
-        return RecentActivity(buckets, new_failures, now)
+            unhealthy = q.count_unhealthy_sources(cap=FAILURE_BADGE_CAP)
+        return RecentActivity(buckets, new_failures, now, unhealthy)
 
     def jobs_page(
         self, search: JobSearch, *, limit: int, after: Cursor | None = None, newest_first: bool = True
@@ -224,6 +245,10 @@ class Dashboard:
 
     def job(self, job_id: str) -> JobRecord:
         return self.api.get_job(job_id)
+
+    def job_attempts(self, job_id: str) -> list[AttemptRecord]:
+        """The open job's attempt timeline (the detail page polls it with the row)."""
+        return self.api.job_attempts(job_id)
 
     def count(self, search: JobSearch) -> int:
         with self.api.backends.errors():

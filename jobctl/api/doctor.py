@@ -85,7 +85,8 @@ def run_doctor(
     overdue_after: timedelta = timedelta(minutes=5),
     now: datetime | None = None,
 ) -> DoctorReport:
-    """Every check, in order: config, database, Redis, then workers, queues and stuck jobs."""
+    """Every check, in order: config, database, Redis, then workers, queues and stuck jobs,
+    then the context engine (unhealthy sources, the fetcher's private-address setting)."""
     from jobctl.domain.timeparse import utcnow
     from jobctl.settings import load_settings
 
@@ -121,6 +122,9 @@ def run_doctor(
         jobs.db_problem = _db_problem(db, embedded=settings.uses_embedded_database)
         jobs.redis_problem = _redis_problem(redis)
         checks += jobs.run()
+        from jobctl.api.doctor_context import context_checks
+
+        checks += context_checks(settings, env, engine, jobs.db_problem)
     finally:
         if db.engine is not None:
             db.engine.dispose()

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from jobctl.domain.attempts import AttemptRecord, JobDetail
 from jobctl.domain.errors import (
     InvalidInputError,
     InvalidTransitionError,
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     # The job-type catalogue (payload models) and the processor registry load on first use:
     # ~14 ms that read-only commands (`jobs list`, `jobs show`) do not need.
     from jobctl.domain.job_types import JobTypeSpec
+    from jobctl.domain.progress import JobActivity
     from jobctl.processors.registry import Registry
 
 
@@ -72,9 +74,9 @@ class JobctlAPI:
         """The processors, loaded on first use: reading entry points and the payload models costs
         ~20 ms that read-only commands (`jobs list`) do not need."""
         if self._registry is None:
-            from jobctl.processors.registry import default_registry
+            from jobctl.processors.registry import producer_registry
 
-            self._registry = default_registry()
+            self._registry = producer_registry()
         return self._registry
 
     def close(self) -> None:
@@ -140,6 +142,18 @@ class JobctlAPI:
             raise JobNotFoundError(job_id)
         return row
 
+    def job_attempts(self, job_id: str) -> list[AttemptRecord]:
+        """Every execution of the job on record, first attempt first (empty before its first
+        run; an unknown id has none either: `show_job` tells the two apart)."""
+        with self.backends.errors():
+            reader = self.backends.reader
+            return reader.attempts(job_id) if reader is not None else self.backends.repo.attempts(job_id)
+
+    def show_job(self, job_id: str) -> JobDetail:
+        """The job and its attempt timeline (JobNotFoundError for an unknown id)."""
+        job = self.get_job(job_id)
+        return JobDetail(job, tuple(self.job_attempts(job_id)))
+
     def list_jobs(self, flt: JobFilter) -> list[JobRecord]:
         with self.backends.errors():
             reader = self.backends.reader
@@ -154,13 +168,37 @@ class JobctlAPI:
             names = known_queue_names(conn, list(self.settings.queues))
             return QueueOverview(queue_counts(conn, names, workers), workers)
 
-    def wait_for(self, job_id: str, timeout_s: float, *, poll_s: float = 0.05) -> JobRecord:
+    def job_activity(self, job_id: str, *, last: int | None = 10, after_seq: int = 0) -> JobActivity:
+        """A job's live progress and its kept log lines (the `last` N; None: all kept), from
+        Redis, where they stay `[jobs] log_ttl_seconds` after the job's last report."""
+        from jobctl.queue.progress import read_activity
+
+        with self.backends.errors():
+            if "redis" not in self.backends.__dict__:  # no client yet: a one-shot read command
+                from jobctl.api.activity import light_activity
+
+                found = light_activity(self.settings, job_id, last=last, after_seq=after_seq)
+                if found is not None:
+                    return found
+            return read_activity(self.backends.redis, job_id, last=last, after_seq=after_seq)
+
+    def wait_for(
+        self,
+        job_id: str,
+        timeout_s: float,
+        *,
+        poll_s: float = 0.05,
+        on_poll: Callable[[JobRecord], None] | None = None,
+    ) -> JobRecord:
         """Poll the row until it is final. Raises WaitTimeoutError, or JobEndedBadlyError when
-        it ends FAILED/CANCELLED (the error carries the record as `.job`)."""
+        it ends FAILED/CANCELLED (the error carries the record as `.job`). `on_poll` sees each
+        row read (`enqueue --wait` draws the job's progress from it)."""
         deadline = time.monotonic() + timeout_s
         delay = poll_s
         while True:
             row = self.get_job(job_id)
+            if on_poll is not None:
+                on_poll(row)
             if row.status.is_final:
                 if row.status != JobStatus.COMPLETED:
                     err = JobEndedBadlyError(_ended_badly(row))
@@ -229,6 +267,9 @@ class JobctlAPI:
                     f"job {job_id} is {row.status.value}; cancel it before deleting it"
                 )
             withdraw(connection, job_id, cancelled=False)
+            from jobctl.queue.progress import delete_progress
+
+            delete_progress(connection, job_id)
         return previous
 
 

@@ -14,7 +14,24 @@ from typing import Annotated
 import typer
 
 from jobctl import __version__
-from jobctl.cli import db, demo, doctor, enqueue, jobs, queues, redis_cmd, scheduler, schedules, top, worker
+from jobctl.cli import (
+    accounts,
+    content,
+    db,
+    demo,
+    doctor,
+    enqueue,
+    items,
+    jobs,
+    orgs,
+    queues,
+    redis_cmd,
+    scheduler,
+    schedules,
+    sources,
+    top,
+    worker,
+)
 from jobctl.cli.context import STATE
 from jobctl.cli.output import error
 from jobctl.domain.errors import ExitCode, JobctlError
@@ -56,6 +73,12 @@ queues.register(app)
 top.register(app)
 app.add_typer(jobs.app, name="jobs")
 app.add_typer(schedules.app, name="schedules")
+app.add_typer(sources.app, name="sources")
+app.add_typer(items.app, name="items")
+app.add_typer(orgs.app, name="orgs")
+app.add_typer(content.app, name="content")
+app.add_typer(content.images_app, name="images")
+app.add_typer(accounts.app, name="accounts")
 scheduler.register(app)
 app.add_typer(db.app, name="db")
 app.add_typer(redis_cmd.app, name="redis")

@@ -21,15 +21,12 @@ import typer
 
 from jobctl.cli.output import info, print_json, table
 
-# Types tried only to report that they cannot run yet. The context-scraping types do run, but
-# they fetch real URLs: the demo leaves them out until it serves its own site on 127.0.0.1
-# (a job sent to example.com would leave the machine, or hang without a network).
+# Types tried only to report that they cannot run yet. The context-scraping types run against
+# the demo's own site on 127.0.0.1 (demo_site.py), never the network; content and image
+# generation run on the offline providers once the syncs have made context.
 SAMPLE_PAYLOADS: dict[str, dict[str, Any]] = {
-    "generate-content": {"topic": "Launch week recap", "platforms": ["twitter", "linkedin"]},
-    "generate-image": {"prompt": "A lighthouse at dawn, flat illustration"},
     "sync-analytics": {},
     "refresh-token": {"social_account_id": "acct-1"},
-    "publish-content": {"content_item_id": "item-1", "social_account_id": "acct-1"},
 }
 QUEUES = ("content-generation", "context-scraping", "analytics-sync")
 
@@ -45,16 +42,25 @@ def demo(
 ) -> None:
     """Run the whole system on embedded defaults with sample jobs, report, and exit."""
     from jobctl.api import JobctlAPI, stop_embedded_redis
+    from jobctl.cli.demo_site import DemoSite
     from jobctl.settings import load_settings
 
     data_dir = Path(tempfile.mkdtemp(prefix="jobctl-demo-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("JOBCTL_")}
     # Retries wait 1 s instead of 60/300/900 s so the demo's retry story finishes in seconds.
-    env.update({"JOBCTL_DATA_DIR": str(data_dir), "JOBCTL_RETRY_INTERVALS": "1,1,1"})
+    # Private addresses are allowed for the demo's own processes only: its site is on 127.0.0.1.
+    env.update(
+        {
+            "JOBCTL_DATA_DIR": str(data_dir),
+            "JOBCTL_RETRY_INTERVALS": "1,1,1",
+            "JOBCTL_FETCH_ALLOW_PRIVATE": "1",
+        }
+    )
     settings = load_settings(env=env)
     api = JobctlAPI(settings)
     info(f"demo: data dir {data_dir} (embedded Redis + SQLite)")
     worker: subprocess.Popen[bytes] | None = None
+    site = DemoSite()
     try:
         api.backends.repo  # noqa: B018 - create the SQLite schema before the worker starts
         log_path = data_dir / "worker.log"
@@ -72,10 +78,11 @@ def demo(
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
             )
-        report = _exercise(api, timeout)
+        report = _exercise(api, site, timeout)
     finally:
         if worker is not None:
             _stop(worker)
+        site.stop()
         api.close()
         stop_embedded_redis(settings)
         if keep:
@@ -87,10 +94,20 @@ def demo(
         raise typer.Exit(1)
 
 
-def _exercise(api: Any, timeout: float) -> dict[str, Any]:
+def _exercise(api: Any, site: Any, timeout: float) -> dict[str, Any]:
+    from jobctl.api.context import ContextAPI
     from jobctl.domain.errors import JobctlError
 
     expected: dict[str, str] = {}
+    context = ContextAPI(api)
+    sources = [
+        context.add("rss", site.url("/feed.xml"), "demo-org", name="Demo Blog feed").source,
+        context.add("website", site.url("/posts/launch-week.html"), "demo-org", name="Launch post").source,
+        context.add("document", site.url("/guide.pdf"), "demo-org", name="Operator guide").source,
+    ]
+    syncs = [context.sync(source.id).id for source in sources]
+    expected.update(dict.fromkeys(syncs, "COMPLETED"))
+    generated = False
     for i, queue in enumerate(QUEUES * 3):
         expected[api.enqueue_job("ping", {}, queue=queue, job_id=f"demo-ping-{i}").id] = "COMPLETED"
     expected[api.enqueue_job("ping", {"fail_attempts": 1}, queue=QUEUES[1], job_id="demo-retry").id] = (
@@ -112,13 +129,18 @@ def _exercise(api: Any, timeout: float) -> dict[str, Any]:
         if not cancelled and rows[long_job.id].status.value == "RUNNING":
             api.cancel_job(long_job.id)
             cancelled = True
-        if all(r.status.is_final for r in rows.values()):
+        if not generated and all(rows[j].status.value == "COMPLETED" for j in syncs):
+            expected.update(dict.fromkeys(_generate(api), "COMPLETED"))
+            generated = True
+            continue
+        if generated and all(r.status.is_final for r in rows.values()):
             break
         time.sleep(0.2)
     rows = {j: api.get_job(j) for j in expected}
     checks = [
         {
             "job": j,
+            "type": rows[j].type,
             "expected": want,
             "got": rows[j].status.value,
             "attempts": rows[j].attempts,
@@ -127,13 +149,30 @@ def _exercise(api: Any, timeout: float) -> dict[str, Any]:
         for j, want in expected.items()
     ]
     ok = all(c["ok"] for c in checks) and rows["demo-fail"].attempts == 4 and rows["demo-retry"].attempts == 2
+    counts = {s.id: len(context.items(source_id=s.id)) for s in sources}
+    made = [{"source": s.id, "kind": s.kind.value, "url": s.url, "items": counts[s.id]} for s in sources]
+    ok = ok and all(counts.values())
     overview = api.queue_overview()
     return {
         "ok": ok,
+        "context": made,
         "checks": checks,
         "unavailable_types": unavailable,
         "queues": [q.to_json() for q in overview.queues if q.name in QUEUES],
     }
+
+
+def _generate(api: Any) -> list[str]:
+    """Content and an image card for the demo organisation, from the context the syncs made."""
+    content = api.enqueue_job(
+        "generate-content",
+        {"topic": "Launch week recap", "platforms": ["twitter", "linkedin"], "variations_per_platform": 2},
+        organization_id="demo-org",
+    )
+    image = api.enqueue_job(
+        "generate-image", {"prompt": "Launch week recap", "size": "1200x630"}, organization_id="demo-org"
+    )
+    return [content.id, image.id]
 
 
 def _stop(worker: subprocess.Popen[bytes]) -> None:
@@ -151,11 +190,16 @@ def _print_report(report: dict[str, Any], as_json: bool) -> None:
         return
     table(
         "demo jobs",
-        ["JOB", "EXPECTED", "GOT", "ATTEMPTS", "OK"],
+        ["JOB", "TYPE", "EXPECTED", "GOT", "ATTEMPTS", "OK"],
         [
-            (c["job"], c["expected"], c["got"], c["attempts"], "yes" if c["ok"] else "NO")
+            (c["job"], c["type"], c["expected"], c["got"], c["attempts"], "yes" if c["ok"] else "NO")
             for c in report["checks"]
         ],
+    )
+    table(
+        "context made from the demo site",
+        ["SOURCE", "KIND", "ITEMS", "URL"],
+        [(m["source"], m["kind"], m["items"], m["url"]) for m in report["context"]],
     )
     table(
         "queues (RQ's view)",

@@ -34,7 +34,9 @@ def enqueue(
     job_id: Annotated[
         str | None, typer.Option("--id", help="Job id (idempotent: same id, same job).")
     ] = None,
-    wait: Annotated[bool, typer.Option("--wait", help="Wait until the job finishes.")] = False,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="Wait until the job finishes, showing its progress on stderr.")
+    ] = False,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds --wait waits.")] = 300.0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the job as JSON.")] = False,
 ) -> None:
@@ -53,8 +55,11 @@ def enqueue(
         job_type, data, organization_id=org, queue=queue, job_id=job_id, delay=delta, at=when
     )
     if wait:
+        from jobctl.cli.wait_progress import WaitProgress
+
         try:
-            job = api.wait_for(job.id, timeout)
+            with WaitProgress(api, job.id) as show_progress:
+                job = api.wait_for(job.id, timeout, on_poll=show_progress)
         except JobctlError as exc:
             _print_job(getattr(exc, "job", job), as_json)
             raise

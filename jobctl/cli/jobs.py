@@ -7,16 +7,18 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from jobctl.cli import job_logs
 from jobctl.cli.context import STATE
 from jobctl.cli.output import age, error, info, print_json, seconds, table
 from jobctl.domain.errors import InvalidInputError, JobctlError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
 
+    from jobctl.domain.attempts import AttemptRecord
     from jobctl.domain.records import JobRecord
 
-app = typer.Typer(help="List, inspect, cancel and retry jobs.", no_args_is_help=True)
+app = typer.Typer(help="List, inspect, cancel and retry jobs; read their logs.", no_args_is_help=True)
 
 
 def _csv(values: list[str] | None) -> list[str]:
@@ -105,16 +107,21 @@ def show(
     job_id: Annotated[str, typer.Argument(metavar="ID")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the job as JSON.")] = False,
 ) -> None:
-    """Everything about one job: payload, result, error with traceback, timing."""
-    job = STATE.api.get_job(job_id)
+    """Everything about one job: payload, result, error with traceback, timing, every attempt
+    (worker, start, duration, outcome, error) on its timeline, progress and last log lines."""
+    detail = STATE.api.show_job(job_id)
+    activity = job_logs.activity_or_none(job_id)
     if as_json:
-        print_json(job.to_json())
+        print_json(detail.to_json() | job_logs.activity_json(activity))
         return
-    _describe(job)
+    _describe(detail.job, detail.attempts)
+    job_logs.describe_activity(detail.job, activity)
 
 
-def _describe(job: JobRecord) -> None:
+def _describe(job: JobRecord, attempts: Sequence[AttemptRecord] = ()) -> None:
     import json
+
+    from jobctl.cli.timeline import attempt_lines
 
     out = sys.stdout
     pairs = [
@@ -135,6 +142,9 @@ def _describe(job: JobRecord) -> None:
     ]
     for key, value in pairs:
         out.write(f"{key:>14}: {value}\n")
+    out.write(f"{'timeline':>14}:\n")
+    for line in attempt_lines(attempts):
+        out.write(f"{'':>16}{line}\n")
     out.write(f"{'payload':>14}: {json.dumps(job.payload, sort_keys=True)}\n")
     if job.result is not None:
         out.write(f"{'result':>14}: {json.dumps(job.result, sort_keys=True, default=str)}\n")
@@ -182,3 +192,6 @@ def retry(
 ) -> None:
     """Retry FAILED or CANCELLED jobs now, with a fresh retry budget."""
     _act(ids, STATE.api.retry_job, "retried", as_json)
+
+
+job_logs.register(app)  # `jobs logs`, listed after the others

@@ -68,6 +68,14 @@ class SourceInputError(JobctlError):
     exit_code = ExitCode.INVALID_INPUT
 
 
+class PreviewFailedError(JobctlError):
+    """`sources preview`: the fetch or the extraction failed (HTTP error, timeout, not a feed).
+    A URL the SSRF guard refuses is bad input instead (SourceInputError)."""
+
+    title = "preview failed"
+    exit_code = ExitCode.FETCH_FAILED
+
+
 class SourceNotFoundError(JobctlError):
     title = "source not found"
     exit_code = ExitCode.NOT_FOUND

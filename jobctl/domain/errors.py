@@ -27,6 +27,7 @@ class ExitCode(IntEnum):
     CONFIG = 12  # bad configuration file or environment value
     FORCED_SHUTDOWN = 13  # worker: stopped by a second signal or an expired grace period
     CHECK_FAILED = 14  # doctor: at least one check failed (warnings alone exit 0)
+    FETCH_FAILED = 15  # sources preview: the URL could not be fetched, or is not a page / feed
     INTERRUPTED = 130  # Ctrl-C
 
 
@@ -140,6 +141,19 @@ class PermanentJobError(JobProcessingError):
 
     title = "job failed permanently"
     retryable = False
+
+
+class JobDeferredError(JobProcessingError):
+    """The work must wait, not fail: a rate limit or an overloaded service said when to come
+    back (`retry_after_s`, from Retry-After). Processors raise it only once the wait no longer
+    fits in their own deadline. The runner does not yet read `retry_after_s` (it schedules the
+    ordinary retry, which spends an attempt): deferral without spending one is issue 10/13's."""
+
+    title = "job deferred"
+
+    def __init__(self, message: str, retry_after_s: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
 
 
 class JobCancelledError(JobctlError):

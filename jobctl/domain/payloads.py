@@ -50,10 +50,17 @@ class GenerateContentPayload(Payload):
     variations_per_platform: Annotated[int, Field(ge=1, le=5)] = 1
 
 
+def _image_size(value: str) -> str:
+    width, height = (int(n) for n in value.split("x"))
+    if not (64 <= width <= 4096 and 64 <= height <= 4096):
+        raise ValueError(f"{width}x{height}: width and height must each be 64 to 4096 pixels")
+    return value
+
+
 class GenerateImagePayload(Payload):
     organization_id: Identifier
     prompt: Annotated[str, Field(min_length=1, max_length=4000)]
-    size: Annotated[str, Field(pattern=r"^\d{2,4}x\d{2,4}$")] = "1024x1024"
+    size: Annotated[str, Field(pattern=r"^\d{2,4}x\d{2,4}$"), AfterValidator(_image_size)] = "1024x1024"
     content_item_id: Identifier | None = None
 
 
@@ -127,6 +134,10 @@ class PingPayload(Payload):
     crash_attempts: Annotated[int, Field(ge=0, le=100)] = 0
     hang_s: Annotated[float, Field(ge=0, le=3600)] = 0
     hang_attempts: Annotated[int, Field(ge=0, le=100)] = 0
+    # Progress drills: split the wait (sleep_s, or hang_s on a hanging attempt) into N steps with
+    # ctx.progress after each, and log N lines (ctx.log) before it, as a chatty job would.
+    progress_steps: Annotated[int, Field(ge=0, le=100_000)] = 0
+    log_lines: Annotated[int, Field(ge=0, le=1_000_000)] = 0
 
 
 _LOC_SEP = re.compile(r"\.?__root__")

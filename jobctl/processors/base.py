@@ -14,6 +14,17 @@ from jobctl.domain.errors import JobCancelledError
 from jobctl.domain.job_types import JobTypeSpec
 
 
+class ProgressSink(Protocol):
+    """Where a context's progress and log lines go (the worker's Redis writer; see
+    jobctl.queue.progress). Calls must be cheap: they only buffer."""
+
+    def progress(
+        self, job_id: str, attempt: int, done: float, total: float | None, message: str | None
+    ) -> None: ...
+
+    def log(self, job_id: str, attempt: int, message: str, fields: dict[str, Any]) -> None: ...
+
+
 @dataclass
 class JobContext:
     """One execution of one job, as its processor sees it.
@@ -34,10 +45,24 @@ class JobContext:
     logger: logging.Logger = field(default_factory=lambda: logging.getLogger("jobctl.job"))
     # monotonic time of the last sign of progress: keeps the job's lease renewed
     last_touch: float = field(default_factory=time.monotonic)
+    sink: ProgressSink | None = None  # None: progress and log lines are only touches
 
     def touch(self) -> None:
         """Report progress. A job that shows none for its queue's lock duration is stalled."""
         self.last_touch = time.monotonic()
+
+    def progress(self, done: float, total: float | None = None, message: str | None = None) -> None:
+        """Report how far the job is (shown by `jobs show`, `jobs logs`, the dashboard); counts
+        as progress for the job's lease. Buffered: cheap to call in a tight loop."""
+        self.touch()
+        if self.sink is not None:
+            self.sink.progress(self.job_id, self.attempt, done, total, message)
+
+    def log(self, message: str, **fields: Any) -> None:
+        """One log line for operators (`jobs logs ID`); keeps the last lines only (settings)."""
+        self.touch()
+        if self.sink is not None:
+            self.sink.log(self.job_id, self.attempt, message, fields)
 
     def check_cancelled(self) -> None:
         self.touch()

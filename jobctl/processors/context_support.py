@@ -34,7 +34,10 @@ def store() -> ContextRepository:
     url = settings().effective_database_url
     with _lock:
         if url not in _repos:
-            _repos[url] = ContextRepository(create_store_engine(url, pool_size=5))
+            # 10 connections kept (at most 30 open, as before): with 5, a 30-slot worker's syncs
+            # beyond them opened and closed a PostgreSQL connection each. Not one per slot: the
+            # worker's own pool already keeps slots + 5, and the server's limit is shared.
+            _repos[url] = ContextRepository(create_store_engine(url, pool_size=10))
         return _repos[url]
 
 

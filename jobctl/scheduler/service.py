@@ -15,7 +15,7 @@ import redis
 from jobctl.queue.lease import SCHEDULER_LEASE, RedisLease
 from jobctl.scheduler.loop import EnqueueFn, Scheduler, SchedulerConfig
 from jobctl.store.schedules_repo import ScheduleRepository
-from jobctl.worker.health import HealthServer
+from jobctl.worker.health import HealthServer, process_registry
 
 log = logging.getLogger("jobctl.scheduler")
 
@@ -44,9 +44,8 @@ def serve(
     server: HealthServer | None = None
     try:
         if health_port is not None:
-            server = HealthServer(
-                health_port, scheduler.health, scheduler.metrics.render, health_host
-            ).start()
+            registry = process_registry(scheduler.metrics)
+            server = HealthServer(health_port, scheduler.health, registry, health_host).start()
         stop = threading.Event()
         log.info(f"scheduler {holder} starting", extra={"event": "scheduler-start"})
         with stop_on_signals(stop):

@@ -2,9 +2,10 @@
 
 No `from __future__ import annotations` (SQLModel reads annotations at class creation).
 The `jobs` row keeps only the last run; this table keeps every attempt's worker, times and
-outcome (completed, failed, retry_scheduled, lost, hung, cancelled, released,
-late_finish_rejected) with its error, so operators see a job's whole timeline. Unique per
-(job_id, attempt): an attempt is recorded once, started then finished.
+outcome (jobctl.domain.attempts.AttemptOutcome: completed, failed, retry_scheduled, lost, hung,
+cancelled, handed_back, late_finish_rejected) with its error, so operators see a job's whole
+timeline. Unique per (job_id, attempt): an attempt is recorded once, started then finished.
+Writers: jobctl.store.attempt_writes; readers: JobRepository.attempts and store.reader.
 """
 
 from datetime import datetime
@@ -12,12 +13,10 @@ from datetime import datetime
 from sqlalchemy import Column, Float, Index, Integer, String, Table, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from jobctl.domain.attempts import AttemptOutcome
 from jobctl.store.tables import UTCDateTime
 
-OUTCOMES: tuple[str, ...] = (
-    "completed", "failed", "retry_scheduled", "lost", "hung", "cancelled", "released",
-    "late_finish_rejected",
-)  # fmt: skip
+OUTCOMES: tuple[str, ...] = tuple(o.value for o in AttemptOutcome)
 
 
 class JobAttempt(SQLModel, table=True):

@@ -1,4 +1,5 @@
-"""The dashboard's reads of the `jobs` table: bounded by design, so a refresh stays cheap at 10^6 rows.
+"""The dashboard's reads of the `jobs` table (and one count of context sources): bounded by
+design, so a refresh stays cheap at 10^6 rows.
 
 Nothing here counts the whole table. Listings are keyset pages on (created_at, id), which
 the indexes end in; aggregates read one bounded time range of finished_at (the last hour)
@@ -35,8 +36,10 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.types import Integer
 
+from jobctl.domain.context import SourceStatus
 from jobctl.domain.errors import DatabaseUnavailableError
 from jobctl.domain.status import JobStatus
+from jobctl.store.context_tables import SOURCES
 from jobctl.store.db_errors import database_errors, describe_db_error
 from jobctl.store.engine import autocommit, engine_label
 from jobctl.store.record_rows import utc
@@ -46,6 +49,7 @@ c = JOBS.c
 P = ParamSpec("P")
 R = TypeVar("R")
 FAILED, COMPLETED = JobStatus.FAILED.value, JobStatus.COMPLETED.value
+UNHEALTHY = SourceStatus.UNHEALTHY.value
 MESSAGE_CHARS = 300  # a listing shows the start of an error message; detail shows all of it
 
 # The columns a term may test. "text" is free text over every human-readable column.
@@ -240,6 +244,14 @@ class DashboardQueries:
     def count_failed_since(self, since: datetime, *, cap: int) -> int:
         """FAILED jobs that finished after `since`, counting no further than `cap`."""
         inner = select(literal(1)).where(c.status == FAILED, c.finished_at > utc(since)).limit(cap)
+        with self._auto.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(inner.subquery())).scalar_one())
+
+    @_translated
+    def count_unhealthy_sources(self, *, cap: int) -> int:
+        """UNHEALTHY context sources, counting no further than `cap` (a range of
+        ix_context_sources_status: cheap enough for every refresh of the last-hour figures)."""
+        inner = select(literal(1)).where(SOURCES.c.status == UNHEALTHY).limit(cap)
         with self._auto.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(inner.subquery())).scalar_one())
 

@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError
 
 from jobctl.domain.errors import DatabaseUnavailableError
+from jobctl.store.context_tables import SOURCES
 from jobctl.store.db_errors import database_errors, describe_db_error
 from jobctl.store.engine import autocommit, create_store_engine, current_revision, engine_label
 from jobctl.store.jobs_sql import PENDING
@@ -133,6 +134,12 @@ class DoctorQueries:
     def pending_counts(self, queues: list[str], *, cap: int) -> dict[str, int]:
         """PENDING rows per queue (each count stops at `cap`)."""
         return {q: int(self._run(_PENDING_IN_QUEUE, {"p_queue": q, "p_cap": cap})[0][0]) for q in queues}
+
+    def source_counts(self) -> dict[str, int]:
+        """Context sources per status (ACTIVE, UNHEALTHY, DISABLED): one pass over
+        ix_context_sources_status (sources number in the thousands, not millions)."""
+        stmt = select(SOURCES.c.status, func.count()).group_by(SOURCES.c.status)
+        return {str(status): int(n) for status, n in self._run(stmt, {})}
 
     def overdue(self, due_before: datetime, *, cap: int) -> list[Overdue]:
         """PENDING rows due (next_attempt_at, else created_at) before `due_before`, per queue.

@@ -19,15 +19,15 @@ Observability wins over speed: while anyone listens for cursor executions on the
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from typing import Any, cast
+from contextlib import contextmanager, suppress
+from typing import Any, Protocol, cast
 
 from sqlalchemy import ColumnElement
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement, Executable
 
-from jobctl.store.engine import autocommit
+from jobctl.store.engine import SQLITE_IMMEDIATE, autocommit
 
 Processor = Callable[[Any], Any] | None
 MAX_STATEMENTS = 512  # compiled statements kept per engine
@@ -133,6 +133,27 @@ class Driver:
             cursor.execute(stmt.sql, stmt.parameters(params))
             return int(cursor.rowcount)
 
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        """Several statements in one transaction on one connection, committed at the end and
+        rolled back on an exception. SQLite takes its write lock up front (BEGIN IMMEDIATE), so
+        a transaction that reads before it writes cannot fail on a lock upgrade."""
+        if self._observed():
+            options = {SQLITE_IMMEDIATE: True}
+            with self._engine.connect().execution_options(**options) as conn, conn.begin():
+                yield _ObservedTransaction(conn)
+            return
+        begin = "BEGIN IMMEDIATE" if self._dialect.name == "sqlite" else "BEGIN"
+        with self._cursor() as cursor:
+            cursor.execute(begin)
+            try:
+                yield _CursorTransaction(cursor)
+            except BaseException:
+                with suppress(Exception):  # a broken connection rolled back already
+                    cursor.execute("ROLLBACK")
+                raise
+            cursor.execute("COMMIT")
+
     def _observed(self) -> bool:
         dispatch = self._auto.dispatch
         return bool(dispatch.before_cursor_execute or dispatch.after_cursor_execute or self._engine.echo)
@@ -156,3 +177,37 @@ class Driver:
             raise
         finally:
             connection.close()
+
+
+class Transaction(Protocol):
+    """The statements of one Driver.transaction: rows and rowcount as on the Driver."""
+
+    def rows(self, stmt: DriverStatement, params: Mapping[str, Any]) -> list[Sequence[Any]]: ...
+
+    def rowcount(self, stmt: DriverStatement, params: Mapping[str, Any]) -> int: ...
+
+
+class _CursorTransaction:
+    def __init__(self, cursor: Any) -> None:
+        self._cursor = cursor
+
+    def rows(self, stmt: DriverStatement, params: Mapping[str, Any]) -> list[Sequence[Any]]:
+        self._cursor.execute(stmt.sql, stmt.parameters(params))
+        return stmt.convert(self._cursor.fetchall())
+
+    def rowcount(self, stmt: DriverStatement, params: Mapping[str, Any]) -> int:
+        self._cursor.execute(stmt.sql, stmt.parameters(params))
+        return int(self._cursor.rowcount)
+
+
+class _ObservedTransaction:
+    """Through SQLAlchemy, so whoever listens to the engine sees every statement."""
+
+    def __init__(self, conn: Any) -> None:
+        self._conn = conn
+
+    def rows(self, stmt: DriverStatement, params: Mapping[str, Any]) -> list[Sequence[Any]]:
+        return list(self._conn.execute(stmt.clause, params).all())
+
+    def rowcount(self, stmt: DriverStatement, params: Mapping[str, Any]) -> int:
+        return int(self._conn.execute(stmt.clause, params).rowcount)

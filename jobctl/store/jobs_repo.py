@@ -23,15 +23,19 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from sqlalchemy import Update, delete, func, select, update
+from sqlalchemy import Update, bindparam, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, StatementError
 
+from jobctl.domain.attempts import AttemptOutcome, AttemptRecord
 from jobctl.domain.errors import DatabaseUnavailableError, TooManyJobsError
 from jobctl.domain.records import JobError, JobFilter, JobRecord, NewJob, deferred_records
 from jobctl.domain.status import JobStatus
+from jobctl.store import attempts_sql
 from jobctl.store import jobs_sql as q
+from jobctl.store.attempt_rows import to_attempt
+from jobctl.store.attempt_writes import AttemptWrites
 from jobctl.store.db_errors import database_errors, describe_db_error
 from jobctl.store.driver import Driver
 from jobctl.store.engine import SQLITE_IMMEDIATE, autocommit, engine_label
@@ -82,6 +86,9 @@ class JobRepository:
         # Hot statements skip SQLAlchemy's per-execution plumbing (see jobctl.store.driver).
         self._driver = Driver(engine)
         self._overlap = Overlap(engine)
+        self._attempts = AttemptWrites(self._driver, self._pg)  # each claim and finish records its attempt
+        running_attempt = select(c.attempts).where(c.id == bindparam("p_id")).scalar_subquery()
+        self._cancel_attempt = attempts_sql.cancel_running(self._pg, running_attempt)
         # SQLite rows carry datetimes as text: exactly what the column type would have stored.
         to_text = c.scheduled_for.type.dialect_impl(engine.dialect).bind_processor(engine.dialect)
         self._dt_text: Callable[[datetime], Any] = to_text if to_text is not None else (lambda v: v)
@@ -259,22 +266,22 @@ class JobRepository:
     @_translated
     def claim(self, job_id: str, worker: str, now: datetime) -> int | None:
         """PENDING -> RUNNING for `worker`; the new attempt number, or None if not PENDING."""
-        stmt = self._driver.statement(q.CLAIM, lambda: q.CLAIM)
-        rows = self._driver.rows(stmt, {"p_id": job_id, "p_worker": worker, "p_now": utc(now)})
-        return int(rows[0][0]) if rows else None
+        rows = self._attempts.claim_row(job_id, worker, now)
+        return int(to_record(rows[0]).attempts) if rows else None
 
     @_translated
     def claim_row(self, job_id: str, worker: str, now: datetime) -> JobRecord | None:
-        """claim() returning the whole claimed row (one round trip instead of claim + get)."""
-        stmt = self._driver.statement(q.CLAIM_ROW, lambda: q.CLAIM_ROW, q.RECORD_COLUMNS)
-        rows = self._driver.rows(stmt, {"p_id": job_id, "p_worker": worker, "p_now": utc(now)})
+        """claim() returning the whole claimed row (one round trip instead of claim + get).
+        The attempt it starts is recorded with it (outcome NULL while it runs)."""
+        rows = self._attempts.claim_row(job_id, worker, now)
         return to_record(rows[0]) if rows else None
 
     @_translated
     def release(self, job_id: str, attempt: int, now: datetime) -> bool:
         """RUNNING attempt `attempt` -> PENDING without spending a retry (the run was interrupted
-        by the worker, not failed by the job); False if the fence rejects it."""
-        return self._write(q.RELEASE, now, {"p_id": job_id, "p_attempt": attempt})
+        by the worker, not failed by the job; the attempt ends handed_back); False if the fence
+        rejects it."""
+        return self._write(q.RELEASE, now, {"p_id": job_id, "p_attempt": attempt}, AttemptOutcome.HANDED_BACK)
 
     @_translated
     def running(self, limit: int = 5000) -> builtins.list[JobRecord]:
@@ -285,51 +292,87 @@ class JobRepository:
     @_translated
     def complete(self, job_id: str, attempt: int, result: object, now: datetime) -> bool:
         """RUNNING attempt `attempt` -> COMPLETED with `result`; False if the fence rejects it."""
-        return self._write(q.COMPLETE, now, {"p_id": job_id, "p_attempt": attempt, "p_result": result})
+        params = {"p_id": job_id, "p_attempt": attempt, "p_result": result}
+        return self._write(q.COMPLETE, now, params, AttemptOutcome.COMPLETED)
 
     @_translated
     def complete_many(self, items: Sequence[tuple[str, int, object, datetime]]) -> set[str]:
         """complete() for many executions, each (job_id, attempt, result, finished_at) and
-        fenced the same way: the ids it changed. A worker batches its completions through
-        this (one statement and one commit on PostgreSQL; one complete() each elsewhere)."""
-        if not self._pg:
-            return {
-                job_id
-                for job_id, attempt, result, now in items
-                if self.complete(job_id, attempt, result, now)
-            }
-        rows = json.dumps(
-            [[job_id, attempt, result, utc(now).isoformat()] for job_id, attempt, result, now in items]
-        )
-        stmt = self._driver.statement(q.PG_COMPLETE_MANY, lambda: q.PG_COMPLETE_MANY)
-        params = {"p_status": JobStatus.COMPLETED.value, "p_running": q.RUNNING, "p_rows": rows}
-        return {str(row[0]) for row in self._driver.rows(stmt, params)}
+        fenced the same way, each ending its attempt row: the ids it changed. A worker's
+        completer records its batches through this. (One complete() each: a single
+        statement for the batch must also end the attempt rows; not written yet.)"""
+        return {job_id for job_id, attempt, result, at in items if self.complete(job_id, attempt, result, at)}
 
-    @_translated
-    def fail(self, job_id: str, attempt: int, error: JobError, now: datetime) -> bool:
-        """RUNNING attempt `attempt` -> FAILED with `error`; False if the fence rejects it."""
-        return self._write(q.FAIL, now, {"p_id": job_id, "p_attempt": attempt, **q.error_params(error)})
+    def fail(
+        self,
+        job_id: str,
+        attempt: int,
+        error: JobError,
+        now: datetime,
+        *,
+        outcome: AttemptOutcome = AttemptOutcome.FAILED,
+    ) -> bool:
+        """RUNNING attempt `attempt` -> FAILED with `error`; False if the fence rejects it.
+        The attempt ends with `outcome` (lost or hung when recovery gives up on it)."""
+        params = {"p_id": job_id, "p_attempt": attempt, **q.error_params(error)}
+        return self._write(q.FAIL, now, params, outcome, with_error=True)
 
     @_translated
     def schedule_retry(
-        self, job_id: str, attempt: int, error: JobError, next_attempt_at: datetime, now: datetime
+        self,
+        job_id: str,
+        attempt: int,
+        error: JobError,
+        next_attempt_at: datetime,
+        now: datetime,
+        *,
+        outcome: AttemptOutcome = AttemptOutcome.RETRY_SCHEDULED,
     ) -> bool:
         """RUNNING attempt `attempt` -> PENDING until `next_attempt_at`, keeping the attempt's
-        error for operators; False if the fence rejects it."""
+        error for operators; False if the fence rejects it. The attempt ends with `outcome`."""
         params = {"p_id": job_id, "p_attempt": attempt, "p_next": utc(next_attempt_at)}
-        return self._write(q.RETRY, now, {**params, **q.error_params(error)})
+        return self._write(q.RETRY, now, {**params, **q.error_params(error)}, outcome, with_error=True)
 
-    def _write(self, stmt: Update, now: datetime, params: dict[str, Any]) -> bool:
-        """Run one fenced UPDATE; True if it changed the row (the fence let it through)."""
-        compiled = self._driver.statement(stmt, lambda: stmt)
-        return self._driver.rowcount(compiled, {**params, "p_now": utc(now)}) == 1
+    @_translated
+    def reject_late_finish(self, job_id: str, attempt: int, now: datetime) -> bool:
+        """Record that attempt `attempt` finished after it was given up on (its result changed
+        nothing): late_finish_rejected, unless it was cancelled. True if recorded."""
+        return self._attempts.reject_late(job_id, attempt, now)
+
+    def _write(
+        self,
+        stmt: Update,
+        now: datetime,
+        params: dict[str, Any],
+        outcome: AttemptOutcome,
+        *,
+        with_error: bool = False,
+    ) -> bool:
+        """Run one fenced UPDATE and end its attempt with `outcome` in the same transaction;
+        True if it changed the row (the fence let it through)."""
+        return self._attempts.finish(stmt, {**params, "p_now": utc(now)}, outcome, with_error=with_error)
+
+    @_translated
+    def attempts(self, job_id: str) -> builtins.list[AttemptRecord]:
+        """Every recorded execution of `job_id`, first attempt first (empty for an unknown id)."""
+        stmt = self._driver.statement(
+            attempts_sql.OF_JOB, lambda: attempts_sql.OF_JOB, attempts_sql.READ_COLUMNS
+        )
+        return [to_attempt(row) for row in self._driver.rows(stmt, {"p_id": job_id})]
 
     # -- operator actions -------------------------------------------------------------------
 
     @_translated
     def cancel(self, job_id: str, now: datetime) -> JobStatus | None:
-        """PENDING|RUNNING -> CANCELLED; the status it had, or None if it was not active."""
-        return self._swap(job_id, q.ACTIVE, q.CANCEL_VALUES, {"p_now": utc(now)})
+        """PENDING|RUNNING -> CANCELLED; the status it had, or None if it was not active.
+        A RUNNING job's open attempt ends cancelled in the same transaction."""
+        params = {"p_now": utc(now), "p_id": job_id}
+
+        def end_attempt(conn: Connection, previous: str) -> None:
+            if previous == q.RUNNING:
+                conn.execute(self._cancel_attempt, params)
+
+        return self._swap(job_id, q.ACTIVE, q.CANCEL_VALUES, params, after=end_attempt)
 
     @_translated
     def requeue(self, job_id: str, extra_attempts: int, now: datetime) -> JobStatus | None:
@@ -340,13 +383,20 @@ class JobRepository:
         )
 
     def _swap(
-        self, job_id: str, allowed: tuple[str, ...], values: dict[str, Any], params: dict[str, Any]
+        self,
+        job_id: str,
+        allowed: tuple[str, ...],
+        values: dict[str, Any],
+        params: dict[str, Any],
+        *,
+        after: Callable[[Connection, str], None] | None = None,
     ) -> JobStatus | None:
         """Move job_id from any of `allowed` to `values` atomically; return the old status.
 
         PostgreSQL: one statement, the old row locked by a FOR UPDATE subquery. SQLite cannot
         RETURNING a pre-update value, so read and update inside one BEGIN IMMEDIATE transaction
         (the write lock is held from the read on: nobody can change the row in between).
+        `after(conn, old_status)` runs in the same transaction once the move is made.
         """
         if self._pg:
             old = (
@@ -356,14 +406,22 @@ class JobRepository:
                 .subquery("old")
             )
             stmt = update(JOBS).where(c.id == old.c.id).values(values).returning(old.c.status)
-            with self._auto.connect() as conn:
+            if after is None:
+                with self._auto.connect() as conn:
+                    previous = conn.execute(stmt, params).scalar()
+                return JobStatus(previous) if previous is not None else None
+            with self._engine.connect() as conn, conn.begin():
                 previous = conn.execute(stmt, params).scalar()
+                if previous is not None:
+                    after(conn, previous)
             return JobStatus(previous) if previous is not None else None
         with self._engine.connect().execution_options(**{SQLITE_IMMEDIATE: True}) as conn, conn.begin():
             previous = conn.execute(select(c.status).where(c.id == job_id)).scalar()
             if previous not in allowed:
                 return None
             conn.execute(update(JOBS).where(c.id == job_id).values(values), params)
+            if after is not None:
+                after(conn, previous)
         return JobStatus(previous)
 
     @_translated
@@ -372,6 +430,8 @@ class JobRepository:
         missing or still active (an active job is cancelled first, never deleted under a worker)."""
         final = (JobStatus.COMPLETED.value, *q.ENDED_BADLY)
         stmt = delete(JOBS).where(c.id == job_id, c.status.in_(final)).returning(c.status)
-        with self._auto.connect() as conn:
+        with self._engine.connect() as conn, conn.begin():  # the row and its timeline together
             previous = conn.execute(stmt).scalar()
+            if previous is not None:
+                conn.execute(attempts_sql.delete_of_job(), {"p_id": job_id})
         return JobStatus(previous) if previous is not None else None

@@ -99,17 +99,6 @@ COMPLETE = _fenced(
     finished_at=NOW,
     **_NO_ERROR,
 )
-# Many executions' COMPLETE in one statement (a worker's completions, batched): rows are
-# [id, attempt, result, finished_at ISO]; each is fenced as COMPLETE is. RETURNING the ids
-# that it changed. JSON null is stored as SQL NULL, as the result column's none_as_null does.
-PG_COMPLETE_MANY: TextClause = text(
-    "UPDATE jobs SET status = :p_status, result = NULLIF(r->2, 'null'::jsonb), "
-    "finished_at = CAST(r->>3 AS timestamptz), updated_at = CAST(r->>3 AS timestamptz), "
-    "error_type = NULL, error_message = NULL, error_traceback = NULL "
-    "FROM jsonb_array_elements(CAST(:p_rows AS jsonb)) AS r "
-    "WHERE jobs.id = r->>0 AND jobs.status = :p_running AND jobs.attempts = CAST(r->>1 AS integer) "
-    "RETURNING jobs.id"
-)
 FAIL = _fenced(status=JobStatus.FAILED.value, finished_at=NOW, **_ERROR_VALUES)
 RETRY = _fenced(
     status=PENDING, next_attempt_at=bindparam("p_next", type_=UTCDateTime()), worker=None, **_ERROR_VALUES

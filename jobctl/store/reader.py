@@ -2,10 +2,10 @@
 
 Why: a one-shot `jobctl jobs list` spent 250 ms of its 500 ms importing SQLAlchemy and
 SQLModel to run one indexed SELECT that takes under a millisecond. This reader serves the
-read-only commands (`jobs list`, `jobs show`) with sqlite3 / psycopg alone: the same columns,
-the same filter and order as the repository's list statement (jobs_sql.list_statement; a test
-checks both return the same records for every filter kind, on both backends), records built
-by the same field readers (record_rows).
+read-only commands (`jobs list`, `jobs show` and its attempt timeline) with sqlite3 / psycopg
+alone: the same columns, the same filter and order as the repository's list statement
+(jobs_sql.list_statement; a test checks both return the same records for every filter kind,
+on both backends), records built by the same field readers (record_rows, attempt_rows).
 
 It declines (`open_reader` returns None) rather than guess whenever the full store is the
 right tool: a URL form it does not know, a SQLite file that does not exist yet, a schema not
@@ -23,7 +23,9 @@ from datetime import datetime
 from typing import Any, cast
 from urllib.parse import quote
 
+from jobctl.domain.attempts import AttemptRecord
 from jobctl.domain.records import FieldReaders, JobFilter, JobRecord, deferred_records
+from jobctl.store.attempt_rows import ATTEMPT_COLUMN_NAMES, to_attempt
 from jobctl.store.record_rows import (
     DATETIME_COLUMNS,
     JSON_COLUMNS,
@@ -36,6 +38,7 @@ from jobctl.store.record_rows import (
 from jobctl.store.revision import HEAD_REVISION
 
 _SELECT = f"SELECT {', '.join(RECORD_COLUMN_NAMES)} FROM jobs"
+_ATTEMPTS = f"SELECT {', '.join(ATTEMPT_COLUMN_NAMES)} FROM job_attempts WHERE job_id = "
 _ORDER = " ORDER BY created_at DESC, id DESC"
 
 
@@ -50,6 +53,7 @@ class JobReader:
         self._p = placeholder
         self._fields = fields
         self._sqlite = sqlite
+        self._to_utc: Callable[[Any], datetime | None] = _sqlite_text_to_utc if sqlite else _aware_to_utc
 
     def list(self, flt: JobFilter) -> list[JobRecord]:
         """Jobs matching `flt`, newest first (created_at DESC, id DESC), like JobRepository.list."""
@@ -85,6 +89,11 @@ class JobReader:
     def get(self, job_id: str) -> JobRecord | None:
         rows = self._fetch(f"{_SELECT} WHERE id = {self._p}", [job_id])
         return deferred_records(rows, self._fields)[0] if rows else None
+
+    def attempts(self, job_id: str) -> builtins.list[AttemptRecord]:
+        """Every recorded execution of `job_id`, first attempt first, like JobRepository.attempts."""
+        rows = self._fetch(f"{_ATTEMPTS}{self._p} ORDER BY attempt", [job_id])
+        return [to_attempt(row, self._to_utc) for row in rows]
 
     def close(self) -> None:
         with self._lock:

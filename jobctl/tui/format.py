@@ -61,6 +61,14 @@ def sparkline(values: Sequence[int]) -> str:
     return "".join(_BARS[min(len(_BARS) - 1, (v * (len(_BARS) - 1) + top - 1) // top)] for v in values)
 
 
+def bar(fraction: float, width: int) -> str:
+    """A text bar of `width` cells: full blocks, a partial one (in eighths), then light shade."""
+    eighths = round(max(0.0, min(1.0, fraction)) * width * 8)
+    full, part = divmod(eighths, 8)
+    partial = " ▏▎▍▌▋▊▉"[part].strip() if part and full < width else ""
+    return ("█" * full + partial).ljust(width, "░")
+
+
 def short(text: str | None, width: int) -> str:
     """One line of at most `width` characters (…-truncated)."""
     line = " ".join((text or "").split())

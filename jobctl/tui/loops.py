@@ -218,6 +218,8 @@ class Loops(App[None]):
 
     def _draw_view(self, result: SqlResult, now: datetime) -> None:
         if result.page is not None:
+            if result.progress is not None:  # None: Redis did not answer; keep the last figures
+                self.jobs_view.progress = result.progress
             self.jobs_view.show(result.page, now)
         if result.groups is not None:
             self.groups = result.groups
@@ -226,7 +228,8 @@ class Loops(App[None]):
             self.schedules_view.show(result.schedules, now)
         screen = self.screen
         if isinstance(screen, JobDetailScreen) and screen.job_id == result.request.detail_id:
-            screen.show(result.detail, now, missing=result.detail_missing)
+            screen.show(result.detail, now, missing=result.detail_missing, attempts=result.detail_attempts)
+            screen.show_activity(result.activity)
 
     def _note(self, outcome: Outcome) -> None:
         now = self.now()
@@ -251,7 +254,8 @@ class Loops(App[None]):
         now = self.now()
         rows = queue_rows(list(self.dash.api.settings.queues), self.activity, self.recent, now)
         workers = self.activity.workers if self.activity else None
-        self.overview_view.show(rows, workers, now)
+        unhealthy = self.recent.unhealthy_sources if self.recent else None
+        self.overview_view.show(rows, workers, now, unhealthy)
         if workers is not None:
             self.workers_view.show(workers, now)
         self.top_bar.show_failures(self.recent.new_failures if self.recent else None)

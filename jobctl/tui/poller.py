@@ -30,13 +30,16 @@ from jobctl.api.dashboard import (
     RecentActivity,
     ScheduleView,
 )
+from jobctl.domain.attempts import AttemptRecord
 from jobctl.domain.errors import (
     BackendUnavailableError,
     DatabaseUnavailableError,
     JobNotFoundError,
     RedisUnavailableError,
 )
+from jobctl.domain.progress import JobActivity, JobProgress
 from jobctl.domain.records import JobRecord
+from jobctl.domain.status import JobStatus
 
 DUTY = 10.0  # a query may run at most 1/DUTY of the time: wait >= DUTY x its last duration
 T = TypeVar("T")
@@ -125,7 +128,10 @@ class SqlResult:
     groups: list[FailedGroup] | None = None
     schedules: list[ScheduleView] | None = None
     detail: JobRecord | None = None
+    detail_attempts: tuple[AttemptRecord, ...] | None = None  # the open job's timeline
     detail_missing: bool = False  # the open job was deleted meanwhile
+    progress: dict[str, JobProgress] | None = None  # of the page's running jobs (Redis)
+    activity: JobActivity | None = None  # the open job's progress and last lines (Redis)
     started: float = 0.0
     view_took: float = 0.0  # the page/groups/detail part, which sets the loop's pace
 
@@ -147,6 +153,9 @@ def fetch_sql(dash: Dashboard, req: SqlRequest) -> SqlResult:
                 search, limit=req.page_size, after=req.after, newest_first=req.newest_first
             ),
         )
+    if result.page is not None:
+        running = [r.id for r in result.page.rows if r.status is JobStatus.RUNNING]
+        result.progress = out.attempt(Backend.REDIS, lambda: dash.progress_of(running)) if running else {}
     if req.groups:
         result.groups = out.attempt(Backend.DATABASE, dash.failed_groups)
     if req.schedules:
@@ -157,5 +166,9 @@ def fetch_sql(dash: Dashboard, req: SqlRequest) -> SqlResult:
             result.detail = out.attempt(Backend.DATABASE, lambda: dash.job(job_id))
         except JobNotFoundError:
             result.detail_missing = True
+        if result.detail is not None:
+            attempts = out.attempt(Backend.DATABASE, lambda: dash.job_attempts(job_id))
+            result.detail_attempts = tuple(attempts) if attempts is not None else None
+            result.activity = out.attempt(Backend.REDIS, lambda: dash.job_activity(job_id))
     result.view_took = time.monotonic() - view_started
     return result

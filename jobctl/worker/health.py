@@ -1,18 +1,28 @@
 """A small health and metrics HTTP server for long-running jobctl processes (scheduler, worker).
 
-    server = HealthServer(port, checks, metrics=None, host="127.0.0.1").start()
+    registry = process_registry(MyCollector(...))
+    server = HealthServer(port, checks, metrics=registry, host="127.0.0.1").start()
     ...
     server.stop()
 
 - `GET /healthz`: `checks()` returns (ok, details); the answer is 200 when ok, else 503, with
   the JSON body {"ok": ok, **details}. A check that raises is a 503 naming the error.
-- `GET /metrics`: `metrics()` returns Prometheus text exposition (format 0.0.4); 404 when no
-  metrics callable was given.
+- `GET /metrics`: the registry's metrics, encoded by prometheus-client in the format the
+  scraper's Accept header asks for (OpenMetrics or the text format; the text format when it
+  asks for none), with the content type prometheus-client gives for it. 404 when no registry
+  was given.
 - Anything else: 404. HEAD is answered like GET, without a body.
 
-Stdlib only (ThreadingHTTPServer in a daemon thread): no dependency, nothing to configure.
-Port 0 picks a free port; `.port` is the bound one. Binds 127.0.0.1 unless told otherwise,
-since health details are for the local supervisor, not the network.
+`process_registry` makes the private registry each process serves: the standard `process_*`
+(CPU, memory, file descriptors, start time), `python_info` and `python_gc_*` metrics, plus the
+given collectors, which yield jobctl's own numbers from current state at scrape time. Private,
+not prometheus-client's global REGISTRY: tests run several in one process, and nothing else
+we import can slip metrics into our answer.
+
+The server is the stdlib's ThreadingHTTPServer in a daemon thread, so that /healthz and
+/metrics share one port and one lifecycle. Port 0 picks a free port; `.port` is the bound one.
+Binds 127.0.0.1 unless told otherwise, since health details are for the local supervisor, not
+the network.
 """
 
 from __future__ import annotations
@@ -23,21 +33,38 @@ import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from prometheus_client import CollectorRegistry, GCCollector, PlatformCollector, ProcessCollector
+from prometheus_client.exposition import choose_encoder
+from prometheus_client.registry import Collector
+
 from jobctl.domain.errors import ConfigError
 from jobctl.domain.redaction import redact
 
 log = logging.getLogger("jobctl.health")
 
 Checks = Callable[[], tuple[bool, dict[str, object]]]
-Metrics = Callable[[], str]
-PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+def process_registry(*collectors: Collector) -> CollectorRegistry:
+    """A private registry with the standard process/platform/GC collectors and `collectors`."""
+    registry = CollectorRegistry(auto_describe=False)
+    ProcessCollector(registry=registry)
+    PlatformCollector(registry=registry)
+    GCCollector(registry=registry)
+    for collector in collectors:
+        registry.register(collector)
+    return registry
 
 
 class HealthServer:
     """Serves /healthz and /metrics from callables, in a daemon thread."""
 
     def __init__(
-        self, port: int, checks: Checks, metrics: Metrics | None = None, host: str = "127.0.0.1"
+        self,
+        port: int,
+        checks: Checks,
+        metrics: CollectorRegistry | None = None,
+        host: str = "127.0.0.1",
     ) -> None:
         self.host = host
         self.requested_port = port
@@ -96,13 +123,16 @@ class HealthServer:
             ok, body = False, {"ok": False, "error": redact(f"{type(exc).__name__}: {exc}")}
         return (200 if ok else 503), json.dumps(body, default=str).encode()
 
-    def metrics_text(self) -> tuple[int, bytes]:
+    def metrics_text(self, accept: str | None = None) -> tuple[int, bytes, str]:
+        """(status, body, content type) of a scrape whose Accept header is `accept`."""
+        plain = "text/plain; charset=utf-8"
         if self.metrics is None:
-            return 404, b"no metrics here\n"
+            return 404, b"no metrics here\n", plain
+        encode, content_type = choose_encoder(accept or "")
         try:
-            return 200, self.metrics().encode()
-        except Exception as exc:
-            return 500, redact(f"metrics failed: {type(exc).__name__}: {exc}\n").encode()
+            return 200, encode(self.metrics), content_type
+        except Exception as exc:  # a collector failing (Redis down) must not kill the server
+            return 500, redact(f"metrics failed: {type(exc).__name__}: {exc}\n").encode(), plain
 
 
 def _handler_class(owner: HealthServer) -> type[BaseHTTPRequestHandler]:
@@ -121,8 +151,7 @@ def _handler_class(owner: HealthServer) -> type[BaseHTTPRequestHandler]:
                 status, payload = owner.health()
                 ctype = "application/json"
             elif path == "/metrics":
-                status, payload = owner.metrics_text()
-                ctype = PROMETHEUS_CONTENT_TYPE if status == 200 else "text/plain; charset=utf-8"
+                status, payload, ctype = owner.metrics_text(self.headers.get("Accept"))
             else:
                 status, payload, ctype = 404, b"not found: try /healthz or /metrics\n", "text/plain"
             self.send_response(status)

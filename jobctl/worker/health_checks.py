@@ -1,4 +1,8 @@
-"""The worker's /healthz and /metrics, served by jobctl.worker.health.HealthServer."""
+"""The worker's /healthz and /metrics, served by jobctl.worker.health.HealthServer.
+
+/metrics is this process's registry (process_*, python_*) plus a WorkerCollector whose source,
+`worker_sample`, adds up this process's counters and those its process-pool children publish
+with their heartbeat (a `--pool process` parent runs no job itself), at each scrape."""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from jobctl.worker.liveness import owner_info
-from jobctl.worker.metrics import render
+from jobctl.worker.metrics import Depth, WorkerCollector
 
 if TYPE_CHECKING:
     from jobctl.worker.pool import WorkerPool
@@ -43,25 +47,25 @@ def worker_checks(pool: WorkerPool) -> tuple[bool, dict[str, object]]:
     return ok, checks
 
 
-def worker_metrics(pool: WorkerPool) -> str:
+def worker_sample(pool: WorkerPool) -> tuple[list[dict[str, Any]], Depth]:
+    """The snapshots to add up (ours, our children's) and the queue depths of the moment."""
     rt = pool.runtime
     snapshots: list[dict[str, Any]] = [rt.metrics.snapshot()] if rt else []
     for child in getattr(pool, "children", []):
         info = owner_info(pool.backends.redis, child)
         if info and "metrics" in info:
             snapshots.append(info["metrics"])
-    running: dict[tuple[str, ...], float] = {}
-    for e in rt.running() if rt else []:
-        running[(e.queue, e.job_type)] = running.get((e.queue, e.job_type), 0) + 1
-    depth: dict[tuple[str, ...], float] = {
-        (q,): float(pool.backends.redis.llen(f"rq:queue:{q}")) for q in pool.options.queues
-    }
-    return render(snapshots, {"jobs_running": running, "queue_depth": depth})
+    with pool.backends.redis.pipeline(transaction=False) as pipe:
+        for q in pool.options.queues:
+            pipe.llen(f"rq:queue:{q}")
+        lengths = pipe.execute()
+    return snapshots, {q: float(n) for q, n in zip(pool.options.queues, lengths, strict=True)}
 
 
 def start_worker_health(pool: WorkerPool, port: int) -> Any:
-    from jobctl.worker.health import HealthServer
+    from jobctl.worker.health import HealthServer, process_registry
 
-    server = HealthServer(port, lambda: worker_checks(pool), lambda: worker_metrics(pool))
+    registry = process_registry(WorkerCollector(lambda: worker_sample(pool)))
+    server = HealthServer(port, lambda: worker_checks(pool), registry)
     server.start()
     return server

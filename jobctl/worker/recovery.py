@@ -25,6 +25,7 @@ from rq.exceptions import NoSuchJobError
 from rq.job import JobStatus as RQJobStatus
 from rq.registry import FailedJobRegistry
 
+from jobctl.domain.attempts import AttemptOutcome
 from jobctl.domain.errors import JobStalledError
 from jobctl.domain.records import JobError, JobRecord, NewJob
 from jobctl.domain.retry import RetryPolicy
@@ -129,29 +130,44 @@ def lease_holder(raw: bytes | str | None) -> tuple[str, int] | None:
     return (owner, int(attempt)) if attempt.isdigit() else None
 
 
+class Loss(str):
+    """Why an execution is given up on (the text operators read), and how its attempt ends on
+    the timeline: lost (with its worker) or hung (in a live worker). A str, so callers that
+    only show the reason need not know."""
+
+    outcome: AttemptOutcome
+
+    def __new__(cls, text: str, outcome: AttemptOutcome) -> Loss:
+        loss = super().__new__(cls, text)
+        loss.outcome = outcome
+        return loss
+
+
 def find_lost(
     backends: Backends, now: datetime, *, only_owner: str | None = None
-) -> list[tuple[JobRecord, str]]:
+) -> list[tuple[JobRecord, Loss]]:
     """RUNNING rows whose execution is gone, each with the reason."""
     rows = backends.repo.running()
     if only_owner is not None:
-        return [(r, f"its worker {only_owner} restarted") for r in rows if owner_of(r) == only_owner]
+        why = Loss(f"its worker {only_owner} restarted", AttemptOutcome.LOST)
+        return [(r, why) for r in rows if owner_of(r) == only_owner]
     if not rows:
         return []
     alive = alive_owners(backends.redis, sorted({owner_of(r) for r in rows}))
     leases = backends.redis.mget([job_lease_key(r.id) for r in rows])
-    lost = []
+    lost: list[tuple[JobRecord, Loss]] = []
     for row, raw in zip(rows, leases, strict=True):
         owner = owner_of(row)
         if owner not in alive:
-            lost.append((row, f"its worker {owner} stopped heartbeating (dead or cut off)"))
+            dead = Loss(f"its worker {owner} stopped heartbeating (dead or cut off)", AttemptOutcome.LOST)
+            lost.append((row, dead))
             continue
         spec = backends.settings.queues.get(row.queue)
         lock = spec.lock_seconds if spec else 300
         holder = lease_holder(raw)
         started = row.started_at or row.updated_at
         if holder != (owner, row.attempts) and now - started > timedelta(seconds=lock):
-            lost.append((row, f"no progress for {lock}s (hung)"))
+            lost.append((row, Loss(f"no progress for {lock}s (hung)", AttemptOutcome.HUNG)))
     return lost
 
 
@@ -159,15 +175,17 @@ def recover(backends: Backends, row: JobRecord, reason: str, now: datetime) -> s
     """Give up on the row's execution: retry per policy or fail. Returns "retried"/"failed", or
     None when another actor already moved the row (the fence rejected this one)."""
     error = JobError(type=JobStalledError.__name__, message=f"stalled: {reason}")
+    ended = reason.outcome if isinstance(reason, Loss) else AttemptOutcome.LOST  # on the timeline
     delay = loss_delay(backends, row, row.attempts)
     if delay is not None:
-        if not backends.repo.schedule_retry(row.id, row.attempts, error, now + timedelta(seconds=delay), now):
+        next_at = now + timedelta(seconds=delay)
+        if not backends.repo.schedule_retry(row.id, row.attempts, error, next_at, now, outcome=ended):
             unnote_loss(backends.redis, row.id)
             return None
         requeue_in_rq(backends, row.id)
         outcome = "retried"
     else:
-        if not backends.repo.fail(row.id, row.attempts, error, now):
+        if not backends.repo.fail(row.id, row.attempts, error, now, outcome=ended):
             unnote_loss(backends.redis, row.id)
             return None
         fail_in_rq(backends, row, f"jobctl: {error.message}")

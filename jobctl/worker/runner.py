@@ -19,6 +19,7 @@ from typing import Any
 
 from rq import get_current_job
 
+from jobctl.domain.attempts import AttemptOutcome
 from jobctl.domain.errors import (
     ExecutionInterrupted,
     JobCancelledError,
@@ -93,6 +94,7 @@ def run_job(runtime: WorkerRuntime, job_id: str) -> Any:
     ctx = JobContext(
         job_id=row.id, job_type=row.type, queue=row.queue, attempt=attempt,
         max_attempts=row.max_attempts, organization_id=row.organization_id, worker=runtime.owner,
+        sink=runtime.progress,
     )  # fmt: skip
     execution = Execution(
         job_id=job_id, job_type=row.type, queue=row.queue, attempt=attempt, ctx=ctx,
@@ -218,10 +220,11 @@ def _fail_or_retry(
     else:
         delay = runtime.policy.delay_for(attempt, row.max_attempts) if retryable else None
     fields = _fields(row, attempt, duration_ms=duration_ms, error=f"{error.type}: {error.message}")
+    hung = {"outcome": AttemptOutcome.HUNG} if lost else {}  # else: retry_scheduled / failed
     if delay is not None:
-        if not repo.schedule_retry(row.id, attempt, error, now + timedelta(seconds=delay), now):
+        if not repo.schedule_retry(row.id, attempt, error, now + timedelta(seconds=delay), now, **hung):
             _unnote(runtime, row, lost)
-            return _late_finish(runtime, row, attempt, "FAILED")
+            return _late_finish(runtime, row, attempt, "FAILED", record=not lost)
         runtime.metrics.inc("jobs_retried", row.queue, row.type)
         log.warning(f"job failed, retry in {delay}s", extra={**fields, "status": "PENDING"})
         if rq_job is not None:
@@ -229,9 +232,9 @@ def _fail_or_retry(
             rq_job.retries_left = 1
             rq_job.retry_intervals = [delay]
         return None
-    if not repo.fail(row.id, attempt, error, now):
+    if not repo.fail(row.id, attempt, error, now, **hung):
         _unnote(runtime, row, lost)
-        return _late_finish(runtime, row, attempt, "FAILED")
+        return _late_finish(runtime, row, attempt, "FAILED", record=not lost)
     runtime.metrics.inc("jobs_failed", row.queue, row.type)
     log.error("job failed", extra={**fields, "status": "FAILED"})
     if rq_job is not None:
@@ -258,11 +261,17 @@ def hand_back(runtime: WorkerRuntime, row: JobRecord, attempt: int, why: str) ->
             f"job handed back: {why}", extra=_fields(row, attempt, status="PENDING", event="released")
         )
     else:
-        _late_finish(runtime, row, attempt, "interrupted")
+        _late_finish(runtime, row, attempt, "interrupted", record=False)
     return HANDS_OFF
 
 
-def _late_finish(runtime: WorkerRuntime, row: JobRecord, attempt: int, outcome: str) -> Marker:
+def _late_finish(
+    runtime: WorkerRuntime, row: JobRecord, attempt: int, outcome: str, *, record: bool = True
+) -> Marker:
+    # On the attempt timeline only when the job itself finished late (`record`): an execution
+    # stopped as hung or interrupted agrees with the lost/hung verdict already recorded.
+    if record:
+        runtime.backends.repo.reject_late_finish(row.id, attempt, utcnow())
     current = runtime.backends.repo.get(row.id)
     status = current.status.value if current else "missing"
     runtime.metrics.inc("late_finishes_rejected", row.queue, row.type)

@@ -20,6 +20,7 @@ from jobctl.domain.retry import RetryPolicy
 from jobctl.processors.base import JobContext
 from jobctl.processors.registry import Registry, default_registry
 from jobctl.queue.backends import Backends
+from jobctl.queue.progress import ProgressWriter
 from jobctl.queue.rq_job import cancel_key
 from jobctl.worker.interrupt import Interruptible
 from jobctl.worker.metrics import Metrics
@@ -81,11 +82,34 @@ class WorkerRuntime:
         self.owner = owner  # written to rows as `worker`; its heartbeat says whether it lives
         self.registry = registry or default_registry()
         self.policy = RetryPolicy(self.settings.retry_intervals)
-        self.metrics = Metrics()
+        self.metrics = Metrics(running=self.running)
         self._lock = threading.Lock()
         self._running: dict[str, Execution] = {}
         # Set by the worker pool: records successful executions in batches (None: at once).
         self.completer: Completer | None = None
+        self._progress: ProgressWriter | None = None
+
+    @property
+    def progress(self) -> ProgressWriter:
+        """The process's progress/log writer, built on first use (jobs that never report
+        progress cost nothing)."""
+        if self._progress is None:
+            s = self.settings
+            self._progress = ProgressWriter(
+                self.backends.redis, max_lines=s.log_max_lines, max_bytes=s.log_max_bytes,
+                ttl_s=s.log_ttl_seconds,
+            )  # fmt: skip
+        return self._progress
+
+    def flush_progress(self, job_id: str) -> None:
+        """Send a finishing job's last progress and lines before its row turns final, so a
+        reader that stops at the final status has seen them all."""
+        if self._progress is None:
+            return
+        try:
+            self._progress.flush(job_id)
+        except Exception as exc:  # never fail a job over its log lines
+            log.warning(f"progress flush failed: {exc}", extra={"job_id": job_id, "event": "progress-error"})
 
     def lock_seconds(self, queue: str) -> float:
         spec = self.settings.queues.get(queue)
@@ -96,6 +120,7 @@ class WorkerRuntime:
             self._running[execution.job_id] = execution
 
     def end(self, job_id: str) -> None:
+        self.flush_progress(job_id)
         with self._lock:
             self._running.pop(job_id, None)
 

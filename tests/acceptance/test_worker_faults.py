@@ -131,6 +131,13 @@ def test_sigkill_mid_job_is_recovered_by_another_worker(
     assert recovered and recovered[0] - killed_at < 2 + 0.5 + 2.5
     row = _row(fast, job_id)
     assert row["attempts"] == 2 and row["worker"] == "wb"
+    # both executions on the timeline: the one lost with its worker, then the re-run
+    lost, rerun = row["timeline"]
+    assert (lost["attempt"], lost["worker"], lost["outcome"]) == (1, "wa", "lost")
+    assert lost["error"]["type"] == "JobStalledError"
+    assert "its worker wa stopped heartbeating" in lost["error"]["message"]
+    assert (rerun["attempt"], rerun["worker"], rerun["outcome"]) == (2, "wb", "completed")
+    assert _ts({"ts": rerun["started_at"]}) == pytest.approx(next_start, abs=0.01)
     assert _completions(job_id, tmp_path / "a.log", tmp_path / "b.log") == 1
     _rq_clean(fast.env["JOBCTL_REDIS_URL"], job_id)
     assert b.poll() is None
@@ -190,6 +197,7 @@ def test_sigterm_twice_hands_running_jobs_back(fast: Cli, tmp_path: Path, redis_
     assert w.wait(timeout=15) == ExitCode.FORCED_SHUTDOWN
     row = _row(fast, job_id)
     assert row["status"] == "PENDING" and row["attempts"] == 1 and row["max_attempts"] == 5  # no retry spent
+    assert [a["outcome"] for a in row["timeline"]] == ["handed_back"]
     assert job_id in Queue(Q, connection=redis.Redis.from_url(redis_url)).job_ids  # back in its queue
     fast.env["JOBCTL_RETRY_INTERVALS"] = "1,1,1"
     overview = {q["name"]: q for q in fast.json("queues", "--json")["queues"]}
@@ -233,6 +241,8 @@ def test_hung_job_is_recovered_within_lock_and_healthy_long_job_is_not(fast: Cli
     long = fast.run("enqueue", "ping", "sleep_s=7", "--queue", "analytics-sync").stdout.strip()
     assert wait_until(lambda: _row(fast, hung)["status"] == "COMPLETED", timeout=45)
     assert _row(fast, hung)["attempts"] == 2
+    # attempt 1 stays hung when its execution unwinds later (stopped as hung: nothing to reject)
+    assert [a["outcome"] for a in _row(fast, hung)["timeline"]] == ["hung", "completed"]
     runs = [
         _ts(e)
         for e in _log_events(tmp_path / "w.log")
@@ -361,13 +371,9 @@ def test_metrics_and_health(fast: Cli, tmp_path: Path) -> None:
 
     status, body = wait_until(lambda: get("/healthz"), timeout=10)
     assert status == 200 and json.loads(body)["redis"] == "ok"
-    status, text = get("/metrics")
+    status, text = get("/metrics")  # what it holds: test_metrics.py, through prometheus-client's parser
     assert status == 200
-    assert 'jobctl_jobs_completed_total{queue="context-scraping",type="ping"} 1' in text
-    assert (
-        "jobctl_job_duration_seconds_bucket" in text
-        and 'jobctl_queue_depth{queue="context-scraping"}' in text
-    )
+    assert 'jobctl_jobs_completed_total{queue="context-scraping",type="ping"} 1.0' in text
 
 
 def test_worker_name_held_by_a_live_worker_is_refused(fast: Cli, tmp_path: Path) -> None:

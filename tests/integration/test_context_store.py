@@ -91,3 +91,33 @@ def test_items_unique_per_source_by_guid_link_hash(engine: Any) -> None:
     items = repo.list_items(source_id=src.id, limit=5000)
     assert len(items) == 1002 and repo.get_item(items[0].id) == items[0]
     assert repo.list_items(organization_id="globex") == []
+
+
+def test_upsert_keeps_every_field_on_both_backends(engine: Any) -> None:
+    """Dates (some missing), NULLs, quotes and non-ASCII text survive the batched insert; NUL
+    characters are dropped."""
+    repo = ContextRepository(engine)
+    src, _ = repo.add_source("acme", SourceKind.RSS, "https://e.com/f", None, NOW)
+    when = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
+    text = 'O\'Brien said "{a,b}" \u2013 caf\xe9 \\ NULL'
+    rows = [
+        NewItem(
+            "https://e.com/1", "g1", "T'1", "Ann", when, text, content_hash(text), dedupe_key("g1", None, "h")
+        ),
+        NewItem(None, None, None, None, None, "plain", content_hash("plain"), dedupe_key(None, None, "x")),
+    ]
+    nul = "before\x00after"
+    rows.append(NewItem(None, "g3", "a\x00b", None, None, nul, content_hash(nul), dedupe_key("g3", None, "")))
+    assert repo.upsert_items(src, rows, NOW).new == 3
+    got = {i.guid: i for i in repo.list_items(source_id=src.id)}
+    first, second = got["g1"], got[None]
+    assert (first.url, first.title, first.author, first.published_at, first.text) == (
+        "https://e.com/1",
+        "T'1",
+        "Ann",
+        when,
+        text,
+    )
+    assert (second.url, second.title, second.author, second.published_at) == (None, None, None, None)
+    assert first.fetched_at == NOW and first.organization_id == "acme" and first.source_id == src.id
+    assert (got["g3"].title, got["g3"].text) == ("ab", "beforeafter")  # NUL: no text column takes it

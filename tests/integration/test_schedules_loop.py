@@ -205,7 +205,8 @@ def test_health_reports_role_and_next_runs(schedules: ScheduleAPI, conn: redis.R
     assert ok and details["role"] == "leader" and "every-minute" in details["next_runs"]  # type: ignore[operator]
     assert standby.health()[1]["role"] == "standby"
     assert "1 active schedule(s); next: every-minute at " in leader.health_line()
-    assert "jobctl_scheduler_leader 1" in leader.metrics.render()
+    families = {m.name: m for m in leader.metrics.collect()}
+    assert families["jobctl_scheduler_leader"].samples[0].value == 1
     leader.resign()
     assert standby.step() is not None and standby.is_leader  # a resigned lease is taken at once
 

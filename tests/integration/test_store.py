@@ -633,8 +633,9 @@ def test_database_at_0003_upgrades_to_job_attempts(db_url: str) -> None:
             )
         assert "job_attempts" not in inspect(eng).get_table_names()
         assert upgrade_schema(eng) == ("0003_jobs_finished_index", HEAD_REVISION)
-        assert HEAD_REVISION == "0005_context"
-        assert {"job_attempts", "context_sources", "context_items"} <= set(inspect(eng).get_table_names())
+        assert HEAD_REVISION == "0007_social_accounts"
+        tables = set(inspect(eng).get_table_names())
+        assert {"job_attempts", "context_items", "organizations", "content_items", "image_assets"} <= tables
         with eng.connect() as conn:
             assert conn.execute(text("SELECT count(*) FROM jobs")).scalar_one() == 1
     finally:

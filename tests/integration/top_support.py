@@ -18,6 +18,7 @@ from rq.job import JobStatus as RQJobStatus
 
 from jobctl.api import JobctlAPI, upgrade_database
 from jobctl.api.schedules import ScheduleAPI
+from jobctl.domain.context import UNHEALTHY_AFTER, SourceKind
 from jobctl.domain.records import JobError, NewJob
 from jobctl.queue.rq_job import SERIALIZER, JobctlJob
 from jobctl.settings import load_settings
@@ -106,7 +107,8 @@ def add_worker(conn: Redis, name: str, queues: list[str], beat: datetime, job: s
 
 
 def seed(api: JobctlAPI) -> None:
-    """A small, fixed world: waiting, running, finished and failed jobs; a live and a stale worker."""
+    """A small, fixed world: waiting, running, finished and failed jobs; a live and a stale
+    worker; two schedules; an UNHEALTHY context source and a healthy one."""
     for i in range(3):
         add_pending(api, f"wait-{i}", SCRAPING, ago(minutes=3 - i), org="acme")
     add_pending(api, "wait-analytics", ANALYTICS, ago(minutes=5), org="globex")
@@ -121,6 +123,8 @@ def seed(api: JobctlAPI) -> None:
     add_ended(api, "run-0", SCRAPING, ago(seconds=40), "RUNNING", org="acme")
     add_worker(api.backends.redis, "worker-a", [SCRAPING], ago(seconds=5), job="run-0")
     add_worker(api.backends.redis, "worker-gone", [ANALYTICS], ago(minutes=20))
+    add_source(api, "https://feeds.example/gone.xml", failures=UNHEALTHY_AFTER)  # UNHEALTHY
+    add_source(api, "https://feeds.example/fine.xml", failures=1)  # ACTIVE, one failure
     schedules = ScheduleAPI(api)
     for name, cron, enabled in (
         ("ping-scraping", "*/15 * * * *", True),
@@ -128,6 +132,19 @@ def seed(api: JobctlAPI) -> None:
     ):
         new = schedules.validate(name, "ping", cron, {}, queue=SCRAPING, enabled=enabled)
         schedules.repo.insert(new, ago(days=1))
+
+
+def add_source(api: JobctlAPI, url: str, *, failures: int, org: str = "acme") -> str:
+    """An RSS source whose last `failures` syncs failed (one job each), through the repository."""
+    from jobctl.store.context_repo import ContextRepository
+
+    repo = ContextRepository(api.backends.engine)
+    source, _ = repo.add_source(org, SourceKind.RSS, url, None, ago(days=2))
+    for n in range(failures):
+        repo.record_failure(
+            source.id, f"sync-rss-{source.id}-{n}", "HTTP 500 from the feed", ago(hours=5 - n)
+        )
+    return source.id
 
 
 async def settle(pilot: Any, *, polls: int = 2) -> None:

@@ -1,4 +1,5 @@
-"""jobctl.worker.health.HealthServer: /healthz from a checks callable, /metrics, 404, clean stop."""
+"""jobctl.worker.health.HealthServer: /healthz from a checks callable, /metrics from a registry
+(format by the Accept header), 404, a failing collector, clean stop."""
 
 from __future__ import annotations
 
@@ -6,16 +7,32 @@ import json
 import socket
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 
 import pytest
+from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
+from prometheus_client.parser import text_string_to_metric_families
 
 from jobctl.domain.errors import ConfigError
-from jobctl.worker.health import HealthServer
+from jobctl.worker.health import HealthServer, process_registry
 
 
-def _get(url: str) -> tuple[int, str, str]:
+class Things:
+    """A collector of one counter; `broken` makes collect() raise."""
+
+    broken = False
+
+    def collect(self) -> Iterator[Metric]:
+        if self.broken:
+            raise RuntimeError("redis://u:secret@h down")
+        yield CounterMetricFamily("x", "Things", value=3)
+
+
+def _get(url: str, accept: str | None = None) -> tuple[int, str, str]:
+    req = urllib.request.Request(url, headers={"Accept": accept} if accept else {})
     try:
-        with urllib.request.urlopen(url, timeout=5) as resp:
+        with urllib.request.urlopen(req, timeout=5) as resp:
             return resp.status, resp.headers["Content-Type"], resp.read().decode()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.headers["Content-Type"], exc.read().decode()
@@ -23,7 +40,8 @@ def _get(url: str) -> tuple[int, str, str]:
 
 def test_healthz_metrics_and_404() -> None:
     state = {"ok": True}
-    server = HealthServer(0, lambda: (state["ok"], {"role": "leader"}), lambda: "x_total 3\n").start()
+    things = Things()
+    server = HealthServer(0, lambda: (state["ok"], {"role": "leader"}), process_registry(things)).start()
     try:
         base = f"http://127.0.0.1:{server.port}"
         assert server.port != 0
@@ -34,7 +52,15 @@ def test_healthz_metrics_and_404() -> None:
         status, _, body = _get(base + "/healthz")
         assert status == 503 and json.loads(body)["ok"] is False
         status, ctype, body = _get(base + "/metrics")
-        assert status == 200 and ctype.startswith("text/plain; version=0.0.4") and body == "x_total 3\n"
+        assert status == 200 and ctype == CONTENT_TYPE_PLAIN_0_0_4
+        families = {f.name: f for f in text_string_to_metric_families(body)}
+        assert families["x"].type == "counter" and families["x"].samples[0].value == 3
+        assert "process_cpu_seconds" in families and "python_info" in families
+        status, ctype, body = _get(base + "/metrics", "application/openmetrics-text; version=1.0.0")
+        assert ctype.startswith("application/openmetrics-text") and body.endswith("# EOF\n")
+        things.broken = True
+        status, _, body = _get(base + "/metrics")
+        assert status == 500 and "RuntimeError" in body and "secret" not in body
         assert _get(base + "/nope")[0] == 404
     finally:
         server.stop()

@@ -188,6 +188,10 @@ def test_missing_explicit_config_is_an_error(tmp_path: Path, home: dict[str, str
         ('log_level = "chatty"\n', "log_level: unknown log level 'chatty'"),
         ("data_dir = 5\n", "data_dir: expected a path string, got integer"),
         ('database_url = "mysql://u:pw@h/db"\n', "database_url: 'mysql://u:***@h/db' is not a SQLite"),
+        ("[jobs]\nlog_max_lines = 0\n", "jobs.log_max_lines: must be at least 1"),
+        ("[jobs]\nlog_max_bytes = 100\n", "jobs.log_max_bytes: must be at least 256"),
+        ('[jobs]\nlog_ttl_seconds = "1w"\n', "jobs.log_ttl_seconds: expected a whole number, got string"),
+        ("[jobs]\nlog_lines = 5\n", "jobs.log_lines: unknown key"),
     ],
 )
 def test_bad_file_values(tmp_path: Path, home: dict[str, str], text: str, expected: str) -> None:
@@ -216,6 +220,8 @@ def test_bad_redis_url_in_file_is_masked(tmp_path: Path, home: dict[str, str]) -
             "JOBCTL_REDIS_URL: 'tcp://u:***@h:1' is not a Redis URL",
         ),
         ("JOBCTL_DATABASE_URL", f"oracle://u:{SECRET}@h/x", "JOBCTL_DATABASE_URL: 'oracle://u:***@h/x'"),
+        ("JOBCTL_LOG_MAX_LINES", "many", "JOBCTL_LOG_MAX_LINES: expected a whole number, got 'many'"),
+        ("JOBCTL_LOG_MAX_BYTES", "10", "JOBCTL_LOG_MAX_BYTES: must be at least 256"),
     ],
 )
 def test_bad_environment_values(home: dict[str, str], name: str, value: str, expected: str) -> None:
@@ -259,3 +265,17 @@ def test_setting_sources_name_where_each_value_came_from(home: dict[str, str], t
     assert sources["log_level"] == "environment (JOBCTL_LOG_LEVEL)"
     assert sources["worker.stall_seconds"] == "config file"
     assert sources["database_url"] == "default" and sources["queues"] == "default"
+
+
+def test_job_log_caps_from_file_and_environment(tmp_path: Path, home: dict[str, str]) -> None:
+    """[jobs] log_max_lines / log_max_bytes / log_ttl_seconds: defaults, file, then environment."""
+    default = load_settings(env=home)
+    assert (default.log_max_lines, default.log_max_bytes, default.log_ttl_seconds) == (200, 65536, 604800)
+    text = "[jobs]\nlog_max_lines = 50\nlog_max_bytes = 4096\nlog_ttl_seconds = 60\n"
+    path = write(tmp_path / "c.toml", text)
+    from_file = load_settings(path, env=home)
+    assert (from_file.log_max_lines, from_file.log_max_bytes, from_file.log_ttl_seconds) == (50, 4096, 60)
+    env = {**home, "JOBCTL_LOG_MAX_LINES": "7", "JOBCTL_LOG_TTL_SECONDS": "3600"}
+    both = load_settings(path, env=env)
+    assert (both.log_max_lines, both.log_max_bytes, both.log_ttl_seconds) == (7, 4096, 3600)
+    assert both.describe()["jobs"] == {"log_max_lines": 7, "log_max_bytes": 4096, "log_ttl_seconds": 3600}

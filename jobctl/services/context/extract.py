@@ -1,7 +1,8 @@
 """Main-article extraction from one HTML page: title, author, date, main text and its links.
 
 Built on trafilatura (leads the public comparisons) with readability-lxml as a second opinion;
-`combine.py` decides per page which text to keep. The input is capped (`MAX_HTML_CHARS`) and
+`clean.py` fixes the markup first, `combine.py` decides per page which text to keep and `refine.py`
+removes the lines that survive as boilerplate. The input is capped (`MAX_HTML_CHARS`) and
 parsed once by libxml2 without ``huge_tree``, which caps nesting depth at 256, so a hostile page
 (100k nested divs, megabytes of markup) cannot exhaust the stack or take unbounded time.
 """
@@ -16,8 +17,9 @@ import lxml.etree
 import lxml.html
 from lxml.html import HtmlElement
 
+from jobctl.services.context.clean import prepare_tree
 from jobctl.services.context.combine import choose_text
-from jobctl.services.context.metadata import find_metadata, parse_datetime
+from jobctl.services.context.metadata import find_article_body, find_metadata, parse_datetime
 
 MAX_HTML_CHARS = 5_000_000
 """Characters of markup parsed at most; the rest is dropped (a real article fits many times over)."""
@@ -43,8 +45,11 @@ class Article:
 def parse_html(html: str) -> HtmlElement:
     """The page as an lxml tree (capped input, no huge_tree, no network, no entity expansion)."""
     html = html[:MAX_HTML_CHARS]
+    # encoding="utf-8": the bytes below are UTF-8 whatever the page's <meta charset> says (the text
+    # was decoded already); without it libxml2 re-decodes them as e.g. Shift_JIS and makes mojibake.
     parser = lxml.html.HTMLParser(
-        remove_comments=True, no_network=True, huge_tree=False, recover=True, default_doctype=False
+        remove_comments=True, no_network=True, huge_tree=False, recover=True, default_doctype=False,
+        encoding="utf-8",
     )
     try:
         tree = lxml.html.document_fromstring(html.encode("utf-8", "replace"), parser=parser)
@@ -79,11 +84,18 @@ def document_links(tree: HtmlElement, url: str) -> list[str]:
 def extract_article(html: str, *, url: str) -> Article:
     """Extract the main article of `html` fetched from `url`; ExtractionError when there is none."""
     tree = parse_html(html)
+    title, author, published = find_metadata(tree)
+    links = document_links(tree, url)
+    headlines = [title, _html_title(tree), *(h.text_content() for h in tree.iter("h1"))][:6]
+    article_body = find_article_body(tree)
+    prepare_tree(tree)  # after links and metadata: it removes embeds and rewrites layout tables
     markup = lxml.html.tostring(tree, encoding="unicode")
-    chosen = choose_text(markup, url=url)
+    chosen = choose_text(
+        markup, url=url, titles=headlines, article_body=article_body,
+        with_metadata=not (title and author and published),
+    )
     if chosen is None or not chosen.text.strip():
         raise ExtractionError("no main text found on the page")
-    title, author, published = find_metadata(tree)
     title = title or chosen.title or _html_title(tree)
     author = author or chosen.author
     published = published or parse_datetime(chosen.date)
@@ -92,7 +104,7 @@ def extract_article(html: str, *, url: str) -> Article:
         author=_clean(author),
         published_at=published,
         text=chosen.text,
-        links=document_links(tree, url),
+        links=links,
         extractor=chosen.extractor,
     )
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,12 +17,10 @@ from typing import Any
 from urllib.parse import urljoin
 
 from jobctl.services.context.errors import NotAFeedError
+from jobctl.services.context.feed_bytes import prepare
 from jobctl.services.context.textify import html_fragment_to_text
 
 MAX_ITEMS = 10_000
-# An internal DTD subset is where entity-expansion bombs live ("billion laughs"); no real feed
-# needs one, and feedparser's loose parser expands some of what it declares.
-_INTERNAL_SUBSET = re.compile(rb"<!DOCTYPE[^>\[]*\[.*?\]\s*>", re.DOTALL | re.IGNORECASE)
 _JSON_FEED_VERSIONS = ("https://jsonfeed.org/version/1", "https://jsonfeed.org/version/1.1")
 
 
@@ -76,10 +73,7 @@ def _parse_xml_feed(body: bytes, headers: Mapping[str, str], base_url: str) -> P
     import feedparser  # ~40 ms to import: only where feeds are parsed
 
     warnings: list[str] = []
-    if _INTERNAL_SUBSET.search(body[:65536]):
-        body = _INTERNAL_SUBSET.sub(b"", body, count=1)
-        warnings.append("removed an internal DTD subset (entity declarations are not expanded)")
-    response_headers = {k.lower(): v for k, v in headers.items()}
+    body, response_headers = prepare(body, {k.lower(): v for k, v in headers.items()}, warnings)
     response_headers.setdefault("content-location", base_url)
     parsed: Any = feedparser.parse(io.BytesIO(body), response_headers=response_headers)
     version = parsed.get("version") or ""

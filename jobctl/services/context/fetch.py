@@ -10,6 +10,8 @@ scheme is checked too. Bodies are decompressed by our own bounded decoders (see 
 from __future__ import annotations
 
 import socket
+import ssl
+import threading
 import time
 import typing
 from collections.abc import Mapping
@@ -46,6 +48,9 @@ __all__ = [
 
 _REDIRECTS = (301, 302, 303, 307, 308)
 _resolver = ThreadPoolExecutor(max_workers=4, thread_name_prefix="jobctl-dns")
+_ssl_lock = threading.Lock()
+_local = threading.local()
+_shared_ssl: ssl.SSLContext | None = None
 
 
 @dataclass(frozen=True)
@@ -139,15 +144,48 @@ def _resolve(host: str, port: int, timeout: float | None) -> list[typing.Any]:
     return seen
 
 
+def _ssl_context() -> ssl.SSLContext:
+    """One SSL context for every client (built on first use, then shared: it is thread-safe).
+
+    Building one loads the CA bundle, ~45 ms of CPU holding the GIL; a client per fetch built
+    two (httpx's transport and our pool), which was a quarter of a feed sync's time.
+    """
+    global _shared_ssl
+    with _ssl_lock:
+        if _shared_ssl is None:
+            _shared_ssl = httpx.create_ssl_context(trust_env=False)
+        return _shared_ssl
+
+
 def make_client(policy: FetchPolicy) -> httpx.Client:
     """An httpx client whose every connection passes the address guard; proxies from the
     environment are ignored. Share one across fetches with the same policy to reuse connections."""
-    transport = httpx.HTTPTransport(trust_env=False)
+    ssl_context = _ssl_context()
+    transport = httpx.HTTPTransport(verify=ssl_context, trust_env=False)
     transport._pool = httpcore.ConnectionPool(
-        ssl_context=httpx.create_ssl_context(trust_env=False),
+        ssl_context=ssl_context,
         network_backend=_GuardedBackend(policy.allow_private_addresses),
     )
     return httpx.Client(transport=transport, trust_env=False, follow_redirects=False)
+
+
+def thread_client(policy: FetchPolicy) -> httpx.Client:
+    """This thread's client for the policy's address rule, with its cookies cleared.
+
+    Reused from fetch to fetch so keep-alive connections are reused (a new client and TCP
+    connection per fetch cost ~2 ms of a ~15 ms page scrape in a 30-slot worker). Safe to
+    share across sources: every new connection passes the guard, and a kept one goes to an
+    address that passed it; cookies are cleared so no fetch sends another's (one thread runs
+    one fetch at a time, so the clearing cannot race). Timeouts are set per request.
+    """
+    clients: dict[bool, httpx.Client] | None = getattr(_local, "clients", None)
+    if clients is None:
+        clients = _local.clients = {}
+    client = clients.get(policy.allow_private_addresses)
+    if client is None:
+        client = clients[policy.allow_private_addresses] = make_client(policy)
+    client.cookies.clear()
+    return client
 
 
 def _check_url(url: httpx.URL) -> None:
@@ -175,10 +213,10 @@ def fetch(
     accept: str | None = None,
     client: httpx.Client | None = None,
 ) -> FetchResult:
-    """GET `url` under `policy`. A supplied client must come from make_client (its guard)."""
+    """GET `url` under `policy`. A supplied client must come from make_client (its guard);
+    without one, this thread's client for the policy's address rule is used (thread_client)."""
     deadline = time.monotonic() + policy.total_timeout_s
-    own = client is None
-    http = make_client(policy) if client is None else client
+    http = thread_client(policy) if client is None else client
     try:
         return _follow(
             http,
@@ -195,9 +233,6 @@ def fetch(
         ) from None
     except httpx.HTTPError as exc:
         raise FetchError(f"fetching {safe_display(url)} failed: {type(exc).__name__}: {exc}") from None
-    finally:
-        if own:
-            http.close()
 
 
 def _headers(

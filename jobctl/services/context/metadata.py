@@ -115,3 +115,13 @@ def find_metadata(tree: HtmlElement) -> tuple[str | None, str | None, datetime |
             if published:
                 break
     return title, author, published
+
+
+def find_article_body(tree: HtmlElement) -> str | None:
+    """The JSON-LD article's ``articleBody``, if any (some app shells have no other text)."""
+    for obj in _jsonld_objects(tree):
+        if _types(obj) & _ARTICLE_TYPES and isinstance(obj.get("articleBody"), str):
+            body = str(obj["articleBody"]).strip()
+            if body:
+                return body
+    return None

@@ -185,6 +185,7 @@ def preview(url: str, kind: str, *, policy: fetch.FetchPolicy, client: Any = Non
         "date": article.published_at.isoformat() if article.published_at else None,
         "text": article.text,
         "extractor": article.extractor,
+        "content_type": result.content_type,
     }
 
 
@@ -311,11 +312,14 @@ def scrape_website(
                 )
             )
             for href in article.links:
+                if fetched + failed + len(queue) >= max_pages:
+                    break  # enough pages queued: a page's dozens of links need no parsing then
                 link = urldefrag(href).url
                 if link not in seen and same_site(link, start):
                     seen.add(link)
                     queue.append(link)
-            run.progress(f"pages fetched: {fetched} of at most {max_pages}")
+            if max_pages > 1:  # a one-page scrape says it all in its closing line
+                run.progress(f"pages fetched: {fetched} of at most {max_pages}")
         counts = store.upsert_items(source, items, run.now())
         store.record_success(source.id, run.now())
         run.progress(f"scraped: {fetched} pages, {counts.new} new, {counts.seen} seen")

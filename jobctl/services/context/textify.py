@@ -51,6 +51,7 @@ def html_fragment_to_text(fragment: str) -> str:
         return ""
     try:
         root = lxml.html.fragment_fromstring(fragment, create_parent="div")
-    except (lxml.etree.ParserError, ValueError):
+    except (lxml.etree.ParserError, ValueError, AssertionError):
+        # AssertionError: lxml asserts one <body> and a fragment of only <head> has none.
         return ""
     return element_to_text(root)

@@ -1,13 +1,13 @@
-"""One page of jobs: mark, id, status, type, org, attempts, age, duration, queue, error."""
+"""One page of jobs: mark, id, status, progress, type, org, attempts, age, duration, queue, error."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
 
-from jobctl.api.dashboard import JobSummary
+from jobctl.api.dashboard import JobProgress, JobSummary
 from jobctl.domain.status import JobStatus
-from jobctl.tui.format import age, cell, duration, short, status_cell
+from jobctl.tui.format import age, bar, cell, duration, short, status_cell
 from jobctl.tui.keyed_table import KeyedTable, Row
 
 MARK = "●"
@@ -18,6 +18,7 @@ class JobsTable(KeyedTable):
         ("mark", " "),
         ("id", "ID"),
         ("status", "STATUS"),
+        ("progress", "PROGRESS"),
         ("type", "TYPE"),
         ("org", "ORG"),
         ("attempts", "ATT"),
@@ -27,7 +28,14 @@ class JobsTable(KeyedTable):
         ("error", "ERROR"),
     )
 
-    def show(self, jobs: Iterable[JobSummary], marks: set[str], now: datetime) -> None:
+    def show(
+        self,
+        jobs: Iterable[JobSummary],
+        marks: set[str],
+        now: datetime,
+        progress: dict[str, JobProgress] | None = None,
+    ) -> None:
+        progress = progress or {}
         theme = self.app.current_theme
         rows: list[Row] = []
         for j in jobs:
@@ -39,6 +47,7 @@ class JobsTable(KeyedTable):
                         cell(MARK, theme.accent or "") if j.id in marks else " ",
                         cell(short(j.id, 12)),
                         status_cell(j.status, theme),
+                        _progress(j, progress.get(j.id)),
                         cell(short(j.type, 16)),
                         cell(short(j.organization_id or "-", 12)),
                         f"{j.attempts}/{j.max_attempts}",
@@ -50,6 +59,19 @@ class JobsTable(KeyedTable):
                 )
             )
         self.fill(rows)
+
+
+def _progress(job: JobSummary, p: JobProgress | None) -> str:
+    """A running job's last reported progress: a small bar and percent, or a count without a
+    total; '-' while it has reported none. Blank for jobs that are not running."""
+    if job.status is not JobStatus.RUNNING:
+        return ""
+    if p is None:
+        return cell("-", "dim")
+    fraction = p.fraction
+    if fraction is None:
+        return cell(short(f"{p.done:g}", 10))
+    return cell(f"{bar(fraction, 5)} {fraction * 100:3.0f}%")
 
 
 def _timing(job: JobSummary, now: datetime) -> str:

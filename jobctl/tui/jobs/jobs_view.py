@@ -14,7 +14,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.widgets import DataTable, Label
 
-from jobctl.api.dashboard import Action, Cursor, JobPage, JobSearch, JobSummary
+from jobctl.api.dashboard import Action, Cursor, JobPage, JobProgress, JobSearch, JobSummary
 from jobctl.domain.status import JobStatus
 from jobctl.tui.actions import Target
 from jobctl.tui.format import short
@@ -50,6 +50,7 @@ class JobsView(Vertical):
         self.rows: list[JobSummary] = []
         self.has_more = False
         self.slow_note = ""
+        self.progress: dict[str, JobProgress] = {}  # running jobs' reported progress, by id
 
     @property
     def top(self) -> TopApp:
@@ -76,7 +77,7 @@ class JobsView(Vertical):
 
     def show(self, page: JobPage, now: datetime) -> None:
         self.rows, self.has_more = page.rows, page.has_more
-        self.query_one(JobsTable).show(page.rows, set(self.marks), now)
+        self.query_one(JobsTable).show(page.rows, set(self.marks), now, self.progress)
         self._status()
 
     def show_current(self) -> None:

@@ -1,4 +1,5 @@
-"""The start page: queues, total throughput, workers; warnings for unattended queues."""
+"""The start page: queues, total throughput, workers; warnings for unattended queues and for
+context sources that turned UNHEALTHY (their scheduled syncs stop until someone acts)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Label, Sparkline, Static
 
-from jobctl.api.dashboard import THROUGHPUT_MINUTES, QueueRow, WorkerRow
+from jobctl.api.dashboard import FAILURE_BADGE_CAP, THROUGHPUT_MINUTES, QueueRow, WorkerRow
 from jobctl.tui.overview.queues_table import QueuesTable
 from jobctl.tui.overview.workers_table import WorkersTable
 
@@ -23,13 +24,25 @@ class OverviewView(Vertical):
         yield Label("WORKERS", id="workers-label", classes="section")
         yield WorkersTable(id="overview-workers")
 
-    def show(self, rows: list[QueueRow], workers: list[WorkerRow] | None, now: datetime) -> None:
+    def show(
+        self,
+        rows: list[QueueRow],
+        workers: list[WorkerRow] | None,
+        now: datetime,
+        unhealthy_sources: int | None = None,
+    ) -> None:
+        """`unhealthy_sources`: None while the database has not answered (no line then)."""
         self.query_one(QueuesTable).show(rows)
         warnings = [
             f"⚠ {q.name}: {(q.queued or 0) + (q.scheduled or 0):,} job(s) waiting and no live worker"
             for q in rows
             if q.unattended
         ]
+        if unhealthy_sources:
+            capped = unhealthy_sources >= FAILURE_BADGE_CAP
+            count = f"{FAILURE_BADGE_CAP - 1:,}+" if capped else f"{unhealthy_sources:,}"
+            # Short enough for 80 columns; `jobctl doctor` names them and says what to do.
+            warnings.append(f"⚠ {count} context source(s) UNHEALTHY, syncs paused: see `jobctl doctor`")
         box = self.query_one("#queue-warnings", Static)
         box.update("\n".join(warnings))
         box.display = bool(warnings)

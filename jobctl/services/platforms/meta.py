@@ -1,0 +1,69 @@
+"""What Meta's Graph APIs share (Facebook Pages, Instagram, Threads): their error body
+`{"error": {"message", "type", "code", "error_subcode", "fbtrace_id"}}` and its codes.
+
+- code 190 (OAuthException: expired or invalid token) and 102 (session) -> TokenRejected, even
+  when the HTTP status is 400;
+- codes 4, 17, 32, 613 and 80001-80014 (app, user, page and business-use-case rate limits) ->
+  RateLimited, even on HTTP 400 (Meta gives no Retry-After: the default wait applies);
+- any other 4xx -> ContentRejected with the error's message.
+https://developers.facebook.com/docs/graph-api/guides/error-handling
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from jobctl.services.platforms.base import (
+    PlatformClient,
+    PlatformError,
+    RateLimited,
+    TokenRejected,
+    retry_after_s,
+    same_text,
+)
+
+TOKEN_CODES = frozenset({102, 190})
+RATE_CODES = frozenset({4, 17, 32, 613, *range(80001, 80015)})
+LOOKUP_COUNT = 20
+
+
+class MetaClient(PlatformClient):
+    """A Graph API client: form-encoded POSTs, `{"id"}` answers, Meta's error codes."""
+
+    def error_reason(self, body: Any) -> str | None:
+        error = body.get("error") if isinstance(body, dict) else None
+        if isinstance(error, dict) and isinstance(error.get("message"), str):
+            return str(error["message"])
+        return None
+
+    def classify(self, response: httpx.Response, body: Any) -> PlatformError | None:
+        error = body.get("error") if isinstance(body, dict) else None
+        code = error.get("code") if isinstance(error, dict) else None
+        reason = self.redact(self.error_reason(body) or f"HTTP {response.status_code}")
+        where = f"{self.platform} {response.request.method} {response.request.url.path}"
+        if code in TOKEN_CODES:
+            return TokenRejected(f"{where}: the access token was refused (code {code}): {reason}")
+        if code in RATE_CODES:
+            wait = retry_after_s(response.headers)
+            wait = self.settings.default_rate_wait_s if wait is None else wait
+            return RateLimited(f"{where}: rate limited (code {code}); retry after {wait:g}s", wait)
+        return None
+
+    def post_id(self, response: httpx.Response) -> str:
+        body = self.json(response)
+        if not isinstance(body, dict) or not isinstance(body.get("id"), str):
+            from jobctl.services.platforms.base import PlatformUnavailable
+
+            raise PlatformUnavailable(f"{self.platform} answered without an id")
+        return str(body["id"])
+
+    def find_in(self, path: str, field: str, text: str) -> str | None:
+        """The id of the first listed object at `path` whose `field` is `text`."""
+        params = {"fields": f"id,{field}", "limit": LOOKUP_COUNT}
+        body = self.json(self.request("GET", path, params=params))
+        for post in (body.get("data") or []) if isinstance(body, dict) else []:
+            if same_text(text, post.get(field)):
+                return str(post["id"])
+        return None
