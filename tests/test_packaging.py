@@ -25,7 +25,7 @@ def test_importing_the_cli_loads_nothing_heavy() -> None:
 
 
 def test_core_does_not_load_ui_toolkits() -> None:
-    loaded = _loaded_after("import jobctl.api, jobctl.queue.worker, jobctl.store.jobs_repo")
+    loaded = _loaded_after("import jobctl.api, jobctl.worker.slot, jobctl.store.jobs_repo")
     assert not {"textual", "rich"} & set(loaded)
 
 

@@ -20,8 +20,8 @@ from jobctl.domain.redaction import mask_url, redact
 from jobctl.settings import Settings
 
 if TYPE_CHECKING:
-    from jobctl.queue.doctor_probe import RedisProbe
     from jobctl.store.doctor_queries import DatabaseProbe
+    from jobctl.worker.doctor_probe import RedisProbe
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 _RANK = {OK: 0, WARN: 1, FAIL: 2}
@@ -100,8 +100,8 @@ def run_doctor(
             ]
         )
     checks = guarded("config", lambda: config_check(settings, env))
-    from jobctl.queue.doctor_probe import RedisProbe, probe_redis
     from jobctl.store.doctor_queries import DatabaseProbe, probe_database
+    from jobctl.worker.doctor_probe import RedisProbe, probe_redis
 
     try:
         db = probe_database(settings.effective_database_url)

@@ -72,7 +72,7 @@ class JobChecks:
     def check_workers(self) -> Check:
         if (missing := self._missing("workers", db=False, redis=True)) is not None:
             return missing
-        from jobctl.queue.doctor_probe import live_workers
+        from jobctl.worker.doctor_probe import live_workers
 
         self.workers = live_workers(self.redis)
         details = {"workers": [w.to_json() for w in self.workers]}
@@ -138,7 +138,7 @@ class JobChecks:
     def check_stalled(self) -> Check:
         if (missing := self._missing("stalled", db=True, redis=True)) is not None:
             return missing
-        from jobctl.queue.recovery import find_lost, owner_of
+        from jobctl.worker.recovery import find_lost, owner_of
 
         backends = self._backends
         running = len(backends.repo.running())
@@ -178,8 +178,8 @@ class JobChecks:
     def check_lost(self) -> Check:
         if (missing := self._missing("lost", db=True, redis=True)) is not None:
             return missing
-        from jobctl.queue.doctor_probe import missing_from_rq
         from jobctl.store.reconcile_queries import ReconcileQueries
+        from jobctl.worker.doctor_probe import missing_from_rq
 
         queries = ReconcileQueries(self.engine)
         settled = self.now - timedelta(seconds=SETTLED_S)
@@ -265,9 +265,9 @@ class JobChecks:
     def check_scheduler(self) -> Check:
         if (missing := self._missing("scheduler", db=True, redis=True)) is not None:
             return missing
-        from jobctl.queue.doctor_probe import scheduler_lease
         from jobctl.scheduler.cron import CronSchedule
         from jobctl.store.schedules_repo import ScheduleRepository
+        from jobctl.worker.doctor_probe import scheduler_lease
 
         enabled = ScheduleRepository(self.engine).list(enabled_only=True)
         lease = scheduler_lease(self.redis)

@@ -238,7 +238,7 @@ class JobctlAPI:
     def retry_job(self, job_id: str) -> JobRecord:
         """FAILED or CANCELLED -> PENDING with a fresh retry budget, back in its queue now."""
         from jobctl.queue.control import withdraw
-        from jobctl.queue.recovery import new_job_of
+        from jobctl.worker.recovery import new_job_of
 
         now = utcnow()
         with self.backends.errors():

@@ -23,7 +23,7 @@ def run_worker(
 ) -> int:
     """Run a worker process until stopped (burst: until its queues are empty); its exit code."""
     from jobctl.domain.errors import UnknownQueueError
-    from jobctl.queue.pool import PoolOptions, WorkerPool
+    from jobctl.worker.pool import PoolOptions, WorkerPool
 
     for q in queues:
         if q not in settings.queues:
@@ -47,7 +47,7 @@ def run_worker(
     )
     try:
         if pool == "process":
-            from jobctl.queue.process_pool import ProcessPool
+            from jobctl.worker.process_pool import ProcessPool
 
             return ProcessPool(backends, options).run()
         return WorkerPool(backends, options).run()
@@ -56,7 +56,7 @@ def run_worker(
 
 
 def _health_factory(port: int) -> Any:
-    from jobctl.queue.health_checks import start_worker_health
+    from jobctl.worker.health_checks import start_worker_health
 
     return lambda pool: start_worker_health(pool, port)
 

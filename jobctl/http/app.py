@@ -31,8 +31,8 @@ from jobctl.domain.redaction import redact
 from jobctl.http import errors, routes
 from jobctl.http.config import load_http_config
 from jobctl.http.schemas import Health
-from jobctl.queue.health import process_registry
 from jobctl.settings import Settings, load_settings
+from jobctl.worker.health import process_registry
 
 log = logging.getLogger("jobctl.http")
 

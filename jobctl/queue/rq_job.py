@@ -45,7 +45,7 @@ class JobctlJob(Job):
 
     def perform(self) -> Any:
         """Job.perform without its own PERSIST round trip when jobctl's worker already sent it
-        in its preparation transaction (jobctl.queue.lean_worker); as RQ's otherwise."""
+        in its preparation transaction (jobctl.worker.lean_worker); as RQ's otherwise."""
         if not getattr(self, "_jobctl_persisted", False):
             return super().perform()
         _job_stack.push(self)  # type: ignore[no-untyped-call]  # get_current_job() reads it

@@ -2,7 +2,7 @@
 
 `SchedulerMetrics` keeps plain numbers (one process, the loop's thread writing) and is itself a
 prometheus-client collector: `collect()` yields them as metric families at scrape time, and
-jobctl.queue.health.process_registry adds the standard process_* and python_* metrics.
+jobctl.worker.health.process_registry adds the standard process_* and python_* metrics.
 
 Names: `jobctl_scheduler_leader`, `_fencing_token`, `_schedules`,
 `_last_step_timestamp_seconds` (gauges); `_backend_errors_total`, `_firings_total{outcome}`

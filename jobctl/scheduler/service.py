@@ -12,10 +12,10 @@ from contextlib import contextmanager
 
 import redis
 
-from jobctl.queue.health import HealthServer, process_registry
 from jobctl.queue.lease import SCHEDULER_LEASE, RedisLease
 from jobctl.scheduler.loop import EnqueueFn, Scheduler, SchedulerConfig
 from jobctl.store.schedules_repo import ScheduleRepository
+from jobctl.worker.health import HealthServer, process_registry
 
 log = logging.getLogger("jobctl.scheduler")
 

@@ -296,6 +296,13 @@ class JobRepository:
         return self._write(q.COMPLETE, now, params, AttemptOutcome.COMPLETED)
 
     @_translated
+    def complete_many(self, items: Sequence[tuple[str, int, object, datetime]]) -> set[str]:
+        """complete() for many executions, each (job_id, attempt, result, finished_at) and
+        fenced the same way, each ending its attempt row: the ids it changed. A worker's
+        completer records its batches through this. (One complete() each: a single
+        statement for the batch must also end the attempt rows; not written yet.)"""
+        return {job_id for job_id, attempt, result, at in items if self.complete(job_id, attempt, result, at)}
+
     def fail(
         self,
         job_id: str,

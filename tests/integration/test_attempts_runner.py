@@ -14,9 +14,9 @@ from jobctl.api import JobctlAPI
 from jobctl.domain.attempts import AttemptOutcome as O
 from jobctl.domain.errors import JobStalledError
 from jobctl.domain.status import JobStatus
-from jobctl.queue.recovery import sweep
-from jobctl.queue.runner import run_job
-from jobctl.queue.runtime import WorkerRuntime
+from jobctl.worker.recovery import sweep
+from jobctl.worker.runner import run_job
+from jobctl.worker.runtime import WorkerRuntime
 
 Q = "context-scraping"
 

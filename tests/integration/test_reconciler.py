@@ -25,8 +25,8 @@ from jobctl.domain.status import JobStatus
 from jobctl.domain.timeparse import utcnow
 from jobctl.queue.backends import Backends
 from jobctl.queue.lease import RedisLease
-from jobctl.queue.reconciler import ORPHAN_REASON, reconcile, run_reconciler_once
 from jobctl.queue.rq_job import ENTRY_POINT, SERIALIZER, JobctlJob
+from jobctl.worker.reconciler import ORPHAN_REASON, reconcile, run_reconciler_once
 
 Q = "context-scraping"
 
@@ -198,7 +198,7 @@ _CHILD = """
 import json, sys, time
 from jobctl.domain.timeparse import utcnow
 from jobctl.queue.backends import Backends
-from jobctl.queue.reconciler import reconcile
+from jobctl.worker.reconciler import reconcile
 from jobctl.settings import load_settings
 b = Backends(load_settings())
 b.repo, b.redis.ping(), b.producer.queue(sys.argv[2])

@@ -9,8 +9,8 @@ from rq import Queue
 
 from jobctl.api import JobctlAPI
 from jobctl.domain.status import JobStatus
-from jobctl.queue.recovery import losses_key, sweep
 from jobctl.queue.rq_job import SERIALIZER, JobctlJob
+from jobctl.worker.recovery import losses_key, sweep
 
 Q = "context-scraping"
 

@@ -43,7 +43,7 @@ def lines(stream: io.StringIO) -> list[str]:
 def test_json_line_has_timestamp_level_and_job_fields() -> None:
     out = io.StringIO()
     configure_logging("INFO", stream=out)  # not a TTY -> JSON
-    logging.getLogger("jobctl.queue.worker").info(
+    logging.getLogger("jobctl.worker.slot").info(
         "job %s finished",
         "j-1",
         extra={"job_id": "j-1", "job_type": "sync-rss", "queue": "context-scraping", "attempt": 2,
@@ -53,7 +53,7 @@ def test_json_line_has_timestamp_level_and_job_fields() -> None:
     record = json.loads(line)
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", record["ts"])
     assert record["level"] == "INFO"
-    assert record["logger"] == "jobctl.queue.worker"
+    assert record["logger"] == "jobctl.worker.slot"
     assert record["message"] == "job j-1 finished"
     assert record["job_id"] == "j-1" and record["job_type"] == "sync-rss"
     assert record["queue"] == "context-scraping" and record["status"] == "COMPLETED"

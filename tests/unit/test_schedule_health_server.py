@@ -1,4 +1,4 @@
-"""jobctl.queue.health.HealthServer: /healthz from a checks callable, /metrics from a registry
+"""jobctl.worker.health.HealthServer: /healthz from a checks callable, /metrics from a registry
 (format by the Accept header), 404, a failing collector, clean stop."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from prometheus_client.parser import text_string_to_metric_families
 
 from jobctl.domain.errors import ConfigError
-from jobctl.queue.health import HealthServer, process_registry
+from jobctl.worker.health import HealthServer, process_registry
 
 
 class Things:

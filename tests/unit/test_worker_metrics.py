@@ -1,4 +1,4 @@
-"""jobctl.queue.metrics: a process's counts and its process-pool children's snapshots, added up
+"""jobctl.worker.metrics: a process's counts and its process-pool children's snapshots, added up
 by WorkerCollector and read back through prometheus-client's exposition and parser."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from typing import Any
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from jobctl.queue.health import process_registry
-from jobctl.queue.metrics import BUCKETS, Metrics, WorkerCollector
+from jobctl.worker.health import process_registry
+from jobctl.worker.metrics import BUCKETS, Metrics, WorkerCollector
 
 
 @dataclass

@@ -22,8 +22,8 @@ from typing import Any
 
 from jobctl.domain.errors import ExitCode
 from jobctl.queue.backends import Backends
-from jobctl.queue.pool import PoolOptions, WorkerPool, default_worker_name
-from jobctl.queue.runtime import WorkerRuntime
+from jobctl.worker.pool import PoolOptions, WorkerPool, default_worker_name
+from jobctl.worker.runtime import WorkerRuntime
 
 log = logging.getLogger("jobctl.worker")
 

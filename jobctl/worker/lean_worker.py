@@ -1,4 +1,4 @@
-"""RQ's SimpleWorker bookkeeping with the same Redis state per job in 4 round trips, not 18.
+"""RQ's SimpleWorker bookkeeping with the same Redis state per job in 2 round trips, not 18.
 
 Measured with `redis-cli monitor` (rq 2.12, one slot, no-op jobs): RQ's SimpleWorker sends
 53 commands a job in 18 round trips; jobctl's slots sent exactly the same. Each round trip
@@ -20,8 +20,9 @@ What goes, and why it may:
   atomically, which is what the recovery sweep's two rescue passes expect.
 - The job's `last_heartbeat` written on its own when it ends: saved with the job in the
   success transaction (a failure still writes it as RQ does).
-- The dequeue's LMOVE and the job's HGETALL: one Lua call doing both (atomically, with the
-  same LMOVE into the intermediate list); RQ's blocking BLMOVE only when the queue is empty.
+- The dequeue's LMOVE, the job's HGETALL and the start transaction above: one Lua call
+  (jobctl.worker.lean_scripts) when the slot dequeuing is known; RQ's blocking BLMOVE (then
+  the MULTI) only when the queue is empty. The success transaction: one Lua call too.
 - handle_job_success's WATCH + SMEMBERS of the job's dependents key before its MULTI: jobctl
   never creates RQ dependencies or repeats (its producer is the only way jobs reach its
   queues, and JobctlJob refuses anything but jobctl's entry point), so the transaction runs
@@ -34,6 +35,7 @@ counters and current job — `rq info` and `jobctl queues` read the same keys as
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
@@ -43,6 +45,8 @@ from rq.job import Job, JobStatus, parse_job_id
 from rq.queue import Queue
 from rq.utils import as_text, get_version, now
 from rq.worker import WorkerStatus
+
+from jobctl.worker.lean_scripts import pop_and_start, succeed
 
 RQ_BEAT_EVERY_S = 5.0
 SUSPENSION_EVERY_S = 1.0
@@ -58,7 +62,9 @@ _SCRIPT_ATTR = "_jobctl_pop_and_fetch"
 
 
 class LeanQueue(Queue):
-    """RQ's dequeue of a single queue (LMOVE, then HGETALL of the job) in one round trip."""
+    """RQ's dequeue of a single queue in one round trip: with the slot that dequeues known,
+    the pop and RQ's start transaction together (jobctl.worker.lean_scripts); else LMOVE, then
+    HGETALL of the job."""
 
     @classmethod
     def dequeue_any(  # type: ignore[override]  # noqa: PLR0917 - RQ's signature
@@ -71,13 +77,22 @@ class LeanQueue(Queue):
         death_penalty_class: Any = None,
     ) -> tuple[Job, Queue] | None:
         if len(queues) == 1 and connection is not None and get_version(connection) >= (6, 2, 0):
-            popped = _pop_and_fetch(queues[0], connection, job_class or queues[0].job_class, serializer)
+            job_class = job_class or queues[0].job_class
+            worker = getattr(_dequeuing, "worker", None)
+            if worker is not None and worker.connection is connection:
+                popped = pop_and_start(worker, queues[0], job_class, serializer)
+            else:
+                popped = _pop_and_fetch(queues[0], connection, job_class, serializer)
             if popped is not None or timeout is None:
                 return popped  # None: the queue is empty (a burst worker stops)
         return super().dequeue_any(
             queues, timeout, connection=connection, job_class=job_class, serializer=serializer,
             death_penalty_class=death_penalty_class,
         )  # fmt: skip
+
+
+# The slot dequeuing in this thread (RQ calls the classmethod above without the worker).
+_dequeuing = threading.local()
 
 
 def _pop_and_fetch(
@@ -136,13 +151,23 @@ class LeanSimpleWorker(SimpleWorker):
         self._suspension_at = mono
         super().check_for_suspension(burst)
 
+    def dequeue_job_and_maintain_ttl(self, timeout: int | None, max_idle_time: int | None = None) -> Any:
+        _dequeuing.worker = self  # LeanQueue.dequeue_any starts the job for this slot
+        try:
+            return super().dequeue_job_and_maintain_ttl(timeout, max_idle_time)
+        finally:
+            _dequeuing.worker = None
+
     def execute_job(self, job: Job, queue: Queue) -> None:
         # SimpleWorker.execute_job minus prepare_execution: prepare_job_execution does it.
         self.perform_job(job, queue)
         self.set_state(WorkerStatus.IDLE)
 
     def prepare_job_execution(self, job: Job, remove_from_intermediate_queue: bool = False) -> None:
-        """RQ's prepare_execution + prepare_job_execution + Job.perform's PERSIST, one MULTI."""
+        """RQ's prepare_execution + prepare_job_execution + Job.perform's PERSIST, one MULTI
+        (nothing left to do when the dequeue script did it)."""
+        if getattr(job, "_jobctl_started", False):
+            return
         ttl = self.get_heartbeat_ttl(job)
         with self.connection.pipeline() as pipe:
             self.execution = Execution.create(job, ttl, pipeline=pipe, worker_name=self.name)
@@ -170,6 +195,10 @@ class LeanSimpleWorker(SimpleWorker):
             return
         assert job.started_at is not None and job.ended_at is not None
         result_ttl = job.get_result_ttl(self.default_result_ttl)
+        if succeed(self, job, result_ttl, self.execution):  # the same writes as below, one Lua call
+            self.execution = None
+            self._state = WorkerStatus.IDLE
+            return
         execution = self.execution
         with self.connection.pipeline() as pipe:
             self.increment_successful_job_count(pipeline=pipe)

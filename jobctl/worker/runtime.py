@@ -13,16 +13,20 @@ import threading
 import time
 from dataclasses import dataclass, field
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from jobctl.domain.errors import JobCancelledError, JobStalledError
 from jobctl.domain.retry import RetryPolicy
 from jobctl.processors.base import JobContext
 from jobctl.processors.registry import Registry, default_registry
 from jobctl.queue.backends import Backends
-from jobctl.queue.interrupt import Interruptible
-from jobctl.queue.metrics import Metrics
 from jobctl.queue.progress import ProgressWriter
 from jobctl.queue.rq_job import cancel_key
+from jobctl.worker.interrupt import Interruptible
+from jobctl.worker.metrics import Metrics
+
+if TYPE_CHECKING:
+    from jobctl.worker.completer import Completer
 
 log = logging.getLogger("jobctl.worker")
 
@@ -81,6 +85,8 @@ class WorkerRuntime:
         self.metrics = Metrics(running=self.running)
         self._lock = threading.Lock()
         self._running: dict[str, Execution] = {}
+        # Set by the worker pool: records successful executions in batches (None: at once).
+        self.completer: Completer | None = None
         self._progress: ProgressWriter | None = None
 
     @property

@@ -25,11 +25,11 @@ from jobctl.domain.redaction import mask_url, redact
 from jobctl.queue.connection import _password
 from jobctl.queue.embedded_redis import embedded_redis_status
 from jobctl.queue.lease import SCHEDULER_LEASE, RedisLease
-from jobctl.queue.liveness import HEARTBEAT_PREFIX
-from jobctl.queue.reconciler import present_in_rq
 from jobctl.queue.rq_job import SERIALIZER, JobctlJob
 from jobctl.settings import Settings
 from jobctl.store.reconcile_queries import PendingRef
+from jobctl.worker.liveness import HEARTBEAT_PREFIX
+from jobctl.worker.reconciler import present_in_rq
 
 PROBE_TIMEOUT_S = 5.0
 # LPOS (the reconciler's presence check) arrived in Redis 6.0.6.

@@ -1,4 +1,4 @@
-"""The worker's /healthz and /metrics, served by jobctl.queue.health.HealthServer.
+"""The worker's /healthz and /metrics, served by jobctl.worker.health.HealthServer.
 
 /metrics is this process's registry (process_*, python_*) plus a WorkerCollector whose source,
 `worker_sample`, adds up this process's counters and those its process-pool children publish
@@ -9,11 +9,11 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from jobctl.queue.liveness import owner_info
-from jobctl.queue.metrics import Depth, WorkerCollector
+from jobctl.worker.liveness import owner_info
+from jobctl.worker.metrics import Depth, WorkerCollector
 
 if TYPE_CHECKING:
-    from jobctl.queue.pool import WorkerPool
+    from jobctl.worker.pool import WorkerPool
 
 # The supervisor ticks every 0.2 s; a loop silent this long is stuck.
 LOOP_STALE_S = 10.0
@@ -63,7 +63,7 @@ def worker_sample(pool: WorkerPool) -> tuple[list[dict[str, Any]], Depth]:
 
 
 def start_worker_health(pool: WorkerPool, port: int) -> Any:
-    from jobctl.queue.health import HealthServer, process_registry
+    from jobctl.worker.health import HealthServer, process_registry
 
     registry = process_registry(WorkerCollector(lambda: worker_sample(pool)))
     server = HealthServer(port, lambda: worker_checks(pool), registry)

@@ -1,5 +1,5 @@
 """One job slot: an RQ SimpleWorker that runs only jobctl's entry point, JSON-serialised, and
-writes RQ's per-job state in fewer round trips (jobctl.queue.lean_worker).
+writes RQ's per-job state in fewer round trips (jobctl.worker.lean_worker).
 
 A worker process runs N of these, each in its own thread with its own RQ worker identity
 (`rq info` lists them all), sharing the process's Redis pool, database engine and runtime.
@@ -15,11 +15,13 @@ from rq.exceptions import DeserializationError
 from rq.job import JobStatus as RQJobStatus
 from rq.registry import CanceledJobRegistry
 from rq.timeouts import TimerDeathPenalty
+from rq.worker import WorkerStatus
 
 from jobctl.domain.errors import UnsafeJobError
-from jobctl.queue.lean_worker import LeanSimpleWorker
-from jobctl.queue.runner import CANCELLED, HANDS_OFF
-from jobctl.queue.runtime import WorkerRuntime
+from jobctl.worker.completer import Finished
+from jobctl.worker.lean_worker import LeanSimpleWorker
+from jobctl.worker.runner import CANCELLED, HANDS_OFF, complete_now
+from jobctl.worker.runtime import WorkerRuntime
 
 log = logging.getLogger("jobctl.worker")
 
@@ -87,6 +89,10 @@ class JobctlWorker(LeanSimpleWorker):
 
     def handle_job_success(self, job: Any, queue: Any, started_job_registry: Any) -> None:
         marker = getattr(job, "_result", None)
+        if isinstance(marker, Finished):
+            if self._hand_to_completer(job, marker):
+                return
+            marker = job._result = complete_now(self.runtime, marker)
         if marker is HANDS_OFF:
             # Another execution or the recovery owns the job now: clean up only our own
             # execution entry and current-job field, never the job's status or registries.
@@ -98,6 +104,31 @@ class JobctlWorker(LeanSimpleWorker):
             self._file_as_cancelled(job)
             return
         super().handle_job_success(job, queue, started_job_registry)
+
+    def _hand_to_completer(self, job: Any, finished: Finished) -> bool:
+        """Let the completer record this success (SQL and RQ) while the slot takes its next
+        job; False when it cannot (no completer, or a job RQ's own success path must handle)."""
+        completer = self.runtime.completer
+        ttl = job.get_result_ttl(self.default_result_ttl)
+        if completer is None or job.repeats_left or ttl <= 0 or self.execution is None:
+            return False
+        finished.worker, finished.job, finished.execution, finished.result_ttl = (
+            self,
+            job,
+            self.execution,
+            ttl,
+        )
+        job._result = None  # RQ's result for a jobctl job (the row holds the real one)
+        completer.submit(finished)
+        self.execution = None
+        self._state = WorkerStatus.IDLE  # in this process; Redis gets it when the job is recorded
+        return True
+
+    def teardown(self) -> None:
+        completer = self.runtime.completer if getattr(self, "runtime", None) is not None else None
+        if completer is not None:
+            completer.flush()  # this slot's last jobs are recorded before RQ sees it die
+        super().teardown()  # type: ignore[no-untyped-call]
 
     def _file_as_cancelled(self, job: Any) -> None:
         """The row was cancelled: RQ shows the job as canceled, not finished."""

@@ -30,9 +30,9 @@ from jobctl.domain.errors import JobStalledError
 from jobctl.domain.records import JobError, JobRecord, NewJob
 from jobctl.domain.retry import RetryPolicy
 from jobctl.queue.backends import Backends
-from jobctl.queue.liveness import alive_owners
 from jobctl.queue.rq_job import FAILURE_TTL_S, SERIALIZER, JobctlJob
-from jobctl.queue.runtime import job_lease_key
+from jobctl.worker.liveness import alive_owners
+from jobctl.worker.runtime import job_lease_key
 
 log = logging.getLogger("jobctl.recovery")
 

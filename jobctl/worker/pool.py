@@ -34,14 +34,15 @@ from jobctl.domain.errors import (
 )
 from jobctl.domain.timeparse import utcnow
 from jobctl.queue.backends import Backends
-from jobctl.queue.lean_worker import LeanQueue
 from jobctl.queue.lease import RedisLease
-from jobctl.queue.liveness import Heartbeat, heartbeat_key, owner_info
-from jobctl.queue.recovery import rescue_intermediate, rescue_started, sweep
 from jobctl.queue.rq_job import SERIALIZER, JobctlJob
-from jobctl.queue.runner import hand_back, install_runtime
-from jobctl.queue.runtime import Monitor, WorkerRuntime
-from jobctl.queue.worker import JobctlWorker
+from jobctl.worker.completer import Completer
+from jobctl.worker.lean_worker import LeanQueue
+from jobctl.worker.liveness import Heartbeat, heartbeat_key, owner_info
+from jobctl.worker.recovery import rescue_intermediate, rescue_started, sweep
+from jobctl.worker.runner import hand_back, install_runtime
+from jobctl.worker.runtime import Monitor, WorkerRuntime
+from jobctl.worker.slot import JobctlWorker
 
 log = logging.getLogger("jobctl.worker")
 
@@ -92,6 +93,8 @@ class WorkerPool:
             self._recover_at_start()
             _clear_stale_rq_workers(redis, [self._slot_name(i) for i in range(opts.concurrency)], opts.queues)
         runtime = self.runtime = WorkerRuntime(self.backends, self.owner)
+        completer = runtime.completer = Completer(runtime)
+        completer.start()
         install_runtime(runtime)
         heartbeat = Heartbeat(
             redis, self.owner, interval_s=self.backends.settings.heartbeat_seconds,
@@ -114,6 +117,7 @@ class WorkerPool:
             self._restore_signals(previous)
             if self._forced:
                 self._hand_back_leftovers()
+            completer.stop()  # the last successes are recorded while this worker still beats
             monitor.stop()
             heartbeat.stop()
             self._close_slot_connections()
@@ -227,7 +231,7 @@ class WorkerPool:
         second or two, which must not delay the supervisor's scheduling and recovery ticks."""
         if self._reconciling is not None and self._reconciling.is_alive():
             return
-        from jobctl.queue.reconciler import run_reconciler_once
+        from jobctl.worker.reconciler import run_reconciler_once
 
         def run() -> None:
             try:

@@ -34,7 +34,8 @@ from jobctl.domain.redaction import redact
 from jobctl.domain.status import JobStatus
 from jobctl.domain.timeparse import utcnow
 from jobctl.processors.base import JobContext
-from jobctl.queue.runtime import Execution, WorkerRuntime
+from jobctl.worker.completer import Finished
+from jobctl.worker.runtime import Execution, WorkerRuntime
 
 log = logging.getLogger("jobctl.runner")
 
@@ -117,11 +118,30 @@ def run_job(runtime: WorkerRuntime, job_id: str) -> Any:
     runtime.end(job_id)
     took = time.monotonic() - started
     runtime.metrics.observe(row.queue, row.type, took)
-    if repo.complete(job_id, attempt, result, utcnow()):
+    finished = Finished(row, attempt, result, utcnow(), took)
+    if runtime.completer is not None and get_current_job() is not None:
+        return finished  # jobctl's slot hands it to the completer, which records it in a batch
+    return complete_now(runtime, finished)
+
+
+def complete_now(runtime: WorkerRuntime, finished: Finished) -> Marker | None:
+    """Record one successful execution (fenced on its attempt); None, or the marker that tells
+    the worker how to file RQ's job when the row was no longer this execution's."""
+    ok = runtime.backends.repo.complete(
+        finished.row.id, finished.attempt, finished.result, finished.finished_at
+    )
+    return recorded_completion(runtime, finished.row, finished.attempt, finished.took_s, ok)
+
+
+def recorded_completion(
+    runtime: WorkerRuntime, row: JobRecord, attempt: int, took_s: float, ok: bool
+) -> Marker | None:
+    """After the fenced COMPLETE: count and log it, or report the late finish it was."""
+    if ok:
         runtime.metrics.inc("jobs_completed", row.queue, row.type)
         log.info(
             "job completed",
-            extra=_fields(row, attempt, status="COMPLETED", duration_ms=round(took * 1000, 1)),
+            extra=_fields(row, attempt, status="COMPLETED", duration_ms=round(took_s * 1000, 1)),
         )
         return None
     return _late_finish(runtime, row, attempt, "COMPLETED")
@@ -194,7 +214,7 @@ def _fail_or_retry(
     retryable = not isinstance(exc, _NOT_RETRYABLE) and getattr(exc, "retryable", True)
     lost = isinstance(exc, JobStalledError)  # hung: the first loss of a job re-runs at once
     if lost:
-        from jobctl.queue.recovery import loss_delay
+        from jobctl.worker.recovery import loss_delay
 
         delay = loss_delay(runtime.backends, row, attempt)
     else:
@@ -224,7 +244,7 @@ def _fail_or_retry(
 
 def _unnote(runtime: WorkerRuntime, row: JobRecord, lost: bool) -> None:
     if lost:  # the sweep (or a cancel) recorded this execution's end first
-        from jobctl.queue.recovery import unnote_loss
+        from jobctl.worker.recovery import unnote_loss
 
         unnote_loss(runtime.backends.redis, row.id)
 
@@ -232,7 +252,7 @@ def _unnote(runtime: WorkerRuntime, row: JobRecord, lost: bool) -> None:
 def hand_back(runtime: WorkerRuntime, row: JobRecord, attempt: int, why: str) -> Marker:
     """The worker interrupted the run (shutdown, self-fencing): PENDING again without spending a
     retry, and back in its RQ queue — done only by whoever wins the fenced update."""
-    from jobctl.queue.recovery import requeue_in_rq
+    from jobctl.worker.recovery import requeue_in_rq
 
     if runtime.backends.repo.release(row.id, attempt, utcnow()):
         requeue_in_rq(runtime.backends, row.id)

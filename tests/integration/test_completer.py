@@ -1,0 +1,110 @@
+"""Successes recorded in batches by the worker's completer: rows and RQ's keys end as before.
+
+Real Redis and both databases (complete_many is one statement on PostgreSQL, a complete()
+per row on SQLite).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from rq import Queue
+from rq.job import Job
+from rq.registry import CanceledJobRegistry, FinishedJobRegistry, StartedJobRegistry
+
+from jobctl.api import JobctlAPI, run_worker
+from jobctl.domain.status import JobStatus
+from jobctl.queue.rq_job import RESULT_TTL_S, SERIALIZER, JobctlJob
+from jobctl.worker.completer import Completer, Finished
+from jobctl.worker.lean_scripts import pop_and_start
+from jobctl.worker.lean_worker import LeanQueue
+from jobctl.worker.runtime import WorkerRuntime
+from jobctl.worker.slot import JobctlWorker
+
+Q = "analytics-sync"
+
+
+def test_a_busy_worker_leaves_rows_and_rq_as_they_were(api: JobctlAPI) -> None:
+    ids = [api.enqueue_job("ping", {"sleep_s": 0.02}, queue=Q).id for _ in range(40)]
+    assert run_worker(api.settings, [Q], burst=True, concurrency=8) == 0
+    rows = [api.get_job(j) for j in ids]
+    assert {r.status for r in rows} == {JobStatus.COMPLETED}
+    assert all(r.attempts == 1 and r.result and r.result["pong"] for r in rows)
+    assert all(r.started_at and r.finished_at and r.finished_at >= r.started_at for r in rows)
+    redis = api.backends.redis
+    assert sorted(FinishedJobRegistry(Q, connection=redis).get_job_ids()) == sorted(ids)
+    assert StartedJobRegistry(Q, connection=redis).get_job_ids() == []
+    assert list(redis.scan_iter("rq:execution:*")) == []
+    jobs = Job.fetch_many(ids, connection=redis, serializer=SERIALIZER)
+    assert {j.get_status() for j in jobs if j} == {"finished"}
+    assert all(j.latest_result() is not None for j in jobs if j)
+    # The slots' RQ hashes (kept a minute after their death): every job counted, none current.
+    hashes = [redis.hgetall(k) for k in redis.scan_iter("rq:worker:*")]
+    assert sum(int(h.get(b"successful_job_count", 0)) for h in hashes) == 40
+    assert not any(b"current_job" in h for h in hashes)
+
+
+def _started(api: JobctlAPI, runtime: WorkerRuntime, worker: JobctlWorker) -> tuple[Job, Finished]:
+    """One job as a slot leaves it when it hands a success to the completer."""
+    job_id = api.enqueue_job("ping", {}, queue=Q).id
+    popped = pop_and_start(worker, worker.queues[0], JobctlJob, SERIALIZER)
+    assert popped is not None and popped[0].id == job_id
+    job = popped[0]
+    row = api.backends.repo.claim_row(job_id, runtime.owner, datetime.now(UTC))
+    assert row is not None
+    job.started_at = job.ended_at = datetime.now(UTC)
+    finished = Finished(row, row.attempts, {"pong": True}, datetime.now(UTC), 0.01)
+    finished.worker, finished.job, finished.execution = worker, job, worker.execution
+    finished.result_ttl = RESULT_TTL_S
+    worker.execution = None
+    return job, finished
+
+
+def test_a_late_success_is_filed_as_the_row_says(api: JobctlAPI) -> None:
+    runtime = WorkerRuntime(api.backends, "completer-test")
+    redis = api.backends.redis
+    queue = LeanQueue(Q, connection=redis, job_class=JobctlJob, serializer=SERIALIZER)
+    worker = JobctlWorker(
+        [queue], connection=redis, name="completer-test.0", job_class=JobctlJob, serializer=SERIALIZER
+    )
+    worker.register_birth()
+    done_job, done = _started(api, runtime, worker)
+    late_job, late = _started(api, runtime, worker)
+    api.cancel_job(late_job.id)  # an operator cancels it while its success waits to be recorded
+    completer = Completer(runtime)
+    completer.start()
+    completer.submit(done)
+    completer.submit(late)
+    assert completer.flush()
+    completer.stop()
+    assert api.get_job(done_job.id).status is JobStatus.COMPLETED
+    assert api.get_job(done_job.id).result == {"pong": True}
+    assert api.get_job(late_job.id).status is JobStatus.CANCELLED  # the fence kept the cancel
+    assert done_job.id in FinishedJobRegistry(Q, connection=redis)
+    assert late_job.id not in FinishedJobRegistry(Q, connection=redis)
+    assert late_job.id in CanceledJobRegistry(Q, connection=redis)
+    assert Job.fetch(late_job.id, connection=redis, serializer=SERIALIZER).get_status() == "canceled"
+    assert StartedJobRegistry(Q, connection=redis).get_job_ids() == []
+    assert worker.connection.hget(worker.key, "current_job") is None  # the slot shows no job
+    assert runtime.metrics.totals(Q)["late_finishes_rejected"] == 1
+
+
+def test_the_slot_keeps_showing_its_next_job(api: JobctlAPI) -> None:
+    """A success recorded after its slot took another job leaves that job on the slot."""
+    runtime = WorkerRuntime(api.backends, "completer-next")
+    redis = api.backends.redis
+    queue = Queue(Q, connection=redis, job_class=JobctlJob, serializer=SERIALIZER)
+    lean = LeanQueue(Q, connection=redis, job_class=JobctlJob, serializer=SERIALIZER)
+    worker = JobctlWorker(
+        [lean], connection=redis, name="completer-next.0", job_class=JobctlJob, serializer=SERIALIZER
+    )
+    worker.register_birth()
+    _, first = _started(api, runtime, worker)
+    second = api.enqueue_job("ping", {}, queue=Q).id
+    assert pop_and_start(worker, queue, JobctlJob, SERIALIZER) is not None  # the slot's next job
+    completer = Completer(runtime)
+    completer.start()
+    completer.submit(first)
+    completer.stop()
+    assert redis.hget(worker.key, "current_job") == second.encode()
+    assert redis.hget(worker.key, "state") == b"busy"
