@@ -10,7 +10,6 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime
 from functools import cache
-from typing import Any
 
 from jobctl.domain.errors import PermanentJobError
 from jobctl.processors.base import JobContext
@@ -63,11 +62,7 @@ def sync_run(ctx: JobContext) -> SyncRun:
 
     def progress(message: str) -> None:
         ctx.check_cancelled()
-        report: Any = getattr(ctx, "log", None)
-        if callable(report):
-            report(message)
-        else:
-            ctx.logger.info("%s: %s", ctx.job_type, message)
+        ctx.log(message)
 
     return SyncRun(job_id=ctx.job_id, now=now, progress=progress)
 
