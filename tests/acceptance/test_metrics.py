@@ -118,9 +118,17 @@ def test_process_pool_children_are_summed_into_the_parent(fast: Cli, tmp_path: P
         Q, log=tmp_path / "p.log", extra=("--pool", "process", "-c", "2", "--health-port", str(port))
     )
     base = f"http://127.0.0.1:{port}"
+    # Four jobs that each hold a child for 0.5 s, enqueued at once: one child cannot take them
+    # all (sequential pings could all land on whichever child dequeues first).
     for _ in range(4):
-        assert fast.run("ping", "--queue", Q, "--timeout", "30").returncode == 0
-    rows = fast.json("jobs", "list", "--json")
+        assert fast.run("enqueue", "ping", "sleep_s=0.5", "--queue", Q).returncode == 0
+
+    def all_completed() -> list[dict[str, object]] | None:
+        rows: list[dict[str, object]] = fast.json("jobs", "list", "--json")
+        return rows if len(rows) == 4 and all(r["status"] == "COMPLETED" for r in rows) else None
+
+    rows = wait_until(all_completed, timeout=30)
+    assert rows, fast.json("jobs", "list", "--json")
     assert len({r["worker"] for r in rows}) == 2, rows  # both children ran jobs: there is a sum to make
     # The children publish their counts with their heartbeat: the parent's answer catches up.
     assert wait_until(lambda: _completed(families(scrape(base)[1])) == 4, timeout=10)
