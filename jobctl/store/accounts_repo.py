@@ -11,11 +11,9 @@ Every method turns database outages into DatabaseUnavailableError (masked URL).
 from __future__ import annotations
 
 import builtins
-import functools
 import uuid
-from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -23,10 +21,9 @@ from sqlalchemy.engine import Engine, Row
 
 from jobctl.domain.accounts import AccountStatus, PublishAttempt, SocialAccount
 from jobctl.domain.content import ContentStatus
-from jobctl.domain.errors import DatabaseUnavailableError
 from jobctl.store.account_tables import ACCOUNTS, ATTEMPTS
 from jobctl.store.content_tables import CONTENT
-from jobctl.store.db_errors import database_errors, describe_db_error
+from jobctl.store.db_errors import database_errors, translated
 from jobctl.store.engine import autocommit, engine_label
 from jobctl.store.record_rows import utc
 
@@ -34,18 +31,6 @@ P = ParamSpec("P")
 R = TypeVar("R")
 ca, cp, cc = ACCOUNTS.c, ATTEMPTS.c, CONTENT.c
 
-
-def _translated(
-    method: Callable[Concatenate[AccountRepository, P], R],
-) -> Callable[Concatenate[AccountRepository, P], R]:
-    @functools.wraps(method)
-    def wrapper(self: AccountRepository, /, *args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return method(self, *args, **kwargs)
-        except self._db_errors as exc:
-            raise DatabaseUnavailableError(describe_db_error(self._label, exc)) from exc
-
-    return wrapper
 
 
 def _account(row: Row[Any]) -> SocialAccount:
@@ -77,7 +62,7 @@ class AccountRepository:
 
     # -- accounts ------------------------------------------------------------------------------
 
-    @_translated
+    @translated
     def add_account(self, account: SocialAccount, now: datetime) -> SocialAccount:
         now = utc(now)
         values = {
@@ -93,13 +78,13 @@ class AccountRepository:
         assert found is not None
         return found
 
-    @_translated
+    @translated
     def get_account(self, account_id: str) -> SocialAccount | None:
         with self._auto.connect() as conn:
             row = conn.execute(select(ACCOUNTS).where(ca.id == account_id)).first()
         return _account(row) if row is not None else None
 
-    @_translated
+    @translated
     def list_accounts(
         self, organization_id: str | None = None, platform: str | None = None
     ) -> builtins.list[SocialAccount]:
@@ -111,12 +96,12 @@ class AccountRepository:
         with self._auto.connect() as conn:
             return [_account(r) for r in conn.execute(stmt)]
 
-    @_translated
+    @translated
     def remove_account(self, account_id: str) -> bool:
         with self._auto.connect() as conn:
             return bool(conn.execute(delete(ACCOUNTS).where(ca.id == account_id)).rowcount)
 
-    @_translated
+    @translated
     def set_status(
         self, account_id: str, status: AccountStatus, last_error: str | None, now: datetime
     ) -> None:
@@ -126,7 +111,7 @@ class AccountRepository:
 
     # -- publish attempts ----------------------------------------------------------------------
 
-    @_translated
+    @translated
     def start_attempt(
         self, content_item_id: str, account_id: str, job_id: str | None, now: datetime
     ) -> tuple[PublishAttempt, bool]:
@@ -141,7 +126,7 @@ class AccountRepository:
             row = conn.execute(select(ATTEMPTS).where(cp.content_item_id == content_item_id)).one()
         return _attempt(row), created
 
-    @_translated
+    @translated
     def reclaim_attempt(
         self, content_item_id: str, job_id: str | None, now: datetime, lease_s: float
     ) -> bool:
@@ -159,7 +144,7 @@ class AccountRepository:
         with self._auto.connect() as conn:
             return bool(conn.execute(stmt).rowcount)
 
-    @_translated
+    @translated
     def get_attempt(self, content_item_id: str) -> PublishAttempt | None:
         with self._auto.connect() as conn:
             row = conn.execute(select(ATTEMPTS).where(cp.content_item_id == content_item_id)).first()
@@ -167,7 +152,7 @@ class AccountRepository:
 
     # -- content publishing state --------------------------------------------------------------
 
-    @_translated
+    @translated
     def mark_published(self, content_item_id: str, external_post_id: str, now: datetime) -> None:
         values = {
             "status": ContentStatus.PUBLISHED.value, "external_post_id": external_post_id,
@@ -176,7 +161,7 @@ class AccountRepository:
         with self._auto.connect() as conn:
             conn.execute(update(CONTENT).where(cc.id == content_item_id).values(values))
 
-    @_translated
+    @translated
     def mark_failed(self, content_item_id: str, reason: str, now: datetime) -> None:
         """FAILED, with the platform's reason kept on the item's publish attempt."""
         with self._auto.connect() as conn:

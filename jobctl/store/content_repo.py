@@ -13,10 +13,9 @@ Every method turns database outages into DatabaseUnavailableError (masked URL).
 from __future__ import annotations
 
 import builtins
-import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -32,11 +31,10 @@ from jobctl.domain.content import (
     new_image_id,
 )
 from jobctl.domain.context import ItemRecord
-from jobctl.domain.errors import DatabaseUnavailableError
 from jobctl.store.content_tables import CONTENT, IMAGES, ORGS
 from jobctl.store.context_repo import _item
 from jobctl.store.context_tables import ITEMS
-from jobctl.store.db_errors import database_errors, describe_db_error
+from jobctl.store.db_errors import database_errors, translated
 from jobctl.store.engine import SQLITE_IMMEDIATE, autocommit, engine_label
 from jobctl.store.record_rows import utc
 
@@ -45,18 +43,6 @@ R = TypeVar("R")
 co, cc, ci, im = ORGS.c, CONTENT.c, ITEMS.c, IMAGES.c
 ORG_FIELDS = ("name", "brand_voice", "tone", "brand_colors", "hashtags_always", "hashtags_never", "limits")
 
-
-def _translated(
-    method: Callable[Concatenate[ContentRepository, P], R],
-) -> Callable[Concatenate[ContentRepository, P], R]:
-    @functools.wraps(method)
-    def wrapper(self: ContentRepository, /, *args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return method(self, *args, **kwargs)
-        except self._db_errors as exc:
-            raise DatabaseUnavailableError(describe_db_error(self._label, exc)) from exc
-
-    return wrapper
 
 
 def _org(row: Row[Any]) -> Organization:
@@ -139,7 +125,7 @@ class ContentRepository:
 
     # -- organisations -------------------------------------------------------------------------
 
-    @_translated
+    @translated
     def add_org(self, org: Organization, now: datetime) -> tuple[Organization, bool]:
         """The organisation with `org.id`, created from `org` if new; (record, created)."""
         now = utc(now)
@@ -151,18 +137,18 @@ class ContentRepository:
         assert record is not None
         return record, created
 
-    @_translated
+    @translated
     def get_org(self, organization_id: str) -> Organization | None:
         with self._auto.connect() as conn:
             row = conn.execute(select(ORGS).where(co.id == organization_id)).first()
         return _org(row) if row is not None else None
 
-    @_translated
+    @translated
     def list_orgs(self) -> builtins.list[Organization]:
         with self._auto.connect() as conn:
             return [_org(r) for r in conn.execute(select(ORGS).order_by(co.id))]
 
-    @_translated
+    @translated
     def update_org(self, org: Organization, now: datetime) -> Organization | None:
         """Store every brand field of `org` (the caller merged the changes); None if unknown."""
         values = {**_org_values(org), "updated_at": utc(now)}
@@ -173,7 +159,7 @@ class ContentRepository:
 
     # -- context items for ranking -------------------------------------------------------------
 
-    @_translated
+    @translated
     def context_items_for(
         self, organization_id: str, source_ids: Sequence[str] | None = None, limit: int = 5000
     ) -> builtins.list[ItemRecord]:
@@ -191,7 +177,7 @@ class ContentRepository:
 
     # -- content items -------------------------------------------------------------------------
 
-    @_translated
+    @translated
     def replace_job_content(
         self, organization_id: str, job_id: str | None, topic: str, items: Sequence[NewContent], now: datetime
     ) -> builtins.list[ContentRecord]:
@@ -222,13 +208,13 @@ class ContentRepository:
             "provider": item.provider, "model": item.model, "created_at": now, "updated_at": now,
         }  # fmt: skip
 
-    @_translated
+    @translated
     def get_content(self, item_id: str) -> ContentRecord | None:
         with self._auto.connect() as conn:
             row = conn.execute(select(CONTENT).where(cc.id == item_id)).first()
         return _content(row) if row is not None else None
 
-    @_translated
+    @translated
     def list_content(
         self,
         *,
@@ -253,7 +239,7 @@ class ContentRepository:
 
     # -- image assets --------------------------------------------------------------------------
 
-    @_translated
+    @translated
     def add_image(
         self,
         organization_id: str,
@@ -275,13 +261,13 @@ class ContentRepository:
             row = conn.execute(select(IMAGES).where(im.id == values["id"])).one()
         return _image(row)
 
-    @_translated
+    @translated
     def get_image(self, image_id: str) -> ImageRecord | None:
         with self._auto.connect() as conn:
             row = conn.execute(select(IMAGES).where(im.id == image_id)).first()
         return _image(row) if row is not None else None
 
-    @_translated
+    @translated
     def list_images(self, organization_id: str | None = None, limit: int = 50) -> builtins.list[ImageRecord]:
         stmt = select(IMAGES).order_by(im.created_at.desc(), im.id).limit(limit)
         if organization_id is not None:

@@ -15,11 +15,10 @@ Every method turns database outages into DatabaseUnavailableError (masked URL).
 from __future__ import annotations
 
 import builtins
-import functools
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -37,9 +36,8 @@ from jobctl.domain.context import (
     new_item_id,
     new_source_id,
 )
-from jobctl.domain.errors import DatabaseUnavailableError
 from jobctl.store.context_tables import ITEMS, SOURCES
-from jobctl.store.db_errors import database_errors, describe_db_error
+from jobctl.store.db_errors import database_errors, translated
 from jobctl.store.engine import SQLITE_IMMEDIATE, autocommit, engine_label
 from jobctl.store.record_rows import utc
 from jobctl.store.schedule_tables import SCHEDULES
@@ -50,18 +48,6 @@ cs, ci, sc = SOURCES.c, ITEMS.c, SCHEDULES.c
 OWNER_KIND = "context-source"  # jobctl.scheduler.defaults.CONTEXT_SOURCE (the store cannot import it)
 _ERROR_MAX = 2000
 
-
-def _translated(
-    method: Callable[Concatenate[ContextRepository, P], R],
-) -> Callable[Concatenate[ContextRepository, P], R]:
-    @functools.wraps(method)
-    def wrapper(self: ContextRepository, /, *args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return method(self, *args, **kwargs)
-        except self._db_errors as exc:
-            raise DatabaseUnavailableError(describe_db_error(self._label, exc)) from exc
-
-    return wrapper
 
 
 def _source(row: Row[Any]) -> SourceRecord:
@@ -163,7 +149,7 @@ class ContextRepository:
 
     # -- sources -------------------------------------------------------------------------------
 
-    @_translated
+    @translated
     def add_source(
         self, organization_id: str, kind: SourceKind, url: str, name: str | None, now: datetime
     ) -> tuple[SourceRecord, bool]:
@@ -189,20 +175,20 @@ class ContextRepository:
         assert record is not None
         return record, False
 
-    @_translated
+    @translated
     def get_source(self, source_id: str) -> SourceRecord | None:
         with self._auto.connect() as conn:
             row = conn.execute(select(SOURCES).where(cs.id == source_id)).first()
         return _source(row) if row is not None else None
 
-    @_translated
+    @translated
     def find_source(self, organization_id: str, url: str) -> SourceRecord | None:
         stmt = select(SOURCES).where(cs.organization_id == organization_id, cs.url == url)
         with self._auto.connect() as conn:
             row = conn.execute(stmt).first()
         return _source(row) if row is not None else None
 
-    @_translated
+    @translated
     def list_sources(
         self,
         *,
@@ -223,14 +209,14 @@ class ContextRepository:
         with self._auto.connect() as conn:
             return [_source(r) for r in conn.execute(stmt)]
 
-    @_translated
+    @translated
     def delete_source(self, source_id: str) -> bool:
         """Remove a source and its items (its default schedules are removed by the caller)."""
         with self._transaction() as conn, conn.begin():
             conn.execute(delete(ITEMS).where(ci.source_id == source_id))
             return bool(conn.execute(delete(SOURCES).where(cs.id == source_id)).rowcount == 1)
 
-    @_translated
+    @translated
     def set_status(self, source_id: str, status: SourceStatus, now: datetime) -> SourceRecord | None:
         """ACTIVE resets the failure count and resumes the source's schedules; the others pause them."""
         now = utc(now)
@@ -253,7 +239,7 @@ class ContextRepository:
 
     # -- sync outcomes -------------------------------------------------------------------------
 
-    @_translated
+    @translated
     def record_success(
         self,
         source_id: str,
@@ -291,7 +277,7 @@ class ContextRepository:
             if revived:
                 self._schedules_enabled(conn, source_id, True, now)
 
-    @_translated
+    @translated
     def record_failure(self, source_id: str, job_id: str, error: str, now: datetime) -> SourceRecord | None:
         """A sync failed. Counted once per job id; at UNHEALTHY_AFTER an ACTIVE source turns
         UNHEALTHY and its schedules pause. Returns the source as it now is."""
@@ -323,7 +309,7 @@ class ContextRepository:
     def _pg(self) -> bool:
         return self._engine.dialect.name == "postgresql"
 
-    @_translated
+    @translated
     def move_source(self, source_id: str, new_url: str, now: datetime) -> bool:
         """A permanent redirect: the source follows its new URL (False if the organisation
         already has a source at that URL, which then stays the one place for it)."""
@@ -334,7 +320,7 @@ class ContextRepository:
         except IntegrityError:
             return False
 
-    @_translated
+    @translated
     def disable_source(self, source_id: str, reason: str, now: datetime) -> None:
         """The source is gone for good (HTTP 410): DISABLED, schedules paused, reason kept."""
         now = utc(now)
@@ -345,7 +331,7 @@ class ContextRepository:
 
     # -- items ---------------------------------------------------------------------------------
 
-    @_translated
+    @translated
     def upsert_items(self, source: SourceRecord, items: Sequence[NewItem], now: datetime) -> UpsertCounts:
         """Keep each item once per (source, dedupe key); (new, seen) counts of this batch."""
         now = utc(now)
@@ -381,13 +367,13 @@ class ContextRepository:
             "fetched_at": now,
         }
 
-    @_translated
+    @translated
     def get_item(self, item_id: str) -> ItemRecord | None:
         with self._auto.connect() as conn:
             row = conn.execute(select(ITEMS).where(ci.id == item_id)).first()
         return _item(row) if row is not None else None
 
-    @_translated
+    @translated
     def list_items(
         self,
         *,
@@ -407,7 +393,7 @@ class ContextRepository:
         with self._auto.connect() as conn:
             return [_item(r) for r in conn.execute(stmt)]
 
-    @_translated
+    @translated
     def count_items(self, source_id: str) -> int:
         from sqlalchemy import func
 

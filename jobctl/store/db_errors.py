@@ -3,9 +3,13 @@ import: the driver-only reader and the SQLAlchemy store share these)."""
 
 from __future__ import annotations
 
+import functools
 import re
 import sys
+from collections.abc import Callable
+from typing import Concatenate, ParamSpec, Protocol, TypeVar
 
+from jobctl.domain.errors import DatabaseUnavailableError
 from jobctl.domain.redaction import mask_url, redact
 
 
@@ -58,3 +62,27 @@ def describe_db_error(url: str, exc: BaseException) -> str:
     if _CONNECT_WORDS.search(str(orig)) or (wrapped and getattr(exc, "connection_invalidated", False)):
         return f"cannot reach the database at {where}: {detail}"
     return f"database error at {where}: {detail}"
+
+
+class _HasDatabase(Protocol):
+    _db_errors: tuple[type[BaseException], ...]
+    _label: str
+
+
+_S = TypeVar("_S", bound=_HasDatabase)
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def translated(method: Callable[Concatenate[_S, _P], _R]) -> Callable[Concatenate[_S, _P], _R]:
+    """A repository method whose driver/connection failures become DatabaseUnavailableError
+    with a masked URL (the repository names its errors in `_db_errors`, its URL in `_label`)."""
+
+    @functools.wraps(method)
+    def wrapper(self: _S, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return method(self, *args, **kwargs)
+        except self._db_errors as exc:
+            raise DatabaseUnavailableError(describe_db_error(self._label, exc)) from exc
+
+    return wrapper

@@ -12,16 +12,14 @@ Every method turns database outages into DatabaseUnavailableError (masked URL).
 from __future__ import annotations
 
 import builtins
-import functools
-from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
-from jobctl.domain.errors import DatabaseUnavailableError, InvalidInputError
+from jobctl.domain.errors import InvalidInputError
 from jobctl.domain.schedules import (
     ClaimResult,
     FiringOutcome,
@@ -31,7 +29,7 @@ from jobctl.domain.schedules import (
 )
 from jobctl.domain.status import JobStatus
 from jobctl.store import schedules_sql as q
-from jobctl.store.db_errors import database_errors, describe_db_error
+from jobctl.store.db_errors import database_errors, translated
 from jobctl.store.engine import SQLITE_IMMEDIATE, autocommit, engine_label
 from jobctl.store.record_rows import utc
 from jobctl.store.schedule_tables import FENCE, FIRINGS, SCHEDULES
@@ -42,20 +40,6 @@ R = TypeVar("R")
 s, f = SCHEDULES.c, FIRINGS.c
 _ACTIVE = (JobStatus.PENDING.value, JobStatus.RUNNING.value)
 
-
-def _translated(
-    method: Callable[Concatenate[ScheduleRepository, P], R],
-) -> Callable[Concatenate[ScheduleRepository, P], R]:
-    """Driver/connection failures -> DatabaseUnavailableError with a masked URL."""
-
-    @functools.wraps(method)
-    def wrapper(self: ScheduleRepository, /, *args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return method(self, *args, **kwargs)
-        except self._db_errors as exc:
-            raise DatabaseUnavailableError(describe_db_error(self._label, exc)) from exc
-
-    return wrapper
 
 
 class ScheduleRepository:
@@ -74,7 +58,7 @@ class ScheduleRepository:
 
     # -- schedules ---------------------------------------------------------------------------
 
-    @_translated
+    @translated
     def insert(self, new: NewSchedule, now: datetime) -> ScheduleRecord:
         """Write a new schedule; InvalidInputError if its name is taken."""
         stmt = self._insert(SCHEDULES).on_conflict_do_nothing().returning(s.id)
@@ -97,7 +81,7 @@ class ScheduleRepository:
             "active_since": now, "skip_count": 0, "created_at": now, "updated_at": now,
         }  # fmt: skip
 
-    @_translated
+    @translated
     def redefine(self, schedule_id: str, new: NewSchedule, now: datetime) -> bool:
         """Rewrite a schedule's definition (type, cron, zone, payload, org, queue, catch-up).
 
@@ -109,19 +93,19 @@ class ScheduleRepository:
         with self._auto.connect() as conn:
             return conn.execute(update(SCHEDULES).where(s.id == schedule_id).values(values)).rowcount == 1
 
-    @_translated
+    @translated
     def get(self, schedule_id: str) -> ScheduleRecord | None:
         with self._auto.connect() as conn:
             row = conn.execute(q.select_schedules().where(s.id == schedule_id)).first()
         return q.to_schedule(row) if row is not None else None
 
-    @_translated
+    @translated
     def get_by_name(self, name: str) -> ScheduleRecord | None:
         with self._auto.connect() as conn:
             row = conn.execute(q.select_schedules().where(s.name == name)).first()
         return q.to_schedule(row) if row is not None else None
 
-    @_translated
+    @translated
     def list(
         self, *, enabled_only: bool = False, owner: tuple[str, str] | None = None
     ) -> builtins.list[ScheduleRecord]:
@@ -134,7 +118,7 @@ class ScheduleRepository:
         with self._auto.connect() as conn:
             return [q.to_schedule(row) for row in conn.execute(stmt)]
 
-    @_translated
+    @translated
     def set_enabled(self, schedule_id: str, enabled: bool, now: datetime) -> bool:
         """Pause or resume; resuming counts ticks from now (a pause is not downtime to catch up)."""
         values: dict[str, Any] = {"enabled": enabled, "updated_at": utc(now)}
@@ -145,7 +129,7 @@ class ScheduleRepository:
         with self._auto.connect() as conn:
             return conn.execute(stmt.values(values)).rowcount == 1
 
-    @_translated
+    @translated
     def delete(self, schedule_id: str) -> bool:
         """Remove a schedule and its firing history (its jobs stay in the jobs table)."""
         with self._transaction() as conn, conn.begin():
@@ -154,7 +138,7 @@ class ScheduleRepository:
 
     # -- firings -----------------------------------------------------------------------------
 
-    @_translated
+    @translated
     def claim_tick(
         self,
         schedule_id: str,
@@ -240,7 +224,7 @@ class ScheduleRepository:
                 stmt = stmt.where((s.last_tick_at.is_(None)) | (s.last_tick_at < fire_time))
             conn.execute(stmt.values(values))
 
-    @_translated
+    @translated
     def set_firing_outcome(
         self, schedule_id: str, fire_time: datetime, outcome: FiringOutcome, reason: str | None
     ) -> None:
@@ -253,7 +237,7 @@ class ScheduleRepository:
         with self._auto.connect() as conn:
             conn.execute(stmt)
 
-    @_translated
+    @translated
     def mark_written(self, schedule_id: str, fire_time: datetime) -> None:
         """The firing's job row exists now (the repair pass leaves it alone)."""
         stmt = (
@@ -264,21 +248,21 @@ class ScheduleRepository:
         with self._auto.connect() as conn:
             conn.execute(stmt)
 
-    @_translated
+    @translated
     def firing(self, schedule_id: str, fire_time: datetime) -> FiringRecord | None:
         stmt = q.select_firings().where(f.schedule_id == schedule_id, f.fire_time == utc(fire_time))
         with self._auto.connect() as conn:
             row = conn.execute(stmt).first()
         return q.to_firing(row) if row is not None else None
 
-    @_translated
+    @translated
     def history(self, schedule_id: str, limit: int = 20) -> builtins.list[FiringRecord]:
         """The schedule's firings, newest first, each with its job's current status."""
         stmt = q.select_firings().where(f.schedule_id == schedule_id).order_by(f.fire_time.desc())
         with self._auto.connect() as conn:
             return [q.to_firing(row) for row in conn.execute(stmt.limit(limit))]
 
-    @_translated
+    @translated
     def orphan_firings(self, since: datetime, settled: datetime) -> builtins.list[tuple[str, datetime, str]]:
         """(schedule_id, fire_time, job_id) of firings recorded in [since, settled] as enqueued
         whose job was never written (see mark_written)."""
@@ -286,7 +270,7 @@ class ScheduleRepository:
         with self._auto.connect() as conn:
             return [(r[0], r[1], r[2]) for r in conn.execute(q.ORPHANS, params)]
 
-    @_translated
+    @translated
     def fence_token(self, name: str = "scheduler") -> int | None:
         with self._auto.connect() as conn:
             value = conn.execute(select(FENCE.c.token).where(FENCE.c.name == name)).scalar()
