@@ -146,8 +146,8 @@ class PermanentJobError(JobProcessingError):
 class JobDeferredError(JobProcessingError):
     """The work must wait, not fail: a rate limit or an overloaded service said when to come
     back (`retry_after_s`, from Retry-After). Processors raise it only once the wait no longer
-    fits in their own deadline. The runner does not yet read `retry_after_s` (it schedules the
-    ordinary retry, which spends an attempt): deferral without spending one is issue 10/13's."""
+    fits in their own deadline. The runner schedules the retry `retry_after_s` from now instead
+    of the policy's wait; it still spends an attempt (a deferral that spends none is not built)."""
 
     title = "job deferred"
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import time
 import traceback
 from datetime import timedelta
@@ -23,6 +24,7 @@ from jobctl.domain.attempts import AttemptOutcome
 from jobctl.domain.errors import (
     ExecutionInterrupted,
     JobCancelledError,
+    JobDeferredError,
     JobProcessingError,
     JobStalledError,
     PayloadValidationError,
@@ -219,6 +221,9 @@ def _fail_or_retry(
         delay = loss_delay(runtime.backends, row, attempt)
     else:
         delay = runtime.policy.delay_for(attempt, row.max_attempts) if retryable else None
+        if delay is not None and isinstance(exc, JobDeferredError) and exc.retry_after_s is not None:
+            # The service said when to come back (Retry-After): then, not the policy's wait.
+            delay = max(1, math.ceil(exc.retry_after_s))
     fields = _fields(row, attempt, duration_ms=duration_ms, error=f"{error.type}: {error.message}")
     hung = {"outcome": AttemptOutcome.HUNG} if lost else {}  # else: retry_scheduled / failed
     if delay is not None:

@@ -70,3 +70,37 @@ def test_a_stopped_execution_keeps_its_hung_verdict(api: JobctlAPI, runtime: Wor
     detail = api.show_job(job_id)
     assert detail.job.id == job_id and [a.attempt for a in detail.attempts] == [1]
     assert detail.to_json()["timeline"][0]["outcome"] == "lost" and detail.to_json()["attempts"] == 1
+
+
+class _RateLimited:
+    """A refresh-token processor whose service answers 429 with Retry-After: 120."""
+
+    job_type = "refresh-token"
+
+    def run(self, payload: Any, ctx: Any) -> Any:
+        from jobctl.domain.errors import JobDeferredError
+
+        raise JobDeferredError("rate limited by the platform (HTTP 429)", retry_after_s=119.2)
+
+
+def test_a_deferred_job_comes_back_when_the_service_said(api: JobctlAPI) -> None:
+    """JobDeferredError(retry_after_s) schedules the retry then, not after the policy's wait."""
+    from jobctl.processors.registry import build_registry
+
+    registry = build_registry(extra={"refresh-token": _RateLimited})
+    producer = JobctlAPI(api.settings, registry=registry)
+    try:
+        job = producer.enqueue_job("refresh-token", {"social_account_id": "acct-1"}, organization_id="acme")
+    finally:
+        producer.close()
+    from jobctl.domain.errors import JobDeferredError
+
+    before = datetime.now(UTC)
+    with pytest.raises(JobDeferredError):  # re-raised for RQ, which schedules what the row says
+        run_job(WorkerRuntime(api.backends, "in-process", registry=registry), job.id)
+    row = api.get_job(job.id)
+    assert row.status is JobStatus.PENDING and row.attempts == 1
+    assert row.next_attempt_at is not None
+    wait = (row.next_attempt_at - before).total_seconds()
+    assert 119 <= wait <= 125, wait  # Retry-After (rounded up), not the policy's first wait
+    assert [a.outcome for a in api.job_attempts(job.id)] == [O.RETRY_SCHEDULED]
