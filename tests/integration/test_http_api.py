@@ -330,6 +330,17 @@ def test_rate_limit_answers_429(core: JobctlAPI, http_env: dict[str, str], tmp_p
         srv.stop()
 
 
+def test_openapi_document_validates(server: Server) -> None:
+    """/openapi.json against the OpenAPI 3.1 specification (openapi-spec-validator), with every
+    payload contract among its schemas."""
+    from openapi_spec_validator import validate
+
+    document = httpx.get(f"{server.base_url}/openapi.json", timeout=10).json()
+    validate(document)  # raises OpenAPIValidationError naming the offending path
+    assert document["openapi"].startswith("3.1")
+    assert {"/api/jobs", "/api/jobs/{job_id}", "/api/jobs/{job_id}/retry"} <= set(document["paths"])
+
+
 def test_openapi_property_run_finds_no_5xx_and_no_answer_off_schema(server: Server, tokens: Any) -> None:
     """schemathesis over /openapi.json (which it validates on load), a few dozen examples per
     operation, as an organisation's token: no 5xx, every answer matches its documented schema."""
