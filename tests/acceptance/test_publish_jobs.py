@@ -9,15 +9,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_support import Cli
+from cli_support import Cli, serve_directory
 from platform_fake import FakePlatforms, Scripted, serve
 
 TOKEN = "x-user-token-SECRET-9f8e7d6c"
@@ -36,18 +33,8 @@ def feed_site(tmp_path: Path) -> Iterator[str]:
     root = tmp_path / "site"
     root.mkdir()
     (root / "feed.xml").write_text(FEED)
-
-    class Quiet(SimpleHTTPRequestHandler):
-        def log_message(self, fmt: str, *args: Any) -> None:
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), partial(Quiet, directory=str(root)))
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    with serve_directory(root) as base:
+        yield base
 
 
 @pytest.fixture
