@@ -6,8 +6,8 @@ from __future__ import annotations
 import configparser
 import shlex
 from pathlib import Path
+from typing import Any
 
-import click
 import pytest
 import typer
 import yaml
@@ -21,12 +21,15 @@ SYSTEMD = ROOT / "deploy" / "systemd"
 
 def unknown_parts(command_line: str) -> list[str]:
     """Every `jobctl ...` in a shell line, resolved through the click tree: unknown names."""
-    words = shlex.split(command_line.replace("&&", " && "))
+    words: list[str] = []
+    for word in shlex.split(command_line.replace("&&", " && ")):
+        # `sh -c 'jobctl db upgrade && exec jobctl scheduler'`: the quoted script is one word.
+        words += shlex.split(word.replace("&&", " && ")) if "jobctl " in word else [word]
     problems: list[str] = []
     for i, word in enumerate(words):
         if not word.endswith("jobctl"):
             continue
-        command: click.Command = typer.main.get_command(app)
+        command: Any = typer.main.get_command(app)
         for arg in words[i + 1 :]:
             if arg in ("&&", ";", "|"):
                 break
@@ -34,8 +37,9 @@ def unknown_parts(command_line: str) -> list[str]:
                 known = {o for p in command.params for o in (*p.opts, *p.secondary_opts)}
                 if arg.split("=", 1)[0] not in known:
                     problems.append(f"{command.name}: {arg}")
-            elif isinstance(command, click.Group):
-                sub = command.get_command(click.Context(command), arg)
+            elif hasattr(command, "list_commands"):
+                # Typer 0.29 vendors click (typer._click): duck-type the group, not isinstance.
+                sub = command.get_command(typer.Context(command), arg)
                 if sub is None:
                     problems.append(f"{command.name}: {arg}")
                     break
