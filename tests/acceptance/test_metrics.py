@@ -118,10 +118,11 @@ def test_process_pool_children_are_summed_into_the_parent(fast: Cli, tmp_path: P
         Q, log=tmp_path / "p.log", extra=("--pool", "process", "-c", "2", "--health-port", str(port))
     )
     base = f"http://127.0.0.1:{port}"
-    # Four jobs that each hold a child for 0.5 s, enqueued at once: one child cannot take them
-    # all (sequential pings could all land on whichever child dequeues first).
+    # Four jobs that each hold a child for 3 s: one child cannot take them all. Each enqueue is
+    # its own CLI process (0.5-1 s on a loaded 2-core machine), so with 0.5 s jobs one child could
+    # finish each before the next arrived and run all four (seen once under load).
     for _ in range(4):
-        assert fast.run("enqueue", "ping", "sleep_s=0.5", "--queue", Q).returncode == 0
+        assert fast.run("enqueue", "ping", "sleep_s=3", "--queue", Q).returncode == 0
 
     def all_completed() -> list[dict[str, object]] | None:
         rows: list[dict[str, object]] = fast.json("jobs", "list", "--json")
