@@ -4,6 +4,7 @@ keep the stop/migration rules: KillMode=mixed, TimeoutStopSec >= grace, one db u
 from __future__ import annotations
 
 import configparser
+import re
 import shlex
 from pathlib import Path
 from typing import Any
@@ -112,3 +113,13 @@ def test_compose_redis_has_aof_and_noeviction() -> None:
     redis_cmd = " ".join(compose["services"]["redis"]["command"])
     assert "--appendonly yes" in redis_cmd
     assert "--maxmemory-policy noeviction" in redis_cmd
+
+
+def test_deploy_files_set_only_variables_jobctl_reads() -> None:
+    """A misspelt JOBCTL_* variable would be silently ignored: each must be a documented one."""
+    from jobctl.cli.reference import ENVIRONMENT
+
+    files = [ROOT / "Procfile", *sorted((ROOT / "deploy").rglob("*")), *sorted(SYSTEMD.glob("*"))]
+    names = {n for f in files if f.is_file() for n in re.findall(r"JOBCTL_[A-Z0-9_]+", f.read_text())}
+    assert names, "the deploy files configure jobctl through its environment variables"
+    assert sorted(names - set(ENVIRONMENT)) == []
