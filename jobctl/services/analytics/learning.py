@@ -14,10 +14,13 @@ jobctl.services.analytics.recompute stores them). How a finding is made:
    a high baseline does not look good for that reason alone.
 4. A group is compared only when it and the rest both have >= `min_posts_per_group` posts, and
    nothing is compared below `min_posts` posts in all (jobctl.domain.learning: 10 and 20).
-5. Each comparison is a two-sided Welch t-test with a t interval on the difference of means;
-   the p-values of all the comparisons of one recompute, every kind together, are adjusted by
-   Benjamini-Hochberg, and a group is a finding when its q <= `false_discovery_rate` (0.05).
-   So with no effect anywhere, a recompute claims something about 5% of the time or less.
+5. Each comparison is a two-sided Mann-Whitney U test (a rank test: engagement rates are
+   skewed, see jobctl.services.analytics.stats) with, as the size of the effect, the difference
+   of mean rates and its Welch t interval. The p-values of all the comparisons of one recompute,
+   every kind together, are adjusted by Benjamini-Hochberg, and a group is a finding when its
+   q <= `false_discovery_rate` (0.05) and its means differ the way its ranks do. So with no
+   effect anywhere a recompute claims something about 5% of the time or less (measured: 4-6%
+   over 300 seeds of lognormal rates, tests/unit/analytics/test_learning.py).
 
 The result always holds one SUMMARY record (first): posts, period, comparisons, and why nothing
 was claimed when nothing was.
@@ -43,11 +46,18 @@ from jobctl.domain.learning import (
     new_batch_id,
     sort_learnings,
 )
-from jobctl.services.analytics.stats import WelchResult, benjamini_hochberg, welch_test
+from jobctl.services.analytics.stats import (
+    MannWhitneyResult,
+    WelchResult,
+    benjamini_hochberg,
+    mann_whitney_u,
+    welch_test,
+)
 from jobctl.services.analytics.text import describe_finding, describe_summary
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-TEST_NAME = "Welch two-sided t-test"
+TEST_NAME = "Mann-Whitney U test (two-sided, normal approximation, tie and continuity corrected)"
+INTERVAL_NAME = "Welch t interval of the difference of means"
 CORRECTION = "Benjamini-Hochberg"
 
 
@@ -66,6 +76,17 @@ class _Comparison:
     inside: list[_Post]
     outside: list[_Post]
     result: WelchResult
+    ranks: MannWhitneyResult
+
+    @property
+    def p_value(self) -> float:
+        return self.ranks.p_value
+
+    @property
+    def consistent(self) -> bool:
+        """The means differ in the direction the ranks do (else nothing is claimed)."""
+        d = self.result.difference
+        return (d > 0 and self.ranks.superiority > 0.5) or (d < 0 and self.ranks.superiority < 0.5)
 
 
 def latest_per_post(metrics: Iterable[PostMetrics]) -> list[PostMetrics]:
@@ -104,7 +125,8 @@ def learn(
     period = (min(times), max(times)) if times else (None, None)
     batch = new_batch_id()
     summary: dict[str, Any] = {
-        "posts": len(posts), "timezone": zone_name, "test": TEST_NAME, "correction": CORRECTION,
+        "posts": len(posts), "timezone": zone_name, "test": TEST_NAME, "test_short": "Mann-Whitney U tests",
+        "interval": INTERVAL_NAME, "correction": CORRECTION,
         **config.to_json(),
     }  # fmt: skip
     if zone_note:
@@ -120,11 +142,11 @@ def learn(
         summary |= {"reason": reason.value, "comparisons": 0, "findings": 0}
         return [record(LearningKind.SUMMARY, describe_summary(summary), summary, None)]
     comparisons, too_small = _comparisons(posts, config)
-    qs = benjamini_hochberg([c.result.p_value for c in comparisons])
+    qs = benjamini_hochberg([c.p_value for c in comparisons])
     found: list[BrandLearning] = []
     best_platform = _best_platform(comparisons, qs, config)
     for c, q in zip(comparisons, qs, strict=True):
-        if q > config.false_discovery_rate or c.result.difference == 0:
+        if q > config.false_discovery_rate or not c.consistent:
             continue
         evidence = _evidence(c, q, len(comparisons), config, zone_name)
         text = describe_finding(c.kind, evidence, best=c.group == best_platform and c.kind is LearningKind.PLATFORM)
@@ -192,8 +214,9 @@ def _comparisons(posts: list[_Post], config: LearningConfig) -> tuple[list[_Comp
                 small += 1
                 continue
             value = _value_of(kind)
-            result = welch_test([value(p) for p in inside], [value(p) for p in outside], config.confidence_level)
-            out.append(_Comparison(kind, _label(kind, group, inside), inside, outside, result))
+            a, b = [value(p) for p in inside], [value(p) for p in outside]
+            welch = welch_test(a, b, config.confidence_level)
+            out.append(_Comparison(kind, _label(kind, group, inside), inside, outside, welch, mann_whitney_u(a, b)))
         too_small[kind.value] = small
     return out, too_small
 
@@ -222,7 +245,7 @@ def _best_platform(comparisons: list[_Comparison], qs: list[float], config: Lear
     if not platforms:
         return None
     top, q = max(platforms, key=lambda cq: cq[0].result.mean_a)
-    if q <= config.false_discovery_rate and top.result.difference > 0:
+    if q <= config.false_discovery_rate and top.result.difference > 0 and top.consistent:
         return top.group
     return None
 
@@ -248,8 +271,12 @@ def _evidence(c: _Comparison, q: float, m: int, config: LearningConfig, zone: st
         "mean_engagement_rate_rest": _mean([p.rate for p in c.outside]),
         "lift": r.mean_a / r.mean_b - 1.0 if r.mean_b > 0 else None,
         "difference": r.difference,
-        "confidence_interval": {"level": r.confidence_level, "low": r.ci_low, "high": r.ci_high},
-        "test": TEST_NAME, "t": _finite(r.t), "df": r.df, "p_value": r.p_value,
+        "confidence_interval": {
+            "method": INTERVAL_NAME, "level": r.confidence_level, "low": r.ci_low, "high": r.ci_high,
+        },
+        "test": TEST_NAME, "u": c.ranks.u, "z": c.ranks.z, "p_value": c.p_value,
+        "probability_of_superiority": c.ranks.superiority,
+        "welch_t": _finite(r.t), "welch_df": r.df, "welch_p_value": r.p_value,
         "correction": f"{CORRECTION} over {m} comparisons", "q_value": q,
         "false_discovery_rate": config.false_discovery_rate,
         "min_posts_per_group": config.min_posts_per_group,

@@ -7,6 +7,11 @@ three functions). Each is tested against published values (tests/unit/analytics/
 - `t_quantile`: the inverse, by bisection on the two-sided p (monotone in |t|).
 - `welch_test`: Welch's unequal-variance t-test with the Welch-Satterthwaite degrees of freedom,
   and the t confidence interval of the difference of means at those degrees of freedom.
+- `mann_whitney_u`: the two-sided Mann-Whitney U (Wilcoxon rank-sum) test, normal
+  approximation with the tie and continuity corrections (scipy's method="asymptotic"; good for
+  both groups >= ~10, which brand learning requires). It decides the findings: engagement rates
+  are skewed, and on lognormal rates the t-test's false-positive rate was measured at ~2x its
+  level for a 30-post group against 210 (hour windows), the rank test's at its level.
 - `benjamini_hochberg`: BH adjusted p-values (q-values), as R's p.adjust(method = "BH").
 """
 
@@ -15,6 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from statistics import NormalDist
 
 _EPS = 1e-15
 _TINY = 1e-300
@@ -156,6 +162,59 @@ def welch_test(a: Sequence[float], b: Sequence[float], confidence_level: float =
         len(a), len(b), mean_a, mean_b, math.sqrt(var_a), math.sqrt(var_b), t, df, t_two_sided_p(t, df),
         diff - half, diff + half, confidence_level,
     )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class MannWhitneyResult:
+    """`u` is group a's U (pairs where a wins, ties half); `superiority` = u / (n_a n_b), the
+    probability that a random post of a beats one of b (0.5: no difference)."""
+
+    n_a: int
+    n_b: int
+    u: float
+    z: float
+    p_value: float
+
+    @property
+    def superiority(self) -> float:
+        return self.u / (self.n_a * self.n_b)
+
+
+def average_ranks(values: Sequence[float]) -> tuple[list[float], list[int]]:
+    """1-based ranks with ties given their average rank, and the sizes of the tied groups."""
+    order = sorted(range(len(values)), key=lambda i: values[i])
+    ranks = [0.0] * len(values)
+    ties: list[int] = []
+    i = 0
+    while i < len(order):
+        j = i
+        while j + 1 < len(order) and values[order[j + 1]] == values[order[i]]:
+            j += 1
+        for k in range(i, j + 1):
+            ranks[order[k]] = (i + j) / 2.0 + 1.0
+        if j > i:
+            ties.append(j - i + 1)
+        i = j + 1
+    return ranks, ties
+
+
+def mann_whitney_u(a: Sequence[float], b: Sequence[float]) -> MannWhitneyResult:
+    """Two-sided Mann-Whitney U test of "a and b come from one distribution"."""
+    n_a, n_b = len(a), len(b)
+    if not n_a or not n_b:
+        raise ValueError("each group needs at least 1 value")
+    ranks, ties = average_ranks([*a, *b])
+    u = math.fsum(ranks[:n_a]) - n_a * (n_a + 1) / 2.0
+    n = n_a + n_b
+    mean = n_a * n_b / 2.0
+    tie_term = sum(t**3 - t for t in ties) / (n * (n - 1)) if n > 1 else 0.0
+    var = n_a * n_b / 12.0 * ((n + 1) - tie_term)
+    if var <= 0.0:  # every value equal
+        return MannWhitneyResult(n_a, n_b, u, 0.0, 1.0)
+    dev = abs(u - mean) - 0.5  # continuity correction, towards the mean
+    z = math.copysign(max(dev, 0.0), u - mean) / math.sqrt(var)
+    p = min(1.0, 2.0 * NormalDist().cdf(-abs(z)))
+    return MannWhitneyResult(n_a, n_b, u, z, p)
 
 
 def benjamini_hochberg(p_values: Sequence[float]) -> list[float]:

@@ -19,8 +19,8 @@ def _p(value: float) -> str:
 
 
 def stats_clause(e: dict[str, Any]) -> str:
-    """'n=34 vs 120; Welch t-test p=0.0021, BH q=0.013' (the numbers behind a finding)."""
-    return f"n={e['n']} vs {e['n_rest']}; Welch t-test p{_p(e['p_value'])}, BH q{_p(e['q_value'])}"
+    """'n=34 vs 120; Mann-Whitney p=0.0021, BH q=0.013' (the numbers behind a finding)."""
+    return f"n={e['n']} vs {e['n_rest']}; Mann-Whitney p{_p(e['p_value'])}, BH q{_p(e['q_value'])}"
 
 
 def _how_much(e: dict[str, Any]) -> str:
@@ -62,7 +62,7 @@ def describe_summary(s: dict[str, Any]) -> str:
         )
     tested = (
         f"{s['comparisons']} comparison(s) over {s['posts']} posts "
-        f"({s['test']}s, {s['correction']} at a {s['false_discovery_rate'] * 100:g}% false discovery rate)"
+        f"({s['test_short']}, {s['correction']} at a {s['false_discovery_rate'] * 100:g}% false discovery rate)"
     )
     if reason == NoInsightReason.NO_SIGNIFICANT_DIFFERENCE.value:
         if not s["comparisons"]:
