@@ -49,10 +49,17 @@ def learnings(
                 i.kind.value,
                 i.insight,
                 f"{i.evidence.get('n')} vs {i.evidence.get('n_rest')}",
-                f"{(i.confidence or 0) * 100:.1f}%",
+                _confidence(i.confidence),
             )
             for i in view.insights
         ],
     )
     if s is not None:
         info(s.insight)
+
+
+def _confidence(value: float | None) -> str:
+    """1 - q as a percentage; never '100.0%' (q is small, not zero)."""
+    if value is None:
+        return "-"
+    return ">99.9%" if value > 0.999 else f"{value * 100:.1f}%"

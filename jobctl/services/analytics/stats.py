@@ -129,6 +129,8 @@ class WelchResult:
 
 def _mean_var(xs: Sequence[float]) -> tuple[float, float]:
     n = len(xs)
+    if min(xs) == max(xs):  # constant: exactly (fsum([0.1] * 3) / 3 is 0.10000000000000002)
+        return float(xs[0]), 0.0
     mean = math.fsum(xs) / n
     var = math.fsum((x - mean) ** 2 for x in xs) / (n - 1)
     return mean, var
