@@ -242,6 +242,7 @@ class ContentGenerationResult:
     model: str
     items: tuple[GeneratedItem, ...]
     context_items_used: tuple[str, ...]
+    learnings: dict[str, Any] | None = None  # the brand learning used (None: the org has none)
 
     @property
     def content_item_ids(self) -> list[str]:
@@ -257,6 +258,7 @@ class ContentGenerationResult:
             "content_item_ids": self.content_item_ids,
             "items": [i.to_json() for i in self.items],
             "context_items_used": list(self.context_items_used),
+            "learnings": self.learnings,
         }
 
 

@@ -120,6 +120,10 @@ class ContentRepository:
         self._db_errors = database_errors()
         self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
 
+    @property
+    def engine(self) -> Engine:
+        return self._engine
+
     def _transaction(self) -> Any:
         return self._engine.connect().execution_options(**{SQLITE_IMMEDIATE: True})
 
