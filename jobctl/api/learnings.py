@@ -36,9 +36,10 @@ class LearningsView:
     @property
     def explanation(self) -> str:
         if self.summary is None:
+            org = self.organization_id
             return (
-                f"no brand learning for {self.organization_id} yet: it is recomputed at the end of each "
-                f"sync-analytics of the organization (`jobctl enqueue sync-analytics --org {self.organization_id}`)"
+                f"no brand learning for {org} yet: it is recomputed at the end of each sync-analytics "
+                f"of the organization (`jobctl enqueue sync-analytics --org {org}`)"
             )
         return self.summary.insight
 

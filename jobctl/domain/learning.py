@@ -110,7 +110,7 @@ class BrandLearning:
 
     @property
     def direction(self) -> str | None:
-        """"better" or "worse" than usual (None for SUMMARY)."""
+        """ "better" or "worse" than usual (None for SUMMARY)."""
         value = self.evidence.get("direction")
         return value if isinstance(value, str) else None
 
@@ -133,7 +133,10 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-_KIND_ORDER = {k: i for i, k in enumerate((LearningKind.SUMMARY, *(k for k in LearningKind if k is not LearningKind.SUMMARY)))}
+_KIND_ORDER = {
+    k: i
+    for i, k in enumerate((LearningKind.SUMMARY, *(k for k in LearningKind if k is not LearningKind.SUMMARY)))
+}
 
 
 def sort_learnings(learnings: list[BrandLearning]) -> list[BrandLearning]:

@@ -57,7 +57,9 @@ def test_learnings_show_insights_with_sample_sizes(cli: Cli, repo: LearningRepos
     doc: Any = cli.json("learnings", "--org", "acme", "--json")
     assert doc["organization_id"] == "acme" and doc["reason"] is None
     assert doc["computed_at"] == NOW.isoformat() and doc["summary"]["posts"] == 60
-    [best] = [i for i in doc["insights"] if i["kind"] == "platform" and i["evidence"]["direction"] == "better"]
+    [best] = [
+        i for i in doc["insights"] if i["kind"] == "platform" and i["evidence"]["direction"] == "better"
+    ]
     assert best["evidence"]["group"] == "linkedin" and best["evidence"]["n"] == 30
     assert best["evidence"]["n_rest"] == 30 and 0.95 <= best["confidence"] <= 1
     assert best["evidence"]["p_value"] < 0.05 and best["period_start"] is not None

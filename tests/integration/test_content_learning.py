@@ -26,7 +26,16 @@ def _seed(engine: Any) -> None:
     ctx = ContextRepository(engine)
     src, _ = ctx.add_source("acme", SourceKind.RSS, "https://e.com/queues", None, NOW)
     h = content_hash(TEXT)
-    item = NewItem("https://e.com/q/1", None, "Durable queues", None, None, TEXT, h, dedupe_key(None, "https://e.com/q/1", h))
+    item = NewItem(
+        "https://e.com/q/1",
+        None,
+        "Durable queues",
+        None,
+        None,
+        TEXT,
+        h,
+        dedupe_key(None, "https://e.com/q/1", h),
+    )
     ctx.upsert_items(src, [item], NOW)
 
 
@@ -38,7 +47,9 @@ def _learnings(engine: Any) -> None:
         text = f"{group} does {direction} (n=30 vs 90)"
         return BrandLearning("acme", kind, text, evidence, confidence, NOW, NOW, NOW, batch)
 
-    summary = BrandLearning("acme", LearningKind.SUMMARY, "4 finding(s)", {"posts": 120}, None, NOW, NOW, NOW, batch)
+    summary = BrandLearning(
+        "acme", LearningKind.SUMMARY, "4 finding(s)", {"posts": 120}, None, NOW, NOW, NOW, batch
+    )
     LearningRepository(engine).replace(
         "acme",
         [
@@ -57,7 +68,9 @@ def _generate(engine: Any, job_id: str) -> tuple[Any, list[str]]:
         {"organization_id": "acme", "topic": "durable job queues", "platforms": "twitter,linkedin"}
     )
     learnings = LearningRepository(engine).latest("acme", insights_only=True)  # as the processor reads them
-    result = generate_content(repo, payload, OfflineProvider(), job_id=job_id, now=lambda: NOW, learnings=learnings)
+    result = generate_content(
+        repo, payload, OfflineProvider(), job_id=job_id, now=lambda: NOW, learnings=learnings
+    )
     return result, [repo.get_content(i).body for i in result.content_item_ids]  # type: ignore[union-attr]
 
 
@@ -83,6 +96,8 @@ def test_generation_follows_the_stored_learnings(engine: Any) -> None:
 def test_an_always_hashtag_beats_a_worse_one(engine: Any) -> None:
     _seed(engine)
     _learnings(engine)
-    ContentRepository(engine).add_org(Organization(id="acme", name="Acme", hashtags_always=("#Durable",)), NOW)
+    ContentRepository(engine).add_org(
+        Organization(id="acme", name="Acme", hashtags_always=("#Durable",)), NOW
+    )
     _result, bodies = _generate(engine, "j2")
     assert all(hashtags_in(b)[0] == "#Durable" for b in bodies)

@@ -132,7 +132,9 @@ def learn(
     if zone_note:
         summary["timezone_note"] = zone_note
 
-    def record(kind: LearningKind, text: str, evidence: dict[str, Any], confidence: float | None) -> BrandLearning:
+    def record(
+        kind: LearningKind, text: str, evidence: dict[str, Any], confidence: float | None
+    ) -> BrandLearning:
         return BrandLearning(
             organization_id, kind, text, evidence, confidence, period[0], period[1], now, batch_id=batch
         )
@@ -149,7 +151,9 @@ def learn(
         if q > config.false_discovery_rate or not c.consistent:
             continue
         evidence = _evidence(c, q, len(comparisons), config, zone_name)
-        text = describe_finding(c.kind, evidence, best=c.group == best_platform and c.kind is LearningKind.PLATFORM)
+        text = describe_finding(
+            c.kind, evidence, best=c.group == best_platform and c.kind is LearningKind.PLATFORM
+        )
         found.append(record(c.kind, text, evidence, round(1.0 - q, 6)))
     summary |= {
         "comparisons": len(comparisons), "findings": len(found), "groups_too_small": too_small,
@@ -216,7 +220,9 @@ def _comparisons(posts: list[_Post], config: LearningConfig) -> tuple[list[_Comp
             value = _value_of(kind)
             a, b = [value(p) for p in inside], [value(p) for p in outside]
             welch = welch_test(a, b, config.confidence_level)
-            out.append(_Comparison(kind, _label(kind, group, inside), inside, outside, welch, mann_whitney_u(a, b)))
+            out.append(
+                _Comparison(kind, _label(kind, group, inside), inside, outside, welch, mann_whitney_u(a, b))
+            )
         too_small[kind.value] = small
     return out, too_small
 

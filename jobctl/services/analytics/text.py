@@ -42,10 +42,12 @@ def describe_finding(kind: LearningKind, e: dict[str, Any], *, best: bool = Fals
     tz = e.get("timezone", "UTC")
     if kind is LearningKind.POSTING_HOUR:
         verb = "best" if better else "weak"
-        return f"{verb} posting time: posts published {group} ({tz}) get {how} engagement than at other times {numbers}"
+        when = f"posts published {group} ({tz})"
+        return f"{verb} posting time: {when} get {how} engagement than at other times {numbers}"
     if kind is LearningKind.POSTING_WEEKDAY:
         verb = "best" if better else "weak"
-        return f"{verb} posting day: posts published on {group} ({tz}) get {how} engagement than on other days {numbers}"
+        when = f"posts published on {group} ({tz})"
+        return f"{verb} posting day: {when} get {how} engagement than on other days {numbers}"
     if kind is LearningKind.TOPIC:
         return f"posts on the topic {group!r} get {how} engagement than your other posts {numbers}"
     return f"posts with {group} get {how} engagement than posts without it {numbers}"
@@ -54,15 +56,19 @@ def describe_finding(kind: LearningKind, e: dict[str, Any], *, best: bool = Fals
 def describe_summary(s: dict[str, Any]) -> str:
     reason = s.get("reason")
     if reason == NoInsightReason.NO_METRICS.value:
-        return "no post metrics with an engagement rate yet: nothing to learn from (sync-analytics collects them)"
+        return (
+            "no post metrics with an engagement rate yet: nothing to learn from "
+            "(sync-analytics collects them)"
+        )
     if reason == NoInsightReason.TOO_FEW_POSTS.value:
         return (
             f"too few posts to learn from: {s['posts']} with an engagement rate, at least {s['min_posts']} "
             f"are needed (and {s['min_posts_per_group']} in each group compared)"
         )
+    fdr = f"{s['false_discovery_rate'] * 100:g}%"
     tested = (
         f"{s['comparisons']} comparison(s) over {s['posts']} posts "
-        f"({s['test_short']}, {s['correction']} at a {s['false_discovery_rate'] * 100:g}% false discovery rate)"
+        f"({s['test_short']}, {s['correction']} at a {fdr} false discovery rate)"
     )
     if reason == NoInsightReason.NO_SIGNIFICANT_DIFFERENCE.value:
         if not s["comparisons"]:

@@ -87,7 +87,9 @@ class Guidance:
         lines = ["What this brand's past post metrics show (tested; use as guidance, not as facts to state):"]
         lines += [f"- {n}" for n in self.notes[:PROMPT_INSIGHTS]]
         if self.preferred_hashtags:
-            lines.append(f"Prefer these hashtags where they fit the post: {' '.join(self.preferred_hashtags)}.")
+            lines.append(
+                f"Prefer these hashtags where they fit the post: {' '.join(self.preferred_hashtags)}."
+            )
         if self.avoided_hashtags:
             lines.append(f"Avoid these hashtags (they did worse): {' '.join(self.avoided_hashtags)}.")
         return lines

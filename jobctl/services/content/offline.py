@@ -53,7 +53,7 @@ class OfflineProvider:
         prefer = _relevant(brief.guidance.preferred_hashtags, [brief.topic, *texts])
         out: list[Draft] = []
         bodies: set[str] = set()
-        for body, lead in _candidates(pool, terms, plan, platform, brief, prefer):
+        for body, lead in _candidates(pool, terms, plan, platform, brief, prefer=prefer):
             if body in bodies or not plan.fits(body):
                 continue
             bodies.add(body)
@@ -96,7 +96,7 @@ def _relevant(tags: tuple[str, ...], texts: list[str]) -> list[str]:
 
 
 def _candidates(
-    pool: list[_Sentence], terms: list[str], plan: Budget, platform: str, brief: Brief, prefer: list[str]
+    pool: list[_Sentence], terms: list[str], plan: Budget, platform: str, brief: Brief, *, prefer: list[str]
 ) -> Iterator[tuple[str, _Sentence]]:
     """Bodies in the order variations take them: lead sentence, then layout, then hashtags."""
     n = len(pool)

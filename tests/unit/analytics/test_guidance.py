@@ -42,5 +42,9 @@ def test_choose_hashtags_prefers_and_avoids() -> None:
     org = Organization(id="acme", name="Acme", hashtags_always=("#Acme",), hashtags_never=("#Spam",))
     terms = ["queues", "workers", "cloud", "spam"]
     assert choose_hashtags(org, terms, 3) == ["#Acme", "#Queues", "#Workers"]
-    assert choose_hashtags(org, terms, 3, prefer=["#Retries"], avoid=["#queues"]) == ["#Acme", "#Retries", "#Workers"]
+    assert choose_hashtags(org, terms, 3, prefer=["#Retries"], avoid=["#queues"]) == [
+        "#Acme",
+        "#Retries",
+        "#Workers",
+    ]
     assert choose_hashtags(org, terms, 2, prefer=["#Spam"], avoid=["#Acme"]) == ["#Acme", "#Queues"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -41,8 +42,6 @@ def synthetic(
 
 
 def _with_rate(post: PostMetrics, rate: float | None) -> PostMetrics:
-    from dataclasses import replace
-
     return replace(post, engagement_rate=rate)
 
 
@@ -66,11 +65,16 @@ def test_a_better_and_a_worse_hashtag_are_found_with_their_direction() -> None:
     found = insights(learnings)
     good, bad = _find(found, LearningKind.HASHTAG, "#Queues"), _find(found, LearningKind.HASHTAG, "#Cloud")
     assert good.direction == "better" and bad.direction == "worse"
-    assert {(b.kind, b.subject) for b in found} == {(LearningKind.HASHTAG, "#Queues"), (LearningKind.HASHTAG, "#Cloud")}
+    assert {(b.kind, b.subject) for b in found} == {
+        (LearningKind.HASHTAG, "#Queues"),
+        (LearningKind.HASHTAG, "#Cloud"),
+    }
     e = good.evidence
     assert e["n"] + e["n_rest"] == 240 and e["n"] >= 10 and e["lift"] > 0.3
     assert e["confidence_interval"]["low"] > 0 and e["confidence_interval"]["level"] == 0.95
-    assert e["p_value"] <= e["q_value"] <= 0.05 and good.confidence == pytest.approx(1 - e["q_value"], abs=1e-6)
+    assert e["p_value"] <= e["q_value"] <= 0.05 and good.confidence == pytest.approx(
+        1 - e["q_value"], abs=1e-6
+    )
     assert "Mann-Whitney" in e["test"] and "Benjamini-Hochberg" in e["correction"]
     assert "#Queues" in good.insight and f"n={e['n']} vs {e['n_rest']}" in good.insight
     assert "more engagement" in good.insight and "less engagement" in bad.insight
@@ -137,14 +141,11 @@ def test_too_few_posts_claim_nothing_even_with_a_huge_effect() -> None:
 
 
 def test_a_group_below_the_minimum_is_not_compared() -> None:
-    def few(p: PostMetrics) -> float:
-        return 6.0 if p.external_post_id in {f"p{i}" for i in range(9)} else 1.0
-
-    metrics = synthetic(7, effect=few)
+    rare = {f"p{i}" for i in range(9)}
+    metrics = synthetic(7, effect=lambda p: 6.0 if p.external_post_id in rare else 1.0)
     metrics = [
-        PostMetrics(**{**m.__dict__, "hashtags": (*m.hashtags, "#Rare")}) if m.external_post_id in {f"p{i}" for i in range(9)} else m
-        for m in metrics
-    ]  # fmt: skip
+        replace(m, hashtags=(*m.hashtags, "#Rare")) if m.external_post_id in rare else m for m in metrics
+    ]
     learnings = learn("acme", metrics, NOW)
     assert not any(b.subject == "#Rare" for b in learnings)
     assert learnings[0].evidence["groups_too_small"]["hashtag"] >= 1
@@ -164,8 +165,13 @@ def test_no_metrics_and_no_rates_say_so() -> None:
 
 def test_only_the_latest_collection_of_each_post_counts() -> None:
     base = synthetic(10, n=60)
-    early = [PostMetrics(**{**m.__dict__, "collected_at": NOW - timedelta(days=1), "engagement_rate": 0.9}) for m in base]
-    assert latest_per_post([*early, *base]) == sorted(base, key=lambda m: (m.published_at, m.external_post_id))
+    early = [
+        PostMetrics(**{**m.__dict__, "collected_at": NOW - timedelta(days=1), "engagement_rate": 0.9})
+        for m in base
+    ]
+    assert latest_per_post([*early, *base]) == sorted(
+        base, key=lambda m: (m.published_at, m.external_post_id)
+    )
     assert learn("acme", [*early, *base], NOW)[0].evidence["posts"] == 60
 
 

@@ -124,7 +124,9 @@ def test_mann_whitney_ties_by_hand() -> None:
 def test_mann_whitney_is_calibrated_under_the_null() -> None:
     rng = random.Random(7)
     hits = sum(
-        mann_whitney_u([rng.lognormvariate(0, 1) for _ in range(12)], [rng.lognormvariate(0, 1) for _ in range(40)]).p_value
+        mann_whitney_u(
+            [rng.lognormvariate(0, 1) for _ in range(12)], [rng.lognormvariate(0, 1) for _ in range(40)]
+        ).p_value
         < 0.05
         for _ in range(2000)
     )
