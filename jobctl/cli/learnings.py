@@ -23,7 +23,7 @@ def learnings(
     """Brand learning: what does better and worse for an organisation, from its post metrics.
 
     Each insight shows its posts (n in the group vs the rest) and confidence (1 - the
-    Benjamini-Hochberg q of its Welch t-test)."""
+    Benjamini-Hochberg q of its Mann-Whitney U test)."""
     from jobctl.api.learnings import LearningAPI
 
     view = LearningAPI(STATE.api).latest(org)

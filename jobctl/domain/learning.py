@@ -36,8 +36,8 @@ class NoInsightReason(StrEnum):
 
 MIN_POSTS_PER_GROUP = 10
 """No group (a platform, an hour window, a hashtag...) is compared with fewer posts than this,
-and neither is the rest it is compared against. Below ~10 a Welch t-test's p-value leans on the
-normality of engagement rates (they are skewed), so claims from 3 or 5 posts are not made."""
+and neither is the rest it is compared against. The Mann-Whitney test's normal approximation
+needs ~10 a side, and an effect seen on 3 or 5 posts is mostly which posts they were."""
 
 MIN_POSTS = 2 * MIN_POSTS_PER_GROUP
 """Fewer posts (with an engagement rate) than this in all: no comparison is even attempted."""
@@ -87,9 +87,8 @@ class BrandLearning:
     """One insight (or the SUMMARY of a recompute) for one organisation.
 
     `confidence` is 1 - q, q being the Benjamini-Hochberg adjusted p-value of the insight's
-    Welch t-test (None for SUMMARY); `evidence` holds the test, its statistic, degrees of freedom,
-    p and q, the sample sizes and means of both groups and the confidence interval of the
-    difference. `period_start`/`period_end` bound the posts' publication times (None: no posts).
+    Mann-Whitney U test (None for SUMMARY); `evidence` holds the test, its statistic, p and q,
+    the sample sizes and means of both groups and the Welch t interval of the difference. `period_start`/`period_end` bound the posts' publication times (None: no posts).
     `batch_id` ties the rows of one recompute together.
     """
 

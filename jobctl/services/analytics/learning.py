@@ -204,7 +204,7 @@ def _tag(text: str) -> str:
 
 
 def _comparisons(posts: list[_Post], config: LearningConfig) -> tuple[list[_Comparison], dict[str, int]]:
-    """One Welch test per group big enough (both sides); the count of groups too small, by kind."""
+    """One test per group big enough (both sides); the count of groups too small, by kind."""
     out: list[_Comparison] = []
     too_small: dict[str, int] = {}
     timed = [p for p in posts if p.local is not None]
