@@ -61,6 +61,10 @@ class LearningRepository:
         self._label = engine_label(engine)
         self._db_errors = database_errors()
 
+    @property
+    def engine(self) -> Engine:
+        return self._engine
+
     @translated
     def replace(self, organization_id: str, learnings: Sequence[BrandLearning]) -> None:
         """The organisation's set becomes `learnings` (one batch), atomically."""

@@ -3,9 +3,11 @@ into the database the CLI reads (each backend)."""
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -81,3 +83,48 @@ def test_learnings_say_why_there_are_none(cli: Cli, repo: LearningRepository) ->
     assert cli.json("learnings", "--org", "acme", "--json")["reason"] == "no_metrics"
     bad = cli.run("learnings", "--org", "not valid!")
     assert bad.returncode == 3 and bad.stderr.startswith("error: invalid organization id")
+
+
+@pytest.mark.slow
+def test_generate_content_through_a_worker_follows_the_learnings(
+    cli: Cli, repo: LearningRepository, tmp_path: Path
+) -> None:
+    """The learning loop end to end: stored insights -> a real worker's generate-content job."""
+    from jobctl.domain.context import NewItem, SourceKind, content_hash, dedupe_key
+    from jobctl.domain.learning import BrandLearning, LearningKind, new_batch_id
+    from jobctl.store.context_repo import ContextRepository
+
+    text = "A durable job record survives a broker restart. Retries wait a minute before the next attempt."
+    ctx = ContextRepository(repo.engine)
+    src, _ = ctx.add_source("acme", SourceKind.RSS, "https://e.com/feed", None, NOW)
+    h = content_hash(text)
+    item = NewItem("https://e.com/1", None, "Queues", None, None, text, h, dedupe_key(None, "x", h))
+    ctx.upsert_items(src, [item], NOW)
+    batch = new_batch_id()
+
+    def row(kind: LearningKind, group: str, direction: str, **extra: str) -> BrandLearning:
+        evidence = {"group": group, "direction": direction, "n": 30, "n_rest": 90, **extra}
+        return BrandLearning("acme", kind, f"{group} {direction}", evidence, 0.99, NOW, NOW, NOW, batch)
+
+    summary = BrandLearning("acme", LearningKind.SUMMARY, "3 finding(s)", {}, None, NOW, NOW, NOW, batch)
+    repo.replace(
+        "acme",
+        [
+            summary,
+            row(LearningKind.HASHTAG, "#Restart", "better"),
+            row(LearningKind.HASHTAG, "#Durable", "worse"),
+            row(LearningKind.POSTING_HOUR, "09:00-12:00", "better", timezone="UTC"),
+        ],
+    )
+    cli.start_worker("content-generation", log=tmp_path / "worker.log", extra=("--concurrency", "1"))
+    out = cli.run(
+        "enqueue", "generate-content", "topic=durable job queues", "platforms=twitter", "--org", "acme",
+        "--wait", "--json", timeout=120,
+    )  # fmt: skip
+    job = json.loads(out.stdout)
+    assert job["status"] == "COMPLETED", job
+    learned = job["result"]["learnings"]
+    assert learned["preferred_hashtags_used"] == ["#Restart"] and learned["avoided_hashtags"] == ["#Durable"]
+    assert learned["posting_time_hint"] == "best posting time from past posts: 09:00-12:00 (UTC)"
+    body = cli.json("content", "show", job["result"]["content_item_ids"][0], "--json")["body"]
+    assert "#Restart" in body and "#Durable" not in body
