@@ -88,7 +88,8 @@ class BrandLearning:
 
     `confidence` is 1 - q, q being the Benjamini-Hochberg adjusted p-value of the insight's
     Mann-Whitney U test (None for SUMMARY); `evidence` holds the test, its statistic, p and q,
-    the sample sizes and means of both groups and the Welch t interval of the difference. `period_start`/`period_end` bound the posts' publication times (None: no posts).
+    the sample sizes and means of both groups and the Welch t interval of the difference.
+    `period_start`/`period_end` bound the posts' publication times (None: no posts).
     `batch_id` ties the rows of one recompute together.
     """
 

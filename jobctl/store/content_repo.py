@@ -41,7 +41,9 @@ from jobctl.store.record_rows import utc
 P = ParamSpec("P")
 R = TypeVar("R")
 co, cc, ci, im = ORGS.c, CONTENT.c, ITEMS.c, IMAGES.c
-ORG_FIELDS = ("name", "brand_voice", "tone", "brand_colors", "hashtags_always", "hashtags_never", "limits")
+ORG_FIELDS = (
+    "name", "brand_voice", "tone", "brand_colors", "hashtags_always", "hashtags_never", "limits", "timezone",
+)  # fmt: skip
 
 
 
@@ -56,6 +58,7 @@ def _org(row: Row[Any]) -> Organization:
         hashtags_always=tuple(m["hashtags_always"] or ()),
         hashtags_never=tuple(m["hashtags_never"] or ()),
         limits=dict(m["limits"] or {}),
+        timezone=m["timezone"],
         created_at=m["created_at"],
         updated_at=m["updated_at"],
     )
@@ -70,6 +73,7 @@ def _org_values(org: Organization) -> dict[str, Any]:
         "hashtags_always": list(org.hashtags_always),
         "hashtags_never": list(org.hashtags_never),
         "limits": dict(org.limits),
+        "timezone": org.timezone,
     }
 
 

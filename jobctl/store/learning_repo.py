@@ -19,6 +19,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.engine import Engine, Row
 
 from jobctl.domain.learning import BrandLearning, LearningKind, sort_learnings
+from jobctl.store.content_tables import ORGS
 from jobctl.store.db_errors import database_errors, translated
 from jobctl.store.engine import SQLITE_IMMEDIATE, autocommit, engine_label
 from jobctl.store.learning_tables import LEARNINGS
@@ -77,6 +78,13 @@ class LearningRepository:
             conn.execute(delete(LEARNINGS).where(lc.organization_id == organization_id))
             if learnings:
                 conn.execute(LEARNINGS.insert(), [_row(b) for b in learnings])
+
+    @translated
+    def organization_timezone(self, organization_id: str) -> str | None:
+        """The organisation's timezone (`jobctl orgs set ORG --timezone`); None: not set or no row."""
+        with self._auto.connect() as conn:
+            row = conn.execute(select(ORGS.c.timezone).where(ORGS.c.id == organization_id)).first()
+        return row[0] if row is not None else None
 
     @translated
     def latest(self, organization_id: str, *, insights_only: bool = False) -> list[BrandLearning]:

@@ -128,3 +128,13 @@ def test_generate_content_through_a_worker_follows_the_learnings(
     assert learned["posting_time_hint"] == "best posting time from past posts: 09:00-12:00 (UTC)"
     body = cli.json("content", "show", job["result"]["content_item_ids"][0], "--json")["body"]
     assert "#Restart" in body and "#Durable" not in body
+
+
+def test_orgs_timezone_is_set_checked_and_cleared(cli: Cli) -> None:
+    added = cli.json("orgs", "add", "acme", "--timezone", "Europe/Paris", "--json")
+    assert added["organization"]["timezone"] == "Europe/Paris"
+    shown = cli.run("orgs", "show", "acme")
+    assert "timezone: Europe/Paris" in shown.stdout
+    bad = cli.run("orgs", "set", "acme", "--timezone", "Mars/Olympus")
+    assert bad.returncode == 3 and "unknown timezone 'Mars/Olympus'" in bad.stderr
+    assert cli.json("orgs", "set", "acme", "--timezone", "", "--json")["timezone"] is None

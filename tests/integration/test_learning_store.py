@@ -85,3 +85,19 @@ def test_replace_refuses_mixed_input(engine: Any) -> None:
         repo.replace("acme", [row, replace(row, id="other", batch_id=new_batch_id())])
     repo.replace("acme", [])
     assert repo.latest("acme") == []
+
+
+def test_recompute_reads_posting_times_in_the_organizations_timezone(engine: Any) -> None:
+    from jobctl.domain.content import Organization
+    from jobctl.store.content_repo import ContentRepository
+
+    content, repo = ContentRepository(engine), LearningRepository(engine)
+    assert repo.organization_timezone("acme") is None
+    assert recompute("acme", _metrics("acme", 30), NOW, repo=repo)[0].evidence["timezone"] == "UTC"
+    content.add_org(Organization(id="acme", name="Acme", timezone="America/New_York"), NOW)
+    assert content.get_org("acme").timezone == "America/New_York"  # type: ignore[union-attr]
+    assert repo.organization_timezone("acme") == "America/New_York"
+    stored_zone = recompute("acme", _metrics("acme", 30), NOW, repo=repo)[0].evidence["timezone"]
+    assert stored_zone == "America/New_York"
+    explicit = recompute("acme", _metrics("acme", 30), NOW, repo=repo, timezone="Asia/Tokyo")
+    assert explicit[0].evidence["timezone"] == "Asia/Tokyo"

@@ -34,9 +34,12 @@ def recompute(
 ) -> list[BrandLearning]:
     """Compute the organisation's learnings from `metrics` and replace its stored set with them.
 
-    `timezone` (an IANA name) is the organisation's, for posting hours and weekdays; None: UTC.
-    Pure computation (jobctl.services.analytics.learning.learn), then one transaction.
+    Posting hours and weekdays are read in `timezone` (an IANA name), by default the
+    organisation's own (`jobctl orgs set ORG --timezone Europe/Paris`), else UTC; the evidence
+    says which. Pure computation (jobctl.services.analytics.learning.learn), then one transaction.
     """
+    if timezone is None:
+        timezone = repo.organization_timezone(organization_id)
     learnings = learn(organization_id, metrics, now, timezone=timezone, config=config)
     repo.replace(organization_id, learnings)
     summary = learnings[0]

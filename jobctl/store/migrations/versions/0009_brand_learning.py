@@ -1,4 +1,5 @@
-"""Create `brand_learnings`: the latest brand-learning insights of each organisation.
+"""Create `brand_learnings`: the latest brand-learning insights of each organisation; add
+`organizations.timezone` (IANA name, NULL: UTC), in which brand learning reads posting times.
 
 Revision ID: 0009_brand_learning
 Revises: 0008_api_tokens
@@ -45,9 +46,12 @@ def upgrade() -> None:
     )
     op.create_index("ix_brand_learnings_org_created", "brand_learnings", ["organization_id", "created_at"])
     op.create_index("ix_brand_learnings_batch", "brand_learnings", ["batch_id"])
+    op.add_column("organizations", sa.Column("timezone", sa.String(64), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("organizations") as batch:  # SQLite: a table copy
+        batch.drop_column("timezone")
     op.drop_index("ix_brand_learnings_batch", table_name="brand_learnings")
     op.drop_index("ix_brand_learnings_org_created", table_name="brand_learnings")
     op.drop_table("brand_learnings")
