@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from redis import Redis
 from rq.exceptions import NoSuchJobError
 from rq.job import JobStatus as RQJobStatus
 
+from jobctl.queue.progress import logs_key, progress_key
 from jobctl.queue.rq_job import CANCEL_KEY_TTL_S, SERIALIZER, JobctlJob, cancel_key
 
 
@@ -30,3 +33,48 @@ def withdraw(connection: Redis, job_id: str, *, cancelled: bool) -> None:
         return
     connection.delete(cancel_key(job_id))
     job.delete(remove_from_queue=True)
+
+
+def purge(connection: Redis, jobs: Sequence[tuple[str, str]], extra_keys: Sequence[str] = ()) -> None:
+    """Delete the Redis side of finished jobs, given as (id, queue), in ONE pipeline whatever
+    their number: each id leaves its queue list and every registry of its queue (ZREM/LREM of
+    an absent member are no-ops), and its RQ hash, dependency and result keys, cancel flag,
+    progress and log keys go, with `extra_keys` (the caller's per-job keys).
+
+    Why not RQ's Job.delete: it re-reads each job's status first (a round trip per job), and
+    it needs the job fetched; this needs only the row's queue (measured cost: one pipeline
+    of ~10 commands per job)."""
+    if not jobs:
+        return
+    from rq.queue import Queue
+    from rq.registry import (
+        CanceledJobRegistry,
+        DeferredJobRegistry,
+        FailedJobRegistry,
+        FinishedJobRegistry,
+        ScheduledJobRegistry,
+    )
+    from rq.results import Result
+
+    registries = (CanceledJobRegistry, DeferredJobRegistry, FailedJobRegistry, FinishedJobRegistry,
+                  ScheduledJobRegistry)  # fmt: skip
+    keys_of: dict[str, list[str]] = {}
+    with connection.pipeline(transaction=False) as pipe:
+        for job_id, queue in jobs:
+            keys = keys_of.get(queue)
+            if keys is None:
+                q = Queue(queue, connection=connection, serializer=SERIALIZER)
+                keys = keys_of[queue] = [r(queue, connection=connection).key for r in registries]
+                keys.insert(0, q.key)
+            pipe.lrem(keys[0], 0, job_id)
+            for key in keys[1:]:
+                pipe.zrem(key, job_id)
+            job_key = JobctlJob.key_for(job_id)
+            result_key: str = Result.get_key(job_id)  # type: ignore[no-untyped-call]
+            pipe.delete(
+                job_key, JobctlJob.dependents_key_for(job_id), f"{job_key}:dependencies", result_key,
+                cancel_key(job_id), progress_key(job_id), logs_key(job_id),
+            )  # fmt: skip
+        if extra_keys:
+            pipe.delete(*extra_keys)
+        pipe.execute()
