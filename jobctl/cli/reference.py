@@ -78,7 +78,8 @@ EXIT_STATUS = {
     14: "doctor: at least one check failed (warnings alone exit 0)",
     15: "sources preview: the URL could not be fetched, or is not a page or feed",
     16: "jobs wait: a job ended CANCELLED (and none FAILED or unfinished)",
-    17: "jobs purge / retry --all-failed: not confirmed (declined, or no terminal and no --yes); nothing changed",
+    17: "jobs purge / retry --all-failed: not confirmed (declined, or no terminal and no --yes); "
+    "nothing changed",
     130: "interrupted",
 }
 
