@@ -98,6 +98,10 @@ class BulkAPI:
                 after = page[-1]
         except BackendUnavailableError as exc:
             self._record_aborted(report, actor, exc)
+        except KeyboardInterrupt:  # Ctrl-C half-way: what was done is still recorded
+            report.aborted = "interrupted"
+            self._record(report, actor)
+            raise
         self._record(report, actor)
         return report
 
@@ -124,6 +128,10 @@ class BulkAPI:
                         progress(report.done)
         except BackendUnavailableError as exc:
             self._record_aborted(report, actor, exc)
+        except KeyboardInterrupt:  # Ctrl-C half-way: what was done is still recorded
+            report.aborted = "interrupted"
+            self._record(report, actor)
+            raise
         self._record(report, actor)
         return report
 

@@ -108,6 +108,11 @@ def test_check_passes_then_fails_with_its_reason(cli: Cli, tmp_path: Path) -> No
     assert cli.run("check", "--max-queue-age", "1m").returncode == 0
     assert cli.run("check", "--max-queue-age", "1s", "--queue", Q).returncode == 0
     assert cli.run("check", "--max-queue-age", "1s", "--queue", "nope").returncode == ExitCode.INVALID_INPUT
+    # could not check (database unreachable) is not "the check failed": its own code, on stderr
+    down = Cli({**cli.env, "JOBCTL_DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:1/none"})
+    unreachable = down.run("check", "--max-failed", "0")
+    assert unreachable.returncode == ExitCode.DATABASE_UNAVAILABLE and unreachable.stdout == ""
+    assert unreachable.stderr.startswith("error: ")
 
 
 def test_retry_all_failed_previews_confirms_and_audits(cli: Cli, tmp_path: Path) -> None:
