@@ -221,7 +221,7 @@ def retry(
     counts, and the run writes one audit row."""
     bulk_only = job_type or org or since or dry_run or yes
     if all_failed == bool(ids):
-        raise typer.BadParameter("give job ids, or --all-failed, not both")
+        raise typer.BadParameter("give job ids or --all-failed (one of the two)")
     if not all_failed:
         if bulk_only:
             raise typer.BadParameter("--type, --org, --since, --dry-run and --yes go with --all-failed")
