@@ -199,7 +199,7 @@ def cancel(
 
 @app.command("retry", no_args_is_help=True)
 def retry(
-    ids: Annotated[list[str] | None, typer.Argument(metavar="[ID...]")] = None,
+    ids: Annotated[list[str] | None, typer.Argument(metavar="ID...")] = None,
     all_failed: Annotated[
         bool, typer.Option("--all-failed", help="Every FAILED job matching --type/--org/--since.")
     ] = False,
