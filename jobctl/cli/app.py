@@ -17,6 +17,8 @@ from jobctl import __version__
 from jobctl.cli import (
     accounts,
     api_cmd,
+    audit,
+    check,
     content,
     db,
     demo,
@@ -87,9 +89,11 @@ app.add_typer(db.app, name="db")
 app.add_typer(redis_cmd.app, name="redis")
 demo.register(app)
 doctor.register(app)
+check.register(app)
 api_cmd.register(app)
 learnings.register(app)
 app.add_typer(tokens.app, name="tokens")
+app.add_typer(audit.app, name="audit")
 
 
 def main() -> None:

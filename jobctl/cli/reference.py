@@ -61,7 +61,7 @@ ENVIRONMENT = {
 
 EXIT_STATUS = {
     0: "success",
-    1: "unexpected internal error",
+    1: "unexpected internal error; check: a check failed (its one-line reason is on stdout)",
     2: "usage error (unknown option, missing argument)",
     3: "invalid input: payload, key=value, duration, time, job id, queue; source kind, URL or path, "
     "a refused address",
@@ -70,13 +70,16 @@ EXIT_STATUS = {
     6: "the organisation's active-job limit is reached",
     7: "Redis unreachable",
     8: "database unreachable, or its schema needs `jobctl db upgrade`",
-    9: "--wait / ping: the job ended FAILED or CANCELLED",
-    10: "--wait / ping: the job did not finish in time",
+    9: "--wait / ping: the job ended FAILED or CANCELLED; jobs wait: a job FAILED",
+    10: "--wait / ping / jobs wait: a job did not finish in time",
     11: "the action does not apply to the job's status",
     12: "bad configuration file or value; jobctl api: the address cannot be listened on",
     13: "worker: stopped by a second signal or an expired grace period",
     14: "doctor: at least one check failed (warnings alone exit 0)",
     15: "sources preview: the URL could not be fetched, or is not a page or feed",
+    16: "jobs wait: a job ended CANCELLED (and none FAILED or unfinished)",
+    17: "jobs purge / retry --all-failed: not confirmed (declined, or no terminal and no --yes); "
+    "nothing changed",
     130: "interrupted",
 }
 

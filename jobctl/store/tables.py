@@ -127,6 +127,7 @@ METADATA = SQLModel.metadata
 # (alembic comparisons, create_all) whichever module is imported first.
 import jobctl.store.account_tables  # noqa: E402
 import jobctl.store.attempt_tables  # noqa: E402
+import jobctl.store.audit_tables  # noqa: E402
 import jobctl.store.content_tables  # noqa: E402
 import jobctl.store.context_tables  # noqa: E402
 import jobctl.store.learning_tables  # noqa: E402
