@@ -237,16 +237,15 @@ class PlatformClient(ABC):
     def noted(self, error: PlatformError, response: httpx.Response) -> PlatformError:
         """`error`, after a RateLimited one closed the gate for its wait (or longer, when the
         headers say so): every client of the account then waits, not only this one."""
-        gate = self.settings.rate_gate
-        if gate is None:
-            return error
         if not isinstance(error, RateLimited):
             self.note_rate_headers(response)
             return error
         longer = self.rate_limit_wait(response)
         if longer is not None and longer > error.retry_after_s:
             error = RateLimited(f"{error.message} (its rate-limit headers say {longer:.0f}s)", longer)
-        gate.close(self.platform, self.credentials.external_id, error.retry_after_s, error.message[:200])
+        gate = self.settings.rate_gate
+        if gate is not None:
+            gate.close(self.platform, self.credentials.external_id, error.retry_after_s, error.message[:200])
         return error
 
     def json(self, response: httpx.Response) -> Any:
