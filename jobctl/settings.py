@@ -21,15 +21,26 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 _TOP_LEVEL_KEYS = frozenset(
     {
-        "redis_url", "database_url", "data_dir", "retry_intervals", "log_level",
-        "queues", "limits", "worker", "fetch", "documents", "content", "jobs", "platforms",
+        "redis_url",
+        "database_url",
+        "data_dir",
+        "retry_intervals",
+        "log_level",
+        "queues",
+        "limits",
+        "worker",
+        "fetch",
+        "documents",
+        "content",
+        "jobs",
+        "platforms",
     }
 )
 _QUEUE_KEYS = frozenset({"concurrency", "lock_seconds"})
 _LIMIT_KEYS = frozenset({"org_active_jobs", "organizations"})
 _WORKER_KEYS = frozenset({"heartbeat_seconds", "stall_seconds", "stats_log_seconds", "reconcile_seconds"})
 _FETCH_KEYS = frozenset({"allow_private_addresses", "max_bytes", "timeout_s"})
-_JOBS_KEYS = frozenset({"log_max_lines", "log_max_bytes", "log_ttl_seconds"})
+_JOBS_KEYS = frozenset({"log_max_lines", "log_max_bytes", "log_ttl_seconds", "max_deferrals"})
 _CONTENT_KEYS = frozenset(
     {"api_url", "model", "api_key", "timeout_s", "image_api_url", "image_model", "image_api_key"}
 )
@@ -81,6 +92,10 @@ class Settings:
     log_max_lines: int = 200
     log_max_bytes: int = 65536
     log_ttl_seconds: int = 7 * 86400
+    # A job may ask to wait (a rate limit's Retry-After) this many times without spending a
+    # retry; the next such request is an ordinary retryable failure (a job deferred for ever
+    # would never end). 50 deferrals of X's 15-minute windows cover half a day.
+    max_deferrals: int = 50
     # The content factory's OpenAI-compatible chat-completions endpoint (None: the offline provider).
     content_api_url: str | None = None
     content_model: str = "gpt-4o-mini"
@@ -141,6 +156,7 @@ class Settings:
                 "log_max_lines": self.log_max_lines,
                 "log_max_bytes": self.log_max_bytes,
                 "log_ttl_seconds": self.log_ttl_seconds,
+                "max_deferrals": self.max_deferrals,
             },
             "content": {
                 "api_url": mask_url(self.content_api_url) if self.content_api_url else None,
@@ -398,15 +414,17 @@ def _with_jobs(s: Settings, values: dict[str, int]) -> Settings:
         log_max_lines=values.get("log_max_lines", s.log_max_lines),
         log_max_bytes=values.get("log_max_bytes", s.log_max_bytes),
         log_ttl_seconds=values.get("log_ttl_seconds", s.log_ttl_seconds),
+        max_deferrals=values.get("max_deferrals", s.max_deferrals),
     )
 
 
 # The smallest sane caps: one line must fit the byte cap (ProgressWriter truncates to it).
-_JOBS_MINIMUM = {"log_max_lines": 1, "log_max_bytes": 256, "log_ttl_seconds": 1}
+_JOBS_MINIMUM = {"log_max_lines": 1, "log_max_bytes": 256, "log_ttl_seconds": 1, "max_deferrals": 0}
 _JOBS_ENV = (
     ("log_max_lines", "JOBCTL_LOG_MAX_LINES"),
     ("log_max_bytes", "JOBCTL_LOG_MAX_BYTES"),
     ("log_ttl_seconds", "JOBCTL_LOG_TTL_SECONDS"),
+    ("max_deferrals", "JOBCTL_MAX_DEFERRALS"),
 )
 
 
@@ -416,6 +434,8 @@ def _env_int(name: str, value: str, minimum: int) -> int:
     except ValueError:
         raise _ENV.error(name, f"expected a whole number, got {value!r}") from None
     return _want_int(_ENV, name, number, minimum=minimum)
+
+
 def _content_url(src: _Source, key: str, value: object) -> str:
     if not isinstance(value, str) or not value.startswith(("http://", "https://")):
         raise src.error(key, f"expected an http:// or https:// URL, got {mask_url(str(value))!r}")
@@ -631,6 +651,7 @@ _SOURCES: tuple[tuple[str, str | None, tuple[str, ...]], ...] = (
     ("jobs.log_max_lines", "JOBCTL_LOG_MAX_LINES", ("jobs", "log_max_lines")),
     ("jobs.log_max_bytes", "JOBCTL_LOG_MAX_BYTES", ("jobs", "log_max_bytes")),
     ("jobs.log_ttl_seconds", "JOBCTL_LOG_TTL_SECONDS", ("jobs", "log_ttl_seconds")),
+    ("jobs.max_deferrals", "JOBCTL_MAX_DEFERRALS", ("jobs", "max_deferrals")),
     ("content.api_url", "JOBCTL_CONTENT_API_URL", ("content", "api_url")),
     ("content.model", "JOBCTL_CONTENT_MODEL", ("content", "model")),
     ("content.api_key", "JOBCTL_CONTENT_API_KEY", ("content", "api_key")),

@@ -132,7 +132,7 @@ def _describe(job: JobRecord, attempts: Sequence[AttemptRecord] = ()) -> None:
         ("queue", job.queue),
         ("status", job.status.value),
         ("organization", job.organization_id or "-"),
-        ("attempts", f"{job.attempts} of {job.max_attempts}"),
+        ("attempts", f"{job.attempts} of {job.max_attempts}{_deferred_note(attempts)}"),
         ("worker", job.worker or "-"),
         ("created", job.created_at.isoformat()),
         ("scheduled for", job.scheduled_for.isoformat() if job.scheduled_for else "-"),
@@ -154,6 +154,12 @@ def _describe(job: JobRecord, attempts: Sequence[AttemptRecord] = ()) -> None:
         out.write(f"{'error':>14}: {job.error.type}: {job.error.message}\n")
         if job.error.traceback:
             out.write("\n" + job.error.traceback.rstrip() + "\n")
+
+
+def _deferred_note(attempts: Sequence[AttemptRecord]) -> str:
+    """Deferred executions count in `attempts` (each is its own run) but were given back."""
+    deferred = sum(1 for a in attempts if a.outcome == "deferred")
+    return f" ({deferred} deferred, no retry spent)" if deferred else ""
 
 
 def _act(

@@ -38,6 +38,7 @@ ENVIRONMENT = {
     "JOBCTL_LOG_MAX_LINES": "newest log lines kept per job (ctx.log, `jobctl jobs logs`; default: 200).",
     "JOBCTL_LOG_MAX_BYTES": "bytes of log lines kept per job, the newest (default: 65536).",
     "JOBCTL_LOG_TTL_SECONDS": "a job's progress and log lines expire after this (default: 604800, a week).",
+    "JOBCTL_MAX_DEFERRALS": "times a job may wait for a rate limit without spending a retry (default: 50).",
     "JOBCTL_CONTENT_API_URL": "OpenAI-compatible base URL (.../v1) for generate-content (default: offline).",
     "JOBCTL_CONTENT_MODEL": "the chat-completions model generate-content asks for (default: gpt-4o-mini).",
     "JOBCTL_CONTENT_API_KEY": "bearer key of that endpoint (never logged or shown; default: none).",

@@ -152,9 +152,11 @@ class PermanentJobError(JobProcessingError):
 
 class JobDeferredError(JobProcessingError):
     """The work must wait, not fail: a rate limit or an overloaded service said when to come
-    back (`retry_after_s`, from Retry-After). Processors raise it only once the wait no longer
-    fits in their own deadline. The runner schedules the retry `retry_after_s` from now instead
-    of the policy's wait; it still spends an attempt (a deferral that spends none is not built)."""
+    back (`retry_after_s`, from Retry-After or a reset header; None: the runner's default wait).
+    Processors raise it only once the wait no longer fits in their own deadline. The runner
+    defers the job: PENDING again until then, the attempt recorded `deferred`, no retry spent
+    and no failure counted, up to `[jobs] max_deferrals` times; past that cap it is an ordinary
+    retryable failure."""
 
     title = "job deferred"
 

@@ -134,6 +134,10 @@ class PingPayload(Payload):
     crash_attempts: Annotated[int, Field(ge=0, le=100)] = 0
     hang_s: Annotated[float, Field(ge=0, le=3600)] = 0
     hang_attempts: Annotated[int, Field(ge=0, le=100)] = 0
+    # Deferral drill: the first N attempts ask to wait defer_s seconds (JobDeferredError, as a
+    # rate-limited job does), which spends no retry.
+    defer_attempts: Annotated[int, Field(ge=0, le=100)] = 0
+    defer_s: Annotated[float, Field(ge=0, le=3600)] = 2
     # Progress drills: split the wait (sleep_s, or hang_s on a hanging attempt) into N steps with
     # ctx.progress after each, and log N lines (ctx.log) before it, as a chatty job would.
     progress_steps: Annotated[int, Field(ge=0, le=100_000)] = 0

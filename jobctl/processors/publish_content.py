@@ -20,6 +20,7 @@ from jobctl.processors import content_support as support
 from jobctl.processors.base import JobContext
 from jobctl.services.platforms import ClientSettings, Credentials, PlatformClient, client_class
 from jobctl.services.platforms.publish import publish_item
+from jobctl.services.platforms.ratelimit import RateGate
 from jobctl.settings import Settings
 from jobctl.store.accounts_repo import AccountRepository
 from jobctl.store.content_repo import ContentRepository
@@ -38,9 +39,13 @@ def accounts_store() -> AccountRepository:
         return _repos[url]
 
 
-def client_for(settings: Settings, account: SocialAccount) -> PlatformClient:
+def client_for(settings: Settings, account: SocialAccount, gate: RateGate | None = None) -> PlatformClient:
+    """The account's client; with `gate` (the worker's ctx.rate_gate) it shares the account's
+    rate-limit state with every other job and worker."""
     cls = client_class(account.platform)
-    client_settings = ClientSettings(settings.platform_urls[account.platform], settings.publish_timeout_s)
+    client_settings = ClientSettings(
+        settings.platform_urls[account.platform], settings.publish_timeout_s, rate_gate=gate
+    )
     return cls(client_settings, Credentials(account.external_id, account.access_token))
 
 
@@ -63,7 +68,7 @@ class PublishContentProcessor:
         settings = support.settings()
         content = support.store()
         result = publish_item(
-            content, accounts_store(), lambda account: client_for(settings, account),
+            content, accounts_store(), lambda account: client_for(settings, account, ctx.rate_gate),
             content_item_id=payload.content_item_id, social_account_id=payload.social_account_id,
             job_id=ctx.job_id, now=support.now,
             image_url=image_url_for(settings, content, payload.content_item_id),
