@@ -37,7 +37,7 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.services import DEFAULT_POSTGRES_URL, DEFAULT_REDIS_URL, Services, redis_db_url
+from tests.services import DEFAULT_POSTGRES_URL, DEFAULT_REDIS_URL, ServiceError, Services, redis_db_url
 
 __all__ = ["DEFAULT_POSTGRES_URL"]  # re-exported: older tests import it from here
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
@@ -51,7 +51,10 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     """Decide (and if need be start) the session's Redis and PostgreSQL, before anything reads them."""
     global _SERVICES
     if _SERVICES is None:
-        _SERVICES = Services.from_environment()
+        try:
+            _SERVICES = Services.from_environment()
+        except ServiceError as exc:  # one line ("ERROR: ..."), not an INTERNALERROR traceback
+            raise pytest.UsageError(f"jobctl test services: {exc}") from exc
         _SERVICES.export()
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:

@@ -385,7 +385,12 @@ class Services:
         if mode == "external":
             self.notes[name] = f"{_masked(configured)} NOT REACHABLE ({why}; JOBCTL_TEST_SERVICES=external)"
             return
-        server = start(self._dir(name.lower()))
+        from jobctl.domain.errors import JobctlError
+
+        try:
+            server = start(self._dir(name.lower()))
+        except (OSError, subprocess.SubprocessError, JobctlError) as exc:
+            raise ServiceError(f"{_masked(configured)}: {why}; and no private {name} starts: {exc}") from exc
         self.servers.append(server)
         setattr(self, attr, server.url)
         because = why if mode == "private" else f"{_masked(configured)}: {why}"
