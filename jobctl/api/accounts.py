@@ -34,10 +34,6 @@ from jobctl.store.token_cipher import TokenCipher, TokenKeyError, new_key
 __all__ = ["AccountsAPI", "NewAccount", "ReencryptReport", "TokenKeyError", "new_token_key"]
 
 
-def new_token_cipher_error() -> None:
-    TokenCipher(()).encrypt("")  # raises TokenKeyError: no key, and how to make one
-
-
 def new_token_key() -> str:
     """A fresh Fernet key for JOBCTL_TOKEN_KEYS (`jobctl accounts new-key`)."""
     return new_key()
@@ -90,7 +86,7 @@ class AccountsAPI:
         """TokenKeyError (exit 12, with how to make a key) unless a token key is configured:
         checked before a command asks for tokens it could not store."""
         if not self.api.settings.token_keys:
-            new_token_cipher_error()
+            TokenCipher(()).encrypt("")  # raises TokenKeyError: no key, and how to make one
 
     def add(self, new: NewAccount) -> AccountInfo:
         token = _token(new.access_token, "access token")

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from cryptography.fernet import Fernet
 from platform_fake import FakePlatforms, Scripted, serve
 
 from jobctl.domain.accounts import AccountStatus, SocialAccount
@@ -44,7 +45,9 @@ def fake() -> Iterator[FakePlatforms]:
 class Setup:
     def __init__(self, engine: Any, fake: FakePlatforms) -> None:
         self.content = ContentRepository(engine)
-        self.accounts = AccountRepository(engine)
+        # Tokens are encrypted at rest: the repository gets a key, as the worker does from
+        # JOBCTL_TOKEN_KEYS.
+        self.accounts = AccountRepository(engine, (Fernet.generate_key().decode(),))
         self.fake = fake
         self.timeout_s = 5.0
 
@@ -57,7 +60,7 @@ class Setup:
     def account(self, platform: str) -> str:
         account = SocialAccount(
             id=f"acc_{platform}", organization_id="acme", platform=platform, handle=f"@acme_{platform}",
-            external_id=EXTERNAL[platform], status=AccountStatus.ACTIVE, access_token=TOKEN,
+            external_id=EXTERNAL[platform], status=AccountStatus.CONNECTED, access_token=TOKEN,
         )  # fmt: skip
         return self.accounts.add_account(account, now()).id
 
