@@ -267,17 +267,18 @@ def new_key() -> None:
 def _report(report: ReencryptReport, what: str, as_json: bool) -> None:
     from jobctl.api.accounts import TokenKeyError
 
+    done = f"{what} the tokens of {report.rewritten} of {report.checked} account(s)"
     if as_json:
         print_json({"checked": report.checked, "rewritten": report.rewritten,
                     "unreadable": report.unreadable})  # fmt: skip
-    else:
-        info(f"{what} the tokens of {report.rewritten} of {report.checked} account(s)")
-    if report.unreadable:
+    if report.unreadable:  # one line: what was done, and what was left
         shown = ", ".join(report.unreadable[:5]) + (" ..." if len(report.unreadable) > 5 else "")
         raise TokenKeyError(
-            f"{len(report.unreadable)} account(s) have tokens no key in JOBCTL_TOKEN_KEYS opens, left "
-            f"as they were: {shown} (add the key they were encrypted with, or reconnect them)"
+            f"{done}; {len(report.unreadable)} account(s) have tokens no key in JOBCTL_TOKEN_KEYS "
+            f"opens, left as they were: {shown} (add the key they were encrypted with, or reconnect them)"
         )
+    if not as_json:
+        info(done)
 
 
 @app.command("encrypt-existing")
