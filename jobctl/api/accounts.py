@@ -54,13 +54,17 @@ class NewAccount:
         return f"NewAccount({self.organization_id!r}, {self.platform!r}, {self.handle!r})"
 
 
-def _token(value: str, what: str) -> str:
-    token = value.strip()
+def _token(value: str | None, what: str) -> str:
+    token = (value or "").strip()
     if not token:
         raise AccountInputError(f"the {what} is empty")
     if any(c.isspace() for c in token):
         raise AccountInputError(f"the {what} contains whitespace (one token, on one line)")
     return token
+
+
+def _optional(value: str | None, what: str) -> str | None:
+    return _token(value, what) if (value or "").strip() else None
 
 
 def _status(value: str | AccountStatus | None) -> AccountStatus | None:
@@ -90,7 +94,7 @@ class AccountsAPI:
 
     def add(self, new: NewAccount) -> AccountInfo:
         token = _token(new.access_token, "access token")
-        refresh = _token(new.refresh_token, "refresh token") if (new.refresh_token or "").strip() else None
+        refresh = _optional(new.refresh_token, "refresh token")
         handle = new.handle.strip()
         if not handle or len(handle) > 200:
             raise AccountInputError("the handle must be 1-200 characters")
@@ -143,7 +147,7 @@ class AccountsAPI:
         """New tokens from a fresh OAuth grant: CONNECTED again (from NEEDS_REAUTH or DISABLED).
         No refresh token keeps the stored one; no scopes keep the stored ones."""
         token = _token(access_token, "access token")
-        refresh = _token(refresh_token, "refresh token") if (refresh_token or "").strip() else None
+        refresh = _optional(refresh_token, "refresh token")
         now = utcnow()
         with self.api.backends.errors():
             found = self.repo.replace_tokens(

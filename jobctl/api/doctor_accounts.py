@@ -62,7 +62,8 @@ def tokens_check(settings: Settings, engine: Any) -> Check:
             "with", details,
         )  # fmt: skip
     if report is None or not accounts:
-        return Check("tokens", OK, f"{keys} token encryption key(s) set; no social accounts yet", None, details)
+        finding = f"{keys} token encryption key(s) set; no social accounts yet"
+        return Check("tokens", OK, finding, None, details)
     if report.unreadable:
         n = len(report.unreadable)
         return Check(
@@ -119,4 +120,5 @@ def _one(account: dict[str, Any]) -> str:
     error = " ".join(str(account["last_error"] or "no error recorded").split())
     if len(error) > ERROR_SHOWN:
         error = error[: ERROR_SHOWN - 1] + "…"
-    return f"{account['id']} ({account['organization_id']}, {account['platform']} {account['handle']}): {error}"
+    where = f"{account['organization_id']}, {account['platform']} {account['handle']}"
+    return f"{account['id']} ({where}): {error}"

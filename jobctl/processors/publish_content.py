@@ -3,8 +3,9 @@ the platform's post id (see jobctl.services.platforms.publish for idempotency an
 
 The platform's base URL and the total deadline come from the worker's settings
 (`[platforms]`, JOBCTL_*_API_URL); the account's tokens are decrypted by the repository with
-JOBCTL_TOKEN_KEYS (without it the job fails with a ConfigError saying how to set one). An image linked to the item is sent as
-{JOBCTL_PUBLISH_MEDIA_URL}/{file name} when that public base URL is set.
+JOBCTL_TOKEN_KEYS (without it the job fails with a ConfigError saying how to set one). An image
+linked to the item is sent as {JOBCTL_PUBLISH_MEDIA_URL}/{file name} when that public base URL
+is set.
 """
 
 from __future__ import annotations

@@ -146,9 +146,7 @@ class AccountRepository:
             row = conn.execute(select(ACCOUNTS).where(ca.id == account_id)).first()
         return _info(row) if row is not None else None
 
-    def _select(
-        self, organization_id: str | None, platform: str | None, status: AccountStatus | None
-    ) -> Any:
+    def _select(self, organization_id: str | None, platform: str | None, status: AccountStatus | None) -> Any:
         stmt = select(ACCOUNTS).order_by(ca.organization_id, ca.platform, ca.created_at, ca.id)
         if organization_id is not None:
             stmt = stmt.where(ca.organization_id == organization_id)

@@ -59,7 +59,11 @@ def test_tokens_go_in_by_stdin_or_file_and_never_come_out(cli: Cli, engine: Any,
                 stdin=f"{ACCESS}\n{REFRESH}\n")  # fmt: skip
     assert added.returncode == 0, added.stderr
     account = json.loads(added.stdout)
-    assert (account["status"], account["access_token"], account["refresh_token"]) == ("CONNECTED", "set", "set")
+    assert (account["status"], account["access_token"], account["refresh_token"]) == (
+        "CONNECTED",
+        "set",
+        "set",
+    )
     assert account["tokens_encrypted"] is True and account["scopes"] == ["tweet.read", "tweet.write"]
     token_file = tmp_path / "token"
     token_file.write_text(f"{ACCESS}-li\n")

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography.fernet import Fernet
 from cli_support import Cli, serve_directory
+from cryptography.fernet import Fernet
 from platform_fake import FakePlatforms, Scripted, serve
 
 TOKEN = "x-user-token-SECRET-9f8e7d6c"
