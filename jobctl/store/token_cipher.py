@@ -44,9 +44,9 @@ class TokenCipher:
     def configured(self) -> bool:
         return self._fernet is not None
 
-    def _require(self, why: str) -> MultiFernet:
+    def _require(self, why: str, hint: str = NEW_KEY_HINT) -> MultiFernet:
         if self._fernet is None:
-            raise TokenKeyError(f"no token encryption key is configured, so {why}: {NEW_KEY_HINT}")
+            raise TokenKeyError(f"no token encryption key is configured, so {why}: {hint}")
         return self._fernet
 
     def encrypt(self, token: str) -> str:
@@ -54,7 +54,11 @@ class TokenCipher:
         return ENCRYPTED_PREFIX + fernet.encrypt(token.encode("utf-8")).decode("ascii")
 
     def decrypt(self, stored: str, account_id: str) -> str:
-        fernet = self._require(f"the tokens of account {account_id} cannot be read")
+        fernet = self._require(
+            f"the tokens of account {account_id} cannot be read",
+            f"set {TOKEN_KEYS_ENV} (or [accounts] token_keys) on this host to the key(s) they were "
+            "encrypted with (a first key for a new deployment: `jobctl accounts new-key`)",
+        )
         if not stored.startswith(ENCRYPTED_PREFIX):
             return stored  # a plaintext row from before 0009 (doctor counts them)
         try:

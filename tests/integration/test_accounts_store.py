@@ -205,3 +205,33 @@ def test_migration_0009_maps_the_old_statuses(db_url: str) -> None:
             assert rows == {"a1": "ACTIVE", "a2": "REVOKED", "a3": "NEEDS_REAUTH"}
     finally:
         eng.dispose()
+
+
+def test_doctor_checks_keys_plaintext_unreadable_and_needs_reauth(engine: Any, tmp_path: Any) -> None:
+    from jobctl.api.doctor_accounts import account_checks
+    from jobctl.settings import load_settings
+
+    def checks(keys: str = "") -> dict[str, Any]:
+        env = {"HOME": str(tmp_path), "JOBCTL_DATA_DIR": str(tmp_path), "JOBCTL_TOKEN_KEYS": keys}
+        return {c.name: c for c in account_checks(load_settings(env=env), engine, None)}
+
+    empty = checks()
+    assert empty["tokens"].status == "ok" and "no token encryption key set yet" in empty["tokens"].finding
+    assert empty["accounts"].status == "ok"
+    k = key()
+    AccountRepository(engine, (k,)).add_account(account(), NOW)
+    assert checks(k)["tokens"].status == "ok"
+    keyless = checks()["tokens"]
+    assert keyless.status == "warn" and "1 social account(s) but no token encryption key" in keyless.finding
+    wrong = checks(key())["tokens"]
+    assert wrong.status == "fail" and "acc_1" in wrong.finding and "SECRET" not in str(wrong.to_json())
+    with engine.begin() as conn:
+        conn.execute(ACCOUNTS.update().values(access_token=ACCESS))  # as written before 0009
+    plain = checks(k)["tokens"]
+    assert plain.status == "warn" and "plaintext" in plain.finding and "encrypt-existing" in (plain.hint or "")
+    assert ACCESS not in str(plain.to_json())
+    AccountRepository(engine, (k,)).mark_needs_reauth("acc_1", "HTTP 401 from X", NOW)
+    stuck = checks(k)["accounts"]
+    assert stuck.status == "warn" and "acc_1" in stuck.finding and "HTTP 401 from X" in stuck.finding
+    assert "jobctl accounts reconnect" in (stuck.hint or "")
+    assert stuck.details["needs_reauth"][0]["action"].startswith("reconnect it on the platform")
