@@ -228,7 +228,9 @@ def test_doctor_checks_keys_plaintext_unreadable_and_needs_reauth(engine: Any, t
     with engine.begin() as conn:
         conn.execute(ACCOUNTS.update().values(access_token=ACCESS))  # as written before 0009
     plain = checks(k)["tokens"]
-    assert plain.status == "warn" and "plaintext" in plain.finding and "encrypt-existing" in (plain.hint or "")
+    assert (
+        plain.status == "warn" and "plaintext" in plain.finding and "encrypt-existing" in (plain.hint or "")
+    )
     assert ACCESS not in str(plain.to_json())
     AccountRepository(engine, (k,)).mark_needs_reauth("acc_1", "HTTP 401 from X", NOW)
     stuck = checks(k)["accounts"]

@@ -223,3 +223,17 @@ def test_no_token_in_any_log_line_or_error(setup: Setup, caplog: pytest.LogCaptu
         assert TOKEN not in text
     for account in setup.accounts.list_accounts("acme"):
         assert TOKEN not in repr(account) and TOKEN not in str(account.to_json())
+
+
+def test_a_wrong_token_key_fails_before_any_request_naming_the_account_not_the_token(
+    setup: Setup, engine: Any
+) -> None:
+    from jobctl.domain.errors import ConfigError, ExitCode
+
+    item, account = setup.item("twitter"), setup.account("twitter")
+    setup.accounts = AccountRepository(engine, (Fernet.generate_key().decode(),))  # not the one used
+    with pytest.raises(ConfigError) as info:
+        setup.publish(item, account)
+    assert info.value.exit_code == ExitCode.CONFIG and account in info.value.message
+    assert TOKEN not in info.value.message and "\n" not in info.value.message
+    assert setup.fake.seen == []
