@@ -182,8 +182,12 @@ def test_migration_0009_maps_the_old_statuses(db_url: str) -> None:
     try:
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS_DIR))
-        # The revision before this one (the lead may re-chain the numbers when merging).
-        before = ScriptDirectory.from_config(config).get_revision("0009_token_encryption").down_revision
+        # This migration and the one before it, found by name: numbers are re-chained at merges.
+        (this,) = [
+            r for r in ScriptDirectory.from_config(config).walk_revisions()
+            if r.revision.endswith("_token_encryption")
+        ]  # fmt: skip
+        before = this.down_revision
         assert isinstance(before, str)
         with eng.connect() as conn, conn.begin():
             config.attributes["connection"] = conn
