@@ -16,6 +16,7 @@ from jobctl.domain.errors import ConfigError
 from jobctl.domain.queues import DEFAULT_QUEUES, QueueSpec, with_overrides
 from jobctl.domain.redaction import mask_url, redact
 from jobctl.domain.retry import DEFAULT_RETRY_INTERVALS, parse_intervals
+from jobctl.domain.token_keys import TOKEN_KEYS_ENV, parse_token_keys
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
@@ -34,6 +35,7 @@ _TOP_LEVEL_KEYS = frozenset(
         "content",
         "jobs",
         "platforms",
+        "accounts",
     }
 )
 _QUEUE_KEYS = frozenset({"concurrency", "lock_seconds"})
@@ -110,6 +112,9 @@ class Settings:
     platform_urls: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_PLATFORM_URLS))
     publish_timeout_s: float = 30.0
     publish_media_url: str | None = None
+    # Fernet keys of the social-account tokens at rest, newest first (jobctl.domain.token_keys):
+    # never shown (describe() says "set" and how many), never read from the database.
+    token_keys: tuple[str, ...] = field(default=(), repr=False)
 
     @property
     def effective_database_url(self) -> str:
@@ -171,6 +176,10 @@ class Settings:
                 **{f"{p}_api_url": mask_url(u) for p, u in self.platform_urls.items()},
                 "timeout_s": self.publish_timeout_s,
                 "media_url": mask_url(self.publish_media_url) if self.publish_media_url else None,
+            },
+            "accounts": {
+                "token_keys": "set" if self.token_keys else None,
+                "token_key_count": len(self.token_keys),
             },
         }
 
@@ -481,6 +490,20 @@ def _apply_platforms(src: _Source, raw: object, s: Settings) -> Settings:
     return s
 
 
+def _apply_accounts(src: _Source, raw: object, s: Settings) -> Settings:
+    table = _want_table(src, "accounts", raw, frozenset({"token_keys"}))
+    if "token_keys" in table:
+        s = replace(s, token_keys=_token_keys(src, "accounts.token_keys", table["token_keys"]))
+    return s
+
+
+def _token_keys(src: _Source, key: str, value: object) -> tuple[str, ...]:
+    try:
+        return parse_token_keys(value)
+    except ValueError as exc:  # the message numbers the bad key, never quotes it
+        raise src.error(key, str(exc)) from None
+
+
 def _platform_env(s: Settings, env: Mapping[str, str]) -> Settings:
     urls = dict(s.platform_urls)
     for platform, name in PLATFORM_URL_ENV.items():
@@ -491,6 +514,8 @@ def _platform_env(s: Settings, env: Mapping[str, str]) -> Settings:
         s = replace(s, publish_timeout_s=_env_seconds("JOBCTL_PUBLISH_TIMEOUT_SECONDS", value))
     if (value := _get(env, "JOBCTL_PUBLISH_MEDIA_URL")) is not None:
         s = replace(s, publish_media_url=_content_url(_ENV, "JOBCTL_PUBLISH_MEDIA_URL", value))
+    if (value := _get(env, TOKEN_KEYS_ENV)) is not None:
+        s = replace(s, token_keys=_token_keys(_ENV, TOKEN_KEYS_ENV, value))
     return s
 
 
@@ -556,7 +581,7 @@ def _from_file(path: Path | None, data: dict[str, object], env: Mapping[str, str
 def _apply_sections(src: _Source, data: dict[str, object], s: Settings) -> Settings:
     sections = (
         ("fetch", _apply_fetch), ("content", _apply_content), ("jobs", _apply_jobs),
-        ("platforms", _apply_platforms),
+        ("platforms", _apply_platforms), ("accounts", _apply_accounts),
     )  # fmt: skip
     for key, apply in sections:
         if key in data:
@@ -666,6 +691,7 @@ _SOURCES: tuple[tuple[str, str | None, tuple[str, ...]], ...] = (
     ("platforms.threads_api_url", "JOBCTL_THREADS_API_URL", ("platforms", "threads_api_url")),
     ("platforms.timeout_s", "JOBCTL_PUBLISH_TIMEOUT_SECONDS", ("platforms", "timeout_s")),
     ("platforms.media_url", "JOBCTL_PUBLISH_MEDIA_URL", ("platforms", "media_url")),
+    ("accounts.token_keys", TOKEN_KEYS_ENV, ("accounts", "token_keys")),
 )
 
 

@@ -109,12 +109,14 @@ class QueueActivity:
 @dataclass(frozen=True)
 class RecentActivity:
     """SQL's view of the last hour: finished jobs per queue and minute, new failures; and the
-    context sources UNHEALTHY now (their scheduled syncs paused until an operator acts)."""
+    context sources UNHEALTHY now (their scheduled syncs paused until an operator acts) and the
+    social accounts in NEEDS_REAUTH (their jobs fail until an operator reconnects them)."""
 
     buckets: list[FinishedBucket]
     new_failures: int  # capped at FAILURE_BADGE_CAP
     taken_at: datetime
     unhealthy_sources: int = 0  # capped at FAILURE_BADGE_CAP
+    reauth_accounts: int = 0  # capped at FAILURE_BADGE_CAP
 
 
 @dataclass(frozen=True)
@@ -230,7 +232,8 @@ class Dashboard:
             buckets = q.finished_since(now - timedelta(hours=1))
             new_failures = q.count_failed_since(failures_seen_at, cap=FAILURE_BADGE_CAP)
             unhealthy = q.count_unhealthy_sources(cap=FAILURE_BADGE_CAP)
-        return RecentActivity(buckets, new_failures, now, unhealthy)
+            reauth = q.count_reauth_accounts(cap=FAILURE_BADGE_CAP)
+        return RecentActivity(buckets, new_failures, now, unhealthy, reauth)
 
     def jobs_page(
         self, search: JobSearch, *, limit: int, after: Cursor | None = None, newest_first: bool = True

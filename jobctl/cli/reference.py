@@ -53,8 +53,10 @@ ENVIRONMENT = {
     "JOBCTL_THREADS_API_URL": "Threads API base URL (default: https://graph.threads.net/v1.0).",
     "JOBCTL_PUBLISH_TIMEOUT_SECONDS": "publish-content: deadline of one platform operation (default: 30).",
     "JOBCTL_PUBLISH_MEDIA_URL": "URL serving the images/ dir publicly (Instagram needs one; default: none).",
-    "JOBCTL_ACCOUNT_ACCESS_TOKEN": "accounts add --token-env default: the variable holding the access token.",
-    "JOBCTL_ACCOUNT_REFRESH_TOKEN": "accounts add: the variable holding the refresh token (optional).",
+    "JOBCTL_ACCOUNT_ACCESS_TOKEN": "accounts add/reconnect --token-env default: the access token's variable.",
+    "JOBCTL_ACCOUNT_REFRESH_TOKEN": "accounts add/reconnect: the refresh token's variable (optional).",
+    "JOBCTL_TOKEN_KEYS": "Fernet keys encrypting account tokens at rest, comma-separated, newest first "
+    "(`jobctl accounts new-key`; never shown; default: none).",
     "JOBCTL_API_RATE_LIMIT": "jobctl api: requests per organisation per window (default: 600; 0: off).",
     "JOBCTL_API_RATE_WINDOW": "jobctl api: the rate-limit window in seconds, counted in Redis (default: 60).",
     "JOBCTL_DEBUG": "1: print the traceback of an internal error.",

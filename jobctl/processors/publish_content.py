@@ -2,8 +2,10 @@
 the platform's post id (see jobctl.services.platforms.publish for idempotency and errors).
 
 The platform's base URL and the total deadline come from the worker's settings
-(`[platforms]`, JOBCTL_*_API_URL). An image linked to the item is sent as
-{JOBCTL_PUBLISH_MEDIA_URL}/{file name} when that public base URL is set.
+(`[platforms]`, JOBCTL_*_API_URL); the account's tokens are decrypted by the repository with
+JOBCTL_TOKEN_KEYS (without it the job fails with a ConfigError saying how to set one). An image
+linked to the item is sent as {JOBCTL_PUBLISH_MEDIA_URL}/{file name} when that public base URL
+is set.
 """
 
 from __future__ import annotations
@@ -26,17 +28,25 @@ from jobctl.store.accounts_repo import AccountRepository
 from jobctl.store.content_repo import ContentRepository
 
 _lock = threading.Lock()
-_repos: dict[str, AccountRepository] = {}
+_engines: dict[str, Any] = {}
+_repos: dict[tuple[str, tuple[str, ...]], AccountRepository] = {}
 
 
 def accounts_store() -> AccountRepository:
+    """The repository for the current settings: one engine per database URL, and the token keys
+    of the settings (JOBCTL_TOKEN_KEYS, [accounts] token_keys) read on each job, so an edited
+    config file's new keys apply without a worker restart."""
     from jobctl.store.engine import create_store_engine
 
-    url = support.settings().effective_database_url
+    settings = support.settings()
+    url = settings.effective_database_url
     with _lock:
-        if url not in _repos:
-            _repos[url] = AccountRepository(create_store_engine(url, pool_size=5))
-        return _repos[url]
+        if url not in _engines:
+            _engines[url] = create_store_engine(url, pool_size=5)
+        key = (url, settings.token_keys)
+        if key not in _repos:
+            _repos[key] = AccountRepository(_engines[url], settings.token_keys)
+        return _repos[key]
 
 
 def client_for(settings: Settings, account: SocialAccount, gate: RateGate | None = None) -> PlatformClient:

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from cli_support import Cli, serve_directory
+from cryptography.fernet import Fernet
 from platform_fake import FakePlatforms, Scripted, serve
 
 TOKEN = "x-user-token-SECRET-9f8e7d6c"
@@ -55,6 +56,7 @@ def test_publish_content_posts_once_through_a_worker(
     cli: Cli, feed_site: str, platforms: FakePlatforms, tmp_path: Path
 ) -> None:
     cli.env.update({
+        "JOBCTL_TOKEN_KEYS": Fernet.generate_key().decode(),  # the worker decrypts with it
         "JOBCTL_FETCH_ALLOW_PRIVATE": "1", "JOBCTL_X_API_URL": platforms.url,
         "JOBCTL_LINKEDIN_API_URL": platforms.url,
         "JOBCTL_PUBLISH_TIMEOUT_SECONDS": "1",
@@ -132,12 +134,14 @@ def test_publish_content_posts_once_through_a_worker(
 
 
 def test_accounts_add_reads_tokens_from_stdin_or_env_never_argv(cli: Cli) -> None:
+    cli.env["JOBCTL_TOKEN_KEYS"] = Fernet.generate_key().decode()
     base = [sys.executable, "-m", "jobctl", "accounts", "add", "acme", "linkedin", "Acme"]
     missing = subprocess.run(
         [*base, "--external-id", "urn:li:organization:1"], env=cli.env, capture_output=True, text=True,
         stdin=subprocess.DEVNULL, timeout=60,
     )  # fmt: skip
     assert missing.returncode == 3 and "set JOBCTL_ACCOUNT_ACCESS_TOKEN" in missing.stderr
+    assert "--token-file" in missing.stderr
     assert "Traceback" not in missing.stderr
     piped = subprocess.run(
         [*base, "--external-id", "urn:li:organization:1", "--token-stdin", "--json"], env=cli.env,
@@ -147,7 +151,7 @@ def test_accounts_add_reads_tokens_from_stdin_or_env_never_argv(cli: Cli) -> Non
     assert TOKEN not in piped.stdout + piped.stderr
     account = json.loads(piped.stdout)
     listed = cli.json("accounts", "list", "--org", "acme", "--json")
-    assert [a["id"] for a in listed] == [account["id"]] and listed[0]["status"] == "ACTIVE"
+    assert [a["id"] for a in listed] == [account["id"]] and listed[0]["status"] == "CONNECTED"
     assert cli.run("accounts", "remove", account["id"]).returncode == 0
     gone = cli.run("accounts", "show", account["id"])
     assert gone.returncode == 4 and "no social account" in gone.stderr
