@@ -16,6 +16,9 @@ from jobctl.domain.errors import ConfigError
 from jobctl.domain.queues import DEFAULT_QUEUES, QueueSpec, with_overrides
 from jobctl.domain.redaction import mask_url, redact
 from jobctl.domain.retry import DEFAULT_RETRY_INTERVALS, parse_intervals
+from jobctl.oauth_config import KEYS as _OAUTH_KEYS
+from jobctl.oauth_config import OAuthSettings, oauth_from_env, oauth_from_table
+from jobctl.oauth_config import sources as _oauth_sources
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
@@ -23,6 +26,7 @@ _TOP_LEVEL_KEYS = frozenset(
     {
         "redis_url", "database_url", "data_dir", "retry_intervals", "log_level",
         "queues", "limits", "worker", "fetch", "documents", "content", "jobs", "platforms",
+        "oauth",
     }
 )
 _QUEUE_KEYS = frozenset({"concurrency", "lock_seconds"})
@@ -95,6 +99,8 @@ class Settings:
     platform_urls: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_PLATFORM_URLS))
     publish_timeout_s: float = 30.0
     publish_media_url: str | None = None
+    # refresh-token: token endpoints, app credentials (secrets repr=False), refresh window.
+    oauth: OAuthSettings = field(default_factory=OAuthSettings)
 
     @property
     def effective_database_url(self) -> str:
@@ -156,6 +162,7 @@ class Settings:
                 "timeout_s": self.publish_timeout_s,
                 "media_url": mask_url(self.publish_media_url) if self.publish_media_url else None,
             },
+            "oauth": self.oauth.describe(),
         }
 
 
@@ -471,7 +478,7 @@ def _platform_env(s: Settings, env: Mapping[str, str]) -> Settings:
         s = replace(s, publish_timeout_s=_env_seconds("JOBCTL_PUBLISH_TIMEOUT_SECONDS", value))
     if (value := _get(env, "JOBCTL_PUBLISH_MEDIA_URL")) is not None:
         s = replace(s, publish_media_url=_content_url(_ENV, "JOBCTL_PUBLISH_MEDIA_URL", value))
-    return s
+    return replace(s, oauth=oauth_from_env(s.oauth, env, _ENV.error))
 
 
 def _env_bool(name: str, value: str) -> bool:
@@ -536,12 +543,17 @@ def _from_file(path: Path | None, data: dict[str, object], env: Mapping[str, str
 def _apply_sections(src: _Source, data: dict[str, object], s: Settings) -> Settings:
     sections = (
         ("fetch", _apply_fetch), ("content", _apply_content), ("jobs", _apply_jobs),
-        ("platforms", _apply_platforms),
+        ("platforms", _apply_platforms), ("oauth", _apply_oauth),
     )  # fmt: skip
     for key, apply in sections:
         if key in data:
             s = apply(src, data[key], s)
     return s
+
+
+def _apply_oauth(src: _Source, raw: object, s: Settings) -> Settings:
+    table = _want_table(src, "oauth", raw, _OAUTH_KEYS)
+    return replace(s, oauth=oauth_from_table(s.oauth, table, src.error))
 
 
 def _apply_documents(src: _Source, value: object, s: Settings, config_dir: Path) -> Settings:
@@ -645,6 +657,7 @@ _SOURCES: tuple[tuple[str, str | None, tuple[str, ...]], ...] = (
     ("platforms.threads_api_url", "JOBCTL_THREADS_API_URL", ("platforms", "threads_api_url")),
     ("platforms.timeout_s", "JOBCTL_PUBLISH_TIMEOUT_SECONDS", ("platforms", "timeout_s")),
     ("platforms.media_url", "JOBCTL_PUBLISH_MEDIA_URL", ("platforms", "media_url")),
+    *_oauth_sources(),
 )
 
 

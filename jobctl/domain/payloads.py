@@ -115,7 +115,18 @@ class SyncAnalyticsPayload(Payload):
 
 
 class RefreshTokenPayload(Payload):
-    social_account_id: Identifier
+    """One account (`social_account_id`), or every CONNECTED account of an organisation whose
+    token expires within the refresh window (`organization_id`: the default hourly sweep).
+    `force` refreshes even a token that is not near expiry (one account only)."""
+
+    social_account_id: Identifier | None = None
+    organization_id: Identifier | None = None
+    force: bool = False
+
+    @model_validator(mode="after")
+    def _one_target(self) -> RefreshTokenPayload:
+        _exactly_one(self, "social_account_id", "organization_id")
+        return self
 
 
 class PublishContentPayload(Payload):

@@ -109,6 +109,26 @@ class AccountRepository:
         with self._auto.connect() as conn:
             conn.execute(update(ACCOUNTS).where(ca.id == account_id).values(values))
 
+    @translated
+    def replace_tokens(
+        self, account_id: str, access_token: str, refresh_token: str | None, expires_at: datetime | None,
+        now: datetime,
+    ) -> bool:
+        """Store a refresh's new tokens in one UPDATE (one transaction): the access token, the
+        (possibly rotated) refresh token and the expiry change together or not at all. False: no
+        such account."""
+        values = {
+            "access_token": access_token, "refresh_token": refresh_token,
+            "token_expires_at": utc(expires_at) if expires_at else None, "updated_at": utc(now),
+        }  # fmt: skip
+        with self._auto.connect() as conn:
+            return bool(conn.execute(update(ACCOUNTS).where(ca.id == account_id).values(values)).rowcount)
+
+    @translated
+    def mark_needs_reauth(self, account_id: str, reason: str, now: datetime) -> None:
+        """The platform refused the account's tokens: NEEDS_REAUTH with the reason."""
+        self.set_status(account_id, AccountStatus.NEEDS_REAUTH, reason, now)
+
     # -- publish attempts ----------------------------------------------------------------------
 
     @translated
