@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
+from typing import Any
 
 from jobctl.api.jobs import JobctlAPI
 from jobctl.domain.accounts import (
@@ -23,6 +24,7 @@ from jobctl.domain.accounts import (
 )
 from jobctl.domain.content import check_org_id
 from jobctl.domain.timeparse import utcnow
+from jobctl.scheduler import defaults
 from jobctl.store.accounts_repo import AccountRepository
 
 
@@ -38,6 +40,15 @@ class NewAccount:
 
     def __repr__(self) -> str:  # the dataclass repr would print the tokens
         return f"NewAccount({self.organization_id!r}, {self.platform!r}, {self.handle!r})"
+
+
+def connected_organization_owners(api: JobctlAPI) -> list[defaults.Owner]:
+    """For `schedules install-defaults`: each organisation with a connected account owns the
+    hourly analytics sync and token-refresh sweep (jobctl.scheduler.defaults)."""
+    with api.backends.errors():
+        accounts = AccountRepository(api.backends.engine).list_accounts()
+    orgs = sorted({a.organization_id for a in accounts if a.status == AccountStatus.ACTIVE})
+    return [defaults.organization_owner(org) for org in orgs]
 
 
 @dataclass
@@ -66,7 +77,14 @@ class AccountsAPI:
             token_expires_at=new.token_expires_at,
         )  # fmt: skip
         with self.api.backends.errors():
-            return self.repo.add_account(account, utcnow())
+            added = self.repo.add_account(account, utcnow())
+        self._schedules().install_defaults_for(defaults.organization_owner(added.organization_id))
+        return added
+
+    def _schedules(self) -> Any:
+        from jobctl.api.schedules import ScheduleAPI
+
+        return ScheduleAPI(self.api)
 
     def list_accounts(
         self, organization_id: str | None = None, platform: str | None = None
@@ -88,7 +106,15 @@ class AccountsAPI:
             return self.repo.get_attempt(content_item_id)
 
     def remove(self, account_id: str) -> None:
+        """Delete an account; the organisation's last connected one takes its hourly analytics
+        sync and token-refresh schedules with it."""
         with self.api.backends.errors():
+            account = self.repo.get_account(account_id)
             removed = self.repo.remove_account(account_id)
-        if not removed:
+        if not removed or account is None:
             raise AccountNotFoundError(account_id)
+        org = account.organization_id
+        with self.api.backends.errors():
+            left = [a for a in self.repo.list_accounts(org) if a.status == AccountStatus.ACTIVE]
+        if not left:
+            self._schedules().remove_defaults_for(defaults.ORGANIZATION, org, defaults.ACCOUNT_TEMPLATES)

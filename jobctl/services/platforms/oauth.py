@@ -37,6 +37,7 @@ with httpx's own request logging filtered (see `_quiet_httpx`).
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -156,7 +157,12 @@ def _oauth_error(endpoint: TokenEndpoint, status: int, error: str, description: 
 def _oauth2(endpoint: TokenEndpoint, refresh_token: str | None, now: datetime,
             transport: httpx.BaseTransport | None, secrets: tuple[str, ...]) -> NewTokens:  # fmt: skip
     from authlib.integrations.base_client.errors import OAuthError
-    from authlib.integrations.httpx_client import OAuth2Client
+
+    with warnings.catch_warnings():
+        # Authlib 1.9 warns that it fell back to httpx (it prefers the httpx2 fork); httpx is
+        # what jobctl ships, and pyproject pins Authlib below the release that may drop it.
+        warnings.simplefilter("ignore")
+        from authlib.integrations.httpx_client import OAuth2Client
 
     if not refresh_token:
         raise GrantRefused(f"{endpoint.platform} account has no refresh token stored")
