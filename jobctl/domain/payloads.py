@@ -115,8 +115,9 @@ class SyncAnalyticsPayload(Payload):
 
 
 class RefreshTokenPayload(Payload):
-    """One account (`social_account_id`), or every CONNECTED account of an organisation whose
-    token expires within the refresh window (`organization_id`: the default hourly sweep).
+    """One account (`social_account_id`; an `organization_id` beside it, which `--org` fills in,
+    must be the account's), or, with `organization_id` alone, every CONNECTED account of that
+    organisation whose token expires within the refresh window (the default hourly sweep).
     `force` refreshes even a token that is not near expiry (one account only)."""
 
     social_account_id: Identifier | None = None
@@ -125,7 +126,10 @@ class RefreshTokenPayload(Payload):
 
     @model_validator(mode="after")
     def _one_target(self) -> RefreshTokenPayload:
-        _exactly_one(self, "social_account_id", "organization_id")
+        if self.social_account_id is None and self.organization_id is None:
+            raise ValueError("give social_account_id (one account) or organization_id (its due accounts)")
+        if self.force and self.social_account_id is None:
+            raise ValueError("force refreshes one account: give social_account_id")
         return self
 
 

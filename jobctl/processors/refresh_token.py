@@ -70,7 +70,9 @@ class RefreshTokenProcessor:
             now=support.now, sleep=ctx.sleep, window_s=settings.oauth.refresh_window_s,
         )  # fmt: skip
         holder = f"{ctx.job_id}:{ctx.attempt}"
-        if payload.organization_id is not None:
+        if payload.social_account_id is None:
+            assert payload.organization_id is not None
             return refresh_due(refresher, payload.organization_id, holder=holder)
-        assert payload.social_account_id is not None
-        return refresher.refresh(payload.social_account_id, force=payload.force, holder=holder).to_json()
+        return refresher.refresh(
+            payload.social_account_id, force=payload.force, holder=holder, organization_id=payload.organization_id
+        ).to_json()

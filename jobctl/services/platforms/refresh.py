@@ -120,9 +120,15 @@ class Refresher:
     window_s: float = 86400.0
     lease_margin_s: float = 15.0
 
-    def refresh(self, account_id: str, *, force: bool = False, holder: str | None = None) -> RefreshResult:
+    def refresh(
+        self, account_id: str, *, force: bool = False, holder: str | None = None,
+        organization_id: str | None = None,
+    ) -> RefreshResult:
+        """Refresh one account (`organization_id`, when given, must be the account's)."""
         holder = holder or uuid.uuid4().hex
         account = self._usable(self.accounts.get_account(account_id), account_id)
+        if organization_id is not None and account.organization_id != organization_id:
+            raise PermanentJobError(f"account {account.id} belongs to {account.organization_id}, not {organization_id}")
         if not force and not is_due(account, self.now(), self.window_s):
             e = account.token_expires_at
             return RefreshResult(account.id, account.platform, "skipped", e, e)
