@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from jobctl.domain.redaction import mask_url
 
@@ -121,9 +122,9 @@ def oauth_from_table(o: OAuthSettings, table: Mapping[str, object], fail: Fail) 
         if (key := f"{platform}_token_url") in table:
             urls[platform] = _url(fail, f"oauth.{key}", table[key])
     o = replace(o, token_urls=urls)
-    for key, _, _ in CREDENTIAL_KEYS:
-        if key in table:
-            o = replace(o, **{key: _text(fail, f"oauth.{key}", table[key])})
+    keys = [k for k, _, _ in CREDENTIAL_KEYS if k in table]
+    creds: dict[str, Any] = {k: _text(fail, f"oauth.{k}", table[k]) for k in keys}
+    o = replace(o, **creds)
     if "refresh_window_s" in table:
         o = replace(o, refresh_window_s=_window(fail, "oauth.refresh_window_s", table["refresh_window_s"]))
     if "instagram_grant" in table:
@@ -143,9 +144,8 @@ def oauth_from_env(o: OAuthSettings, env: Mapping[str, str], fail: Fail) -> OAut
         if (value := get(name)) is not None:
             urls[platform] = _url(fail, name, value)
     o = replace(o, token_urls=urls)
-    for key, name, _ in CREDENTIAL_KEYS:
-        if (value := get(name)) is not None:
-            o = replace(o, **{key: value})
+    creds: dict[str, Any] = {k: get(name) for k, name, _ in CREDENTIAL_KEYS if get(name) is not None}
+    o = replace(o, **creds)
     if (value := get(WINDOW_ENV)) is not None:
         o = replace(o, refresh_window_s=_window(fail, WINDOW_ENV, value))
     if (value := get(GRANT_ENV)) is not None:

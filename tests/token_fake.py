@@ -82,7 +82,9 @@ class Handler(BaseHTTPRequestHandler):
         query = {k: v[0] for k, v in parse_qs(parts.query).items()}
         auth = self.headers.get("Authorization")
         with s.lock:
-            s.seen.append({"method": self.command, "path": parts.path, "form": form, "query": query, "auth": auth})
+            s.seen.append(
+                {"method": self.command, "path": parts.path, "form": form, "query": query, "auth": auth}
+            )
             answer = s.script.pop(0) if s.script else None
         delay = (answer.delay_s if answer else 0.0) or s.delay_s
         if delay:
@@ -98,14 +100,20 @@ class Handler(BaseHTTPRequestHandler):
         if form.get("grant_type") != "refresh_token":
             return self._send(400, {"error": "unsupported_grant_type"})
         if auth is None and "client_id" not in form:
-            return self._send(401, {"error": "invalid_client", "error_description": "no client authentication"})
+            return self._send(
+                401, {"error": "invalid_client", "error_description": "no client authentication"}
+            )
         if auth is not None:
             base64.b64decode(auth.split(" ", 1)[1])  # a well-formed Basic header
         token = form.get("refresh_token", "")
         with s.lock:
             if token not in s.refresh_tokens:
                 return self._send(
-                    400, {"error": "invalid_grant", "error_description": "Value passed for the token was invalid."}
+                    400,
+                    {
+                        "error": "invalid_grant",
+                        "error_description": "Value passed for the token was invalid.",
+                    },
                 )
             new_refresh = token
             if s.rotate:
@@ -131,12 +139,12 @@ class Handler(BaseHTTPRequestHandler):
             s.access_tokens.add(new)
         self._send(200, {"access_token": new, "token_type": "bearer", "expires_in": 5183944})
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length).decode() if length else ""
         self._handle({k: v[0] for k, v in parse_qs(raw).items()})
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         self._handle({})
 
 

@@ -23,7 +23,7 @@ from jobctl.services.platforms.refresh import AccountLocks, Refresher, refresh_d
 from jobctl.settings import Settings
 
 _HINTS = {
-    "twitter": "JOBCTL_X_CLIENT_ID / JOBCTL_X_CLIENT_SECRET ([oauth] twitter_client_id, twitter_client_secret)",
+    "twitter": "JOBCTL_X_CLIENT_ID / JOBCTL_X_CLIENT_SECRET ([oauth] twitter_client_id, _secret)",
     "linkedin": "JOBCTL_LINKEDIN_CLIENT_ID / JOBCTL_LINKEDIN_CLIENT_SECRET ([oauth] linkedin_client_*)",
     "meta": "JOBCTL_META_APP_ID / JOBCTL_META_APP_SECRET ([oauth] meta_app_id, meta_app_secret)",
 }
@@ -32,7 +32,9 @@ _HINTS = {
 def endpoint_for(settings: Settings, account: SocialAccount) -> TokenEndpoint:
     """The token endpoint of the account's platform, with our app's credentials for it."""
     o, platform = settings.oauth, account.platform
-    common = {"platform": platform, "url": o.token_urls[platform], "timeout_s": settings.publish_timeout_s}
+    common: dict[str, Any] = {
+        "platform": platform, "url": o.token_urls[platform], "timeout_s": settings.publish_timeout_s
+    }  # fmt: skip
     if platform == "twitter":
         method = "client_secret_basic" if o.twitter_client_secret else "none"  # public clients: id only
         return TokenEndpoint(**common, grant=OAUTH2, client_id=o.twitter_client_id,
@@ -61,7 +63,9 @@ class RefreshTokenProcessor:
         redis = ctx.redis
         if redis is None:
             if settings.redis_url is None:
-                raise JobProcessingError("refresh-token runs in a jobctl worker (it needs the worker's Redis)")
+                raise JobProcessingError(
+                    "refresh-token runs in a jobctl worker (it needs the worker's Redis)"
+                )
             from redis import Redis
 
             redis = Redis.from_url(settings.redis_url)
@@ -74,5 +78,8 @@ class RefreshTokenProcessor:
             assert payload.organization_id is not None
             return refresh_due(refresher, payload.organization_id, holder=holder)
         return refresher.refresh(
-            payload.social_account_id, force=payload.force, holder=holder, organization_id=payload.organization_id
+            payload.social_account_id,
+            force=payload.force,
+            holder=holder,
+            organization_id=payload.organization_id,
         ).to_json()

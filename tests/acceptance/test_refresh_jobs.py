@@ -30,7 +30,8 @@ def tokens() -> Iterator[FakeTokens]:
 
 def _enqueue(cli: Cli, *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "jobctl", "enqueue", "refresh-token", *args, "--org", "acme", "--wait", "--json"],
+        [sys.executable, "-m", "jobctl", "enqueue", "refresh-token", *args, "--org", "acme", "--wait",
+         "--json"],
         env=cli.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL,
     )  # fmt: skip
 
@@ -73,7 +74,10 @@ def test_refresh_token_jobs_through_two_workers(cli: Cli, tokens: FakeTokens, tm
     outputs += [out, err]
     failed = json.loads(out)
     assert failed["status"] == "FAILED" and failed["attempts"] == 1, failed
-    assert "NEEDS_REAUTH" in failed["error"]["message"] and "authorise the app again" in failed["error"]["message"]
+    assert (
+        "NEEDS_REAUTH" in failed["error"]["message"]
+        and "authorise the app again" in failed["error"]["message"]
+    )
     assert cli.json("accounts", "show", account_id, "--json")["status"] == "NEEDS_REAUTH"
     assert tokens.count() == 2
 

@@ -119,7 +119,7 @@ def test_two_concurrent_refreshes_make_one_token_request(setup: Setup) -> None:
         barrier.wait()
         try:
             results.append(setup.refresher().refresh(acc, force=True))
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=run) for _ in range(2)]
@@ -138,7 +138,7 @@ def test_a_crash_right_after_the_save_does_not_lock_the_account_out(setup: Setup
 
     class CrashAfterSave(AccountRepository):
         def replace_tokens(self, *args: Any, **kwargs: Any) -> bool:
-            saved = super().replace_tokens(*args, **kwargs)
+            assert super().replace_tokens(*args, **kwargs)
             raise SystemExit("killed right after the save")
 
     acc = setup.account("twitter")

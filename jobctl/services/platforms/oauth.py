@@ -183,7 +183,9 @@ def _oauth2(endpoint: TokenEndpoint, refresh_token: str | None, now: datetime,
     try:
         token = client.refresh_token(endpoint.url, refresh_token=refresh_token, timeout=endpoint.timeout_s)
     except OAuthError as exc:
-        raise _oauth_error(endpoint, seen.get("status", 400), str(exc.error), exc.description, secrets) from None
+        raise _oauth_error(
+            endpoint, seen.get("status", 400), str(exc.error), exc.description, secrets
+        ) from None
     except httpx.HTTPStatusError as exc:  # a 4xx whose body is not a JSON object
         status = exc.response.status_code
         raise _oauth_error(endpoint, status, f"HTTP {status}", None, secrets) from None
@@ -193,7 +195,9 @@ def _oauth2(endpoint: TokenEndpoint, refresh_token: str | None, now: datetime,
     if not isinstance(access, str) or not access:
         raise PlatformUnavailable(f"{endpoint.platform} token endpoint answered without an access_token")
     new_refresh = token.get("refresh_token")
-    return NewTokens(access, new_refresh if isinstance(new_refresh, str) else refresh_token, _expires(now, token))
+    return NewTokens(
+        access, new_refresh if isinstance(new_refresh, str) else refresh_token, _expires(now, token)
+    )
 
 
 def _meta(endpoint: TokenEndpoint, access_token: str, now: datetime,
@@ -216,23 +220,25 @@ def _meta(endpoint: TokenEndpoint, access_token: str, now: datetime,
         body = None
     where = f"{endpoint.platform} token endpoint"
     if response.status_code >= 400 or not isinstance(body, dict):
-        error = body.get("error") if isinstance(body, dict) else None
-        code = error.get("code") if isinstance(error, dict) else None
-        message = redact(str(error.get("message")) if isinstance(error, dict) else f"HTTP {response.status_code}",
-                         secrets)  # fmt: skip
-        if code in TOKEN_CODES:
-            return _raise(GrantRefused(f"{where} refused the long-lived token (code {code}: {message})"))
-        if code in RATE_CODES:
-            wait = endpoint.default_rate_wait_s
-            return _raise(RateLimited(f"{where}: rate limited (code {code}); retry after {wait:g}s", wait))
-        if code == 101 or response.status_code == 401:
-            return _raise(ClientMisconfigured(f"{where} refused our app ({message}); check {endpoint.settings_hint}"))
-        return _raise(PlatformError(f"{where} refused the request (HTTP {response.status_code}: {message})"))
+        raise _meta_error(endpoint, response.status_code, body, secrets)
     access = body.get("access_token")
     if not isinstance(access, str) or not access:
         raise PlatformUnavailable(f"{where} answered without an access_token")
     return NewTokens(access, None, _expires(now, body))
 
 
-def _raise(error: PlatformError) -> NewTokens:
-    raise error
+def _meta_error(endpoint: TokenEndpoint, status: int, body: Any, secrets: tuple[str, ...]) -> PlatformError:
+    """Meta's `{"error": {"code", "message"}}`: 190/102 re-auth, rate-limit codes, 101 our app."""
+    where = f"{endpoint.platform} token endpoint"
+    error = body.get("error") if isinstance(body, dict) else None
+    code = error.get("code") if isinstance(error, dict) else None
+    said = str(error.get("message")) if isinstance(error, dict) else f"HTTP {status}"
+    message = redact(said, secrets)
+    if code in TOKEN_CODES:
+        return GrantRefused(f"{where} refused the long-lived token (code {code}: {message})")
+    if code in RATE_CODES:
+        wait = endpoint.default_rate_wait_s
+        return RateLimited(f"{where}: rate limited (code {code}); retry after {wait:g}s", wait)
+    if code == 101 or status == 401:
+        return ClientMisconfigured(f"{where} refused our app ({message}); check {endpoint.settings_hint}")
+    return PlatformError(f"{where} refused the request (HTTP {status}: {message})")

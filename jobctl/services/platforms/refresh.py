@@ -121,14 +121,20 @@ class Refresher:
     lease_margin_s: float = 15.0
 
     def refresh(
-        self, account_id: str, *, force: bool = False, holder: str | None = None,
+        self,
+        account_id: str,
+        *,
+        force: bool = False,
+        holder: str | None = None,
         organization_id: str | None = None,
     ) -> RefreshResult:
         """Refresh one account (`organization_id`, when given, must be the account's)."""
         holder = holder or uuid.uuid4().hex
         account = self._usable(self.accounts.get_account(account_id), account_id)
         if organization_id is not None and account.organization_id != organization_id:
-            raise PermanentJobError(f"account {account.id} belongs to {account.organization_id}, not {organization_id}")
+            raise PermanentJobError(
+                f"account {account.id} belongs to {account.organization_id}, not {organization_id}"
+            )
         if not force and not is_due(account, self.now(), self.window_s):
             e = account.token_expires_at
             return RefreshResult(account.id, account.platform, "skipped", e, e)
@@ -165,7 +171,7 @@ class Refresher:
             )
         if account.status != AccountStatus.ACTIVE:
             raise PermanentJobError(
-                f"account {account.id} is {account.status.value}: it is not refreshed (reconnect it to use it)"
+                f"account {account.id} is {account.status.value}: it is not refreshed (reconnect it first)"
             )
         return account
 
@@ -223,7 +229,8 @@ class Refresher:
             except DatabaseUnavailableError as exc:
                 if attempt == SAVE_TRIES:
                     raise JobProcessingError(
-                        f"{account.platform} issued new tokens for account {account.id} but they could not be "
+                        f"{account.platform} issued new tokens for account {account.id} but they could not be"
+                        " "
                         f"saved ({exc.message}); if the platform rotated the refresh token the account may "
                         "need re-authorising"
                     ) from None
