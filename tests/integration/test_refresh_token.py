@@ -187,6 +187,16 @@ def test_5xx_and_timeouts_retry_429_defers(setup: Setup) -> None:
     assert account is not None and account.status == AccountStatus.ACTIVE and account.refresh_token == REFRESH
 
 
+def test_an_unknown_expiry_is_due_once_the_tokens_are_a_window_old(setup: Setup) -> None:
+    from jobctl.services.platforms.refresh import is_due
+
+    acc = setup.accounts.get_account(setup.account("twitter"))
+    assert acc is not None and acc.updated_at is not None
+    unknown = SocialAccount(**{**acc.__dict__, "token_expires_at": None})
+    assert not is_due(unknown, acc.updated_at + timedelta(hours=23), 86400)
+    assert is_due(unknown, acc.updated_at + timedelta(hours=24), 86400)
+
+
 def test_a_token_far_from_expiry_is_skipped_unless_forced(setup: Setup) -> None:
     acc = setup.account("twitter", expires_in=timedelta(days=30))
     skipped = setup.refresher().refresh(acc)

@@ -104,9 +104,13 @@ def _state(account: SocialAccount) -> tuple[str, str | None, datetime | None]:
 
 
 def is_due(account: SocialAccount, now: datetime, window_s: float) -> bool:
-    """Expires within the window (an account without a known expiry is never due unforced)."""
-    expires = account.token_expires_at
-    return expires is not None and expires - now <= timedelta(seconds=window_s)
+    """Its token expires within the window. One whose expiry is unknown (added without
+    `--expires-at`; a Meta token that never expires) is due once its tokens are a window old:
+    a refresh then learns the expiry (`expires_in`), and is tried at most once a window."""
+    window = timedelta(seconds=window_s)
+    if account.token_expires_at is not None:
+        return account.token_expires_at - now <= window
+    return account.updated_at is None or now - account.updated_at >= window
 
 
 @dataclass
