@@ -24,6 +24,7 @@ from jobctl.cli import (
     enqueue,
     items,
     jobs,
+    learnings,
     orgs,
     queues,
     redis_cmd,
@@ -87,6 +88,7 @@ app.add_typer(redis_cmd.app, name="redis")
 demo.register(app)
 doctor.register(app)
 api_cmd.register(app)
+learnings.register(app)
 app.add_typer(tokens.app, name="tokens")
 
 

@@ -1,0 +1,1 @@
+"""Analytics: post metrics from the platforms, and the brand learning computed from them."""
