@@ -125,9 +125,12 @@ class AccountRepository:
             return bool(conn.execute(update(ACCOUNTS).where(ca.id == account_id).values(values)).rowcount)
 
     @translated
-    def mark_needs_reauth(self, account_id: str, reason: str, now: datetime) -> None:
-        """The platform refused the account's tokens: NEEDS_REAUTH with the reason."""
-        self.set_status(account_id, AccountStatus.NEEDS_REAUTH, reason, now)
+    def mark_needs_reauth(self, account_id: str, reason: str, now: datetime) -> bool:
+        """The platform refused the account's tokens: NEEDS_REAUTH with the reason. False: no
+        such account."""
+        values = {"status": AccountStatus.NEEDS_REAUTH.value, "last_error": reason, "updated_at": utc(now)}
+        with self._auto.connect() as conn:
+            return bool(conn.execute(update(ACCOUNTS).where(ca.id == account_id).values(values)).rowcount)
 
     # -- publish attempts ----------------------------------------------------------------------
 

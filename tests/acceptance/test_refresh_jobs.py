@@ -17,6 +17,8 @@ import pytest
 from cli_support import Cli
 from token_fake import FakeTokens, serve
 
+from jobctl.domain.accounts import AccountStatus
+
 ACCESS, REFRESH, SECRET = "x-access-SECRETVALUE-1", "x-refresh-SECRETVALUE-1", "client-SECRETVALUE-x"
 
 pytestmark = pytest.mark.slow
@@ -66,7 +68,7 @@ def test_refresh_token_jobs_through_two_workers(cli: Cli, tokens: FakeTokens, tm
     assert tokens.count() == 1  # one token request for two jobs
     assert len({j["worker"] for j in jobs}) == 2  # run by the two processes
     shown = cli.json("accounts", "show", account_id, "--json")
-    assert shown["status"] == "ACTIVE" and shown["token_expires_at"] > expires
+    assert shown["status"] == AccountStatus.ACTIVE.value and shown["token_expires_at"] > expires
     outputs.append(json.dumps(shown))
 
     tokens.refresh_tokens.clear()  # the user revoked the app
