@@ -235,3 +235,15 @@ def test_the_org_sweep_refreshes_only_due_accounts(setup: Setup) -> None:
     assert setup.accounts.get_account(gone).status == AccountStatus.NEEDS_REAUTH  # type: ignore[union-attr]
     assert refresh_due(setup.refresher(), "acme")["due"] == 0  # nothing due any more
     _no_secrets(json.dumps(result))
+
+
+def test_a_dead_holders_lock_lapses_and_the_waiter_refreshes(setup: Setup) -> None:
+    """A worker died holding the account's lock (no release): its lease runs out and the waiting
+    job refreshes, once."""
+    acc = setup.account("twitter")
+    setup.redis.set(AccountLocks.key(acc), "dead-worker:1", px=1500)
+    started = datetime.now(UTC)
+    result = setup.refresher().refresh(acc)
+    assert result.action == "refreshed" and setup.fake.count() == 1
+    assert (datetime.now(UTC) - started).total_seconds() >= 1.0  # it waited for the lease
+    assert not setup.redis.exists(AccountLocks.key(acc))
