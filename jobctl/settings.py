@@ -17,6 +17,9 @@ from jobctl.domain.queues import DEFAULT_QUEUES, QueueSpec, with_overrides
 from jobctl.domain.redaction import mask_url, redact
 from jobctl.domain.retry import DEFAULT_RETRY_INTERVALS, parse_intervals
 from jobctl.domain.token_keys import TOKEN_KEYS_ENV, parse_token_keys
+from jobctl.oauth_config import KEYS as _OAUTH_KEYS
+from jobctl.oauth_config import OAuthSettings, oauth_from_env, oauth_from_table
+from jobctl.oauth_config import sources as _oauth_sources
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
@@ -36,6 +39,7 @@ _TOP_LEVEL_KEYS = frozenset(
         "jobs",
         "platforms",
         "accounts",
+        "oauth",
     }
 )
 _QUEUE_KEYS = frozenset({"concurrency", "lock_seconds"})
@@ -115,6 +119,8 @@ class Settings:
     # Fernet keys of the social-account tokens at rest, newest first (jobctl.domain.token_keys):
     # never shown (describe() says "set" and how many), never read from the database.
     token_keys: tuple[str, ...] = field(default=(), repr=False)
+    # refresh-token: token endpoints, app credentials (secrets repr=False), refresh window.
+    oauth: OAuthSettings = field(default_factory=OAuthSettings)
 
     @property
     def effective_database_url(self) -> str:
@@ -181,6 +187,7 @@ class Settings:
                 "token_keys": "set" if self.token_keys else None,
                 "token_key_count": len(self.token_keys),
             },
+            "oauth": self.oauth.describe(),
         }
 
 
@@ -516,7 +523,7 @@ def _platform_env(s: Settings, env: Mapping[str, str]) -> Settings:
         s = replace(s, publish_media_url=_content_url(_ENV, "JOBCTL_PUBLISH_MEDIA_URL", value))
     if (value := _get(env, TOKEN_KEYS_ENV)) is not None:
         s = replace(s, token_keys=_token_keys(_ENV, TOKEN_KEYS_ENV, value))
-    return s
+    return replace(s, oauth=oauth_from_env(s.oauth, env, _ENV.error))
 
 
 def _env_bool(name: str, value: str) -> bool:
@@ -581,12 +588,17 @@ def _from_file(path: Path | None, data: dict[str, object], env: Mapping[str, str
 def _apply_sections(src: _Source, data: dict[str, object], s: Settings) -> Settings:
     sections = (
         ("fetch", _apply_fetch), ("content", _apply_content), ("jobs", _apply_jobs),
-        ("platforms", _apply_platforms), ("accounts", _apply_accounts),
+        ("platforms", _apply_platforms), ("accounts", _apply_accounts), ("oauth", _apply_oauth),
     )  # fmt: skip
     for key, apply in sections:
         if key in data:
             s = apply(src, data[key], s)
     return s
+
+
+def _apply_oauth(src: _Source, raw: object, s: Settings) -> Settings:
+    table = _want_table(src, "oauth", raw, _OAUTH_KEYS)
+    return replace(s, oauth=oauth_from_table(s.oauth, table, src.error))
 
 
 def _apply_documents(src: _Source, value: object, s: Settings, config_dir: Path) -> Settings:
@@ -692,6 +704,7 @@ _SOURCES: tuple[tuple[str, str | None, tuple[str, ...]], ...] = (
     ("platforms.timeout_s", "JOBCTL_PUBLISH_TIMEOUT_SECONDS", ("platforms", "timeout_s")),
     ("platforms.media_url", "JOBCTL_PUBLISH_MEDIA_URL", ("platforms", "media_url")),
     ("accounts.token_keys", TOKEN_KEYS_ENV, ("accounts", "token_keys")),
+    *_oauth_sources(),
 )
 
 

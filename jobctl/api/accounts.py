@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
+from typing import Any
 
 from jobctl.api.jobs import JobctlAPI
 from jobctl.domain.accounts import (
@@ -28,6 +29,7 @@ from jobctl.domain.accounts import (
 )
 from jobctl.domain.content import check_org_id
 from jobctl.domain.timeparse import utcnow
+from jobctl.scheduler import defaults
 from jobctl.store.accounts_repo import AccountRepository, ReencryptReport
 from jobctl.store.token_cipher import TokenCipher, TokenKeyError, new_key
 
@@ -77,6 +79,15 @@ def _status(value: str | AccountStatus | None) -> AccountStatus | None:
         raise AccountInputError(f"unknown account status {value!r} (use {names})") from None
 
 
+def connected_organization_owners(api: JobctlAPI) -> list[defaults.Owner]:
+    """For `schedules install-defaults`: each organisation with a connected account owns the
+    hourly analytics sync and token-refresh sweep (jobctl.scheduler.defaults)."""
+    with api.backends.errors():
+        accounts = AccountRepository(api.backends.engine).list_info()
+    orgs = sorted({a.organization_id for a in accounts if a.status == AccountStatus.CONNECTED})
+    return [defaults.organization_owner(org) for org in orgs]
+
+
 @dataclass
 class AccountsAPI:
     api: JobctlAPI
@@ -107,7 +118,13 @@ class AccountsAPI:
         )  # fmt: skip
         with self.api.backends.errors():
             self.repo.add_account(account, utcnow())
+        self._schedules().install_defaults_for(defaults.organization_owner(account.organization_id))
         return self.get(account.id)
+
+    def _schedules(self) -> Any:
+        from jobctl.api.schedules import ScheduleAPI
+
+        return ScheduleAPI(self.api)
 
     def list_accounts(
         self,
@@ -165,10 +182,18 @@ class AccountsAPI:
             return self.repo.get_attempt(content_item_id)
 
     def remove(self, account_id: str) -> None:
+        """Delete an account; the organisation's last connected one takes its hourly analytics
+        sync and token-refresh schedules with it."""
         with self.api.backends.errors():
+            account = self.repo.get_info(account_id)
             removed = self.repo.remove_account(account_id)
-        if not removed:
+        if not removed or account is None:
             raise AccountNotFoundError(account_id)
+        org = account.organization_id
+        with self.api.backends.errors():
+            left = [a for a in self.repo.list_info(org) if a.status == AccountStatus.CONNECTED]
+        if not left:
+            self._schedules().remove_defaults_for(defaults.ORGANIZATION, org, defaults.ACCOUNT_TEMPLATES)
 
     def encrypt_existing(self) -> ReencryptReport:
         """Encrypt the plaintext tokens left from before migration 0009 (idempotent)."""

@@ -97,7 +97,7 @@ def run_job(runtime: WorkerRuntime, job_id: str) -> Any:
     ctx = JobContext(
         job_id=row.id, job_type=row.type, queue=row.queue, attempt=attempt,
         max_attempts=row.max_attempts, organization_id=row.organization_id, worker=runtime.owner,
-        sink=runtime.progress, rate_gate=runtime.rate_gate,
+        sink=runtime.progress, rate_gate=runtime.rate_gate, redis=runtime.backends.redis,
     )  # fmt: skip
     execution = Execution(
         job_id=job_id, job_type=row.type, queue=row.queue, attempt=attempt, ctx=ctx,

@@ -14,7 +14,7 @@ Q = "context-scraping"
 CASES = [
     (["enqueue", "make-coffee"], ExitCode.UNKNOWN_TYPE, "unknown job type 'make-coffee'"),
     (
-        ["enqueue", "refresh-token", "social_account_id=sa1", "--org", "a"],
+        ["enqueue", "sync-analytics", "--org", "a"],
         ExitCode.UNKNOWN_TYPE,
         "no processor",
     ),

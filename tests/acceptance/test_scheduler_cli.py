@@ -44,7 +44,7 @@ def test_bad_schedules_are_refused_in_one_line(sqlite_cli: Cli) -> None:
     cases = [(("bad", "ping", *args), code, msg) for args, code, msg in BAD_SCHEDULES] + [
         (("bad", "nope", "* * * * *"), ExitCode.UNKNOWN_TYPE, "unknown job type 'nope'"),
         (
-            ("bad", "refresh-token", "* * * * *", "social_account_id=s"),
+            ("bad", "sync-analytics", "* * * * *", "organization_id=acme"),
             ExitCode.UNKNOWN_TYPE,
             "no schedule was written",
         ),

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import redis
+from cryptography.fernet import Fernet
 from platform_fake import FakePlatforms, Scripted, serve
 from redis.backoff import NoBackoff
 from redis.retry import Retry
@@ -156,7 +157,10 @@ def test_without_a_gate_or_with_redis_down_requests_go(fake: FakePlatforms) -> N
 def test_publish_content_defers_without_a_request_while_the_gate_is_closed(
     engine: Any, fake: FakePlatforms, conn: redis.Redis
 ) -> None:
-    content, accounts = ContentRepository(engine), AccountRepository(engine)
+    content, accounts = (
+        ContentRepository(engine),
+        AccountRepository(engine, (Fernet.generate_key().decode(),)),
+    )
     now = datetime.now(UTC)
     account = SocialAccount(
         id="acc_x", organization_id="acme", platform="twitter", handle="@acme", external_id=X_USER,
