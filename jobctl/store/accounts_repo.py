@@ -305,29 +305,6 @@ class AccountRepository:
                 rewritten += self._update(account_id, values, *guard)
             after = page[-1][0]
 
-    @translated
-    def replace_tokens(
-        self, account_id: str, access_token: str, refresh_token: str | None, expires_at: datetime | None,
-        now: datetime,
-    ) -> bool:
-        """Store a refresh's new tokens in one UPDATE (one transaction): the access token, the
-        (possibly rotated) refresh token and the expiry change together or not at all. False: no
-        such account."""
-        values = {
-            "access_token": access_token, "refresh_token": refresh_token,
-            "token_expires_at": utc(expires_at) if expires_at else None, "updated_at": utc(now),
-        }  # fmt: skip
-        with self._auto.connect() as conn:
-            return bool(conn.execute(update(ACCOUNTS).where(ca.id == account_id).values(values)).rowcount)
-
-    @translated
-    def mark_needs_reauth(self, account_id: str, reason: str, now: datetime) -> bool:
-        """The platform refused the account's tokens: NEEDS_REAUTH with the reason. False: no
-        such account."""
-        values = {"status": AccountStatus.NEEDS_REAUTH.value, "last_error": reason, "updated_at": utc(now)}
-        with self._auto.connect() as conn:
-            return bool(conn.execute(update(ACCOUNTS).where(ca.id == account_id).values(values)).rowcount)
-
     # -- publish attempts ----------------------------------------------------------------------
 
     @translated
