@@ -32,6 +32,7 @@ from typing import Any, ClassVar
 import httpx
 
 from jobctl.domain.redaction import redact
+from jobctl.services.platforms.media import MediaFile
 
 _EXCERPT = 300
 _URL = re.compile(r"https?://\S+")
@@ -154,6 +155,11 @@ class PlatformClient(ABC):
     def find_post(self, text: str) -> str | None:
         """The id of the account's recent post with this text, if any (for idempotent retries)."""
 
+    def publish_media(self, text: str, media: MediaFile) -> str:
+        """Post `text` with the image `media` attached, through the platform's documented media
+        flow (upload then post, or a container); the post's id. Media rules are checked before."""
+        raise NotImplementedError(f"{self.platform} cannot publish media")
+
     def error_reason(self, body: Any) -> str | None:
         """The human reason in the platform's error body (overridden per platform)."""
         return None
@@ -185,6 +191,28 @@ class PlatformClient(ABC):
             raise PlatformUnavailable(f"{where}: total deadline of {self.settings.total_timeout_s:g}s spent")
         headers = {**self.headers(), **kwargs.pop("headers", {})}
         url = self.settings.base_url.rstrip("/") + path
+        self.requests += 1
+        try:
+            response = self._client.request(method, url, headers=headers, timeout=remaining, **kwargs)
+        except httpx.HTTPError as exc:
+            raise PlatformUnavailable(self.redact(f"{where}: {type(exc).__name__} (no answer)")) from None
+        if 200 <= response.status_code < 300:
+            return response
+        raise self._error(where, response)
+
+    def request_url(self, method: str, url: str, *, bearer: bool, **kwargs: Any) -> httpx.Response:
+        """Like `request`, to an absolute URL a platform handed out (LinkedIn's uploadUrl), with
+        the bearer header only when `bearer`. Errors name the host and path, never the query
+        (upload URLs carry signatures)."""
+        if self._deadline is None:
+            self.start_operation()
+        assert self._deadline is not None
+        remaining = self._deadline - self._clock()
+        parts = httpx.URL(url)
+        where = f"{self.platform} {method} {parts.host}{parts.path}"
+        if remaining <= 0:
+            raise PlatformUnavailable(f"{where}: total deadline of {self.settings.total_timeout_s:g}s spent")
+        headers = {**(self.headers() if bearer else {}), **kwargs.pop("headers", {})}
         self.requests += 1
         try:
             response = self._client.request(method, url, headers=headers, timeout=remaining, **kwargs)
