@@ -61,7 +61,7 @@ class XClient(PlatformClient):
         body = self.json(self.request("POST", "/2/media/upload", data=form, files=files))
         data = body.get("data") if isinstance(body, dict) else None
         media_id = data.get("id") if isinstance(data, dict) else None
-        if not isinstance(media_id, str):
+        if not isinstance(data, dict) or not isinstance(media_id, str):
             raise PlatformUnavailable("twitter POST /2/media/upload answered without data.id")
         state = (data.get("processing_info") or {}).get("state")
         if state == "failed":
