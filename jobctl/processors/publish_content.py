@@ -22,6 +22,7 @@ from urllib.parse import quote
 from pydantic import BaseModel
 
 from jobctl.domain.accounts import SocialAccount
+from jobctl.domain.content import ContentStatus
 from jobctl.domain.errors import PayloadValidationError
 from jobctl.domain.payloads import PublishContentPayload
 from jobctl.processors import content_support as support
@@ -70,8 +71,10 @@ def media_for(settings: Settings, content: ContentRepository, item_id: str) -> M
     """The item's image, ready for its platform (Instagram: a JPEG copy), or None when it has
     none; PayloadValidationError when the platform would refuse it or cannot be given it."""
     item = content.get_content(item_id)
-    image = content.latest_image_for(item_id) if item is not None else None
-    if item is None or image is None:
+    if item is None or item.status == ContentStatus.PUBLISHED:
+        return None  # nothing to attach: publish_item reports the missing or published item
+    image = content.latest_image_for(item_id)
+    if image is None:
         return None
     path = Path(image.path)
     try:

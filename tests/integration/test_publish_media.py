@@ -147,6 +147,9 @@ def test_each_platform_posts_once_with_its_image_attached(setup: Setup, platform
     assert result.external_post_id == stored.external_post_id and result.external_post_id.endswith(post["id"])
     assert all(r["auth"] == f"Bearer {TOKEN}" for r in setup.fake.seen)
     assert all(TOKEN not in r["query"] for r in setup.fake.seen)
+    seen = len(setup.fake.seen)  # published: a re-run sends nothing, whatever the media settings say
+    assert setup.publish(item, account, settings=setup.settings_with(None)).already_published
+    assert len(setup.fake.seen) == seen and setup.fake.count() == 1
 
 
 @pytest.mark.parametrize("platform", PLATFORMS)
