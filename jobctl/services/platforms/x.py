@@ -8,13 +8,12 @@
   a duplicate post is a 403 "You are not allowed to create a Tweet with duplicate content."
 - Rate limits: 429 with `x-rate-limit-reset` (Unix seconds; X sends no Retry-After).
   https://docs.x.com/x-api/fundamentals/rate-limits
-
-- Media (publish_media): one-shot `POST /2/media/upload` (multipart/form-data: `media` = the
-  file's bytes, `media_category=tweet_image`, `media_type`), answered `{"data": {"id",
-  "media_key", "size", "expires_after_secs"}}`; then `POST /2/tweets` with
-  `{"text", "media": {"media_ids": [id]}}`. Images (<= 5 MB) need no chunked
-  initialize/append/finalize session (that is for video and GIFs) and no processing wait; a
-  `processing_info.state` of "failed" is a rejection.
+- Media (publish_media; the token also needs the media.write scope): a one-shot
+  `POST /2/media/upload` (multipart/form-data: `media` = the file's bytes,
+  `media_category=tweet_image`, `media_type`), answered `{"data": {"id", "media_key", "size",
+  "expires_after_secs"}}`; then `POST /2/tweets` with `{"text", "media": {"media_ids": [id]}}`.
+  Images (<= 5 MB) need no chunked initialize/append/finalize session (that is for video and
+  GIFs) and no processing wait; a `processing_info.state` of "failed" is a rejection.
   https://docs.x.com/x-api/media/upload-media, https://docs.x.com/x-api/media/quickstart/best-practices
   An upload whose post is then lost is harmless: an unattached media id expires by itself.
 
