@@ -60,7 +60,9 @@ class Child:
 def demo(
     keep: Annotated[
         bool,
-        typer.Option("--keep/--clean", help="Keep the scratch data directory to look at afterwards, or remove it."),
+        typer.Option(
+            "--keep/--clean", help="Keep the scratch data directory to look at afterwards, or remove it."
+        ),
     ] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     timeout: Annotated[
@@ -107,9 +109,11 @@ def demo(
         raise typer.Exit(130)
     report |= {
         "elapsed_s": round(time.monotonic() - started, 2),
-        "children": [c.to_json() for c in children] + [{"role": "redis", "pid": redis_pid, "stopped": redis_stopped}],
-        "data_dir": str(data_dir), "kept": keep,
-    }  # fmt: skip
+        "children": [c.to_json() for c in children]
+        + [{"role": "redis", "pid": redis_pid, "stopped": redis_stopped}],
+        "data_dir": str(data_dir),
+        "kept": keep,
+    }
     _finish(report, keep, as_json)
 
 
@@ -128,6 +132,7 @@ def _run(
         api.backends.repo  # noqa: B018 - the SQLite schema exists before any child opens it
         api.backends.producer  # noqa: B018 - and the embedded Redis runs: children reuse it
         redis_pid = embedded_redis_status(settings).get("pid")
+        info(f"demo: started the embedded Redis (pid {redis_pid})")
         logs = data_dir / "logs"
         logs.mkdir()
         for queue in QUEUES:
@@ -152,13 +157,14 @@ def _run(
             try:
                 finished = scenario.run(timeout)
             except ChildDied as exc:
-                display.line(f"demo: the {exc.child.role} (pid {exc.child.proc.pid}) exited early; see {exc.child.log}")
+                display.line(
+                    f"demo: the {exc.child.role} (pid {exc.child.proc.pid}) exited early; see {exc.child.log}"
+                )
                 finished = False
         checks = scenario.checks()
         if not finished:
-            checks.append({"check": f"every job ended within {timeout:g}s", "ok": False,
-                           "detail": "still running: " + ", ".join(
-                               f"{t.type} {t.job_id} {t.status}" for t in scenario.jobs.values() if not t.final)})  # fmt: skip
+            left = ", ".join(f"{t.type} {t.job_id} {t.status}" for t in scenario.jobs.values() if not t.final)
+            checks.append({"check": f"every job ended within {timeout:g}s", "ok": False, "detail": left})
         report = {
             "ok": all(c["ok"] for c in checks), "types": scenario.summary(), "checks": checks,
             "made": scenario.made(), "unavailable": scenario.unavailable,

@@ -112,7 +112,9 @@ class _Handler(BaseHTTPRequestHandler):
         token = self.headers.get("Authorization", "").removeprefix("Bearer ")
         if token in self.state.access_tokens:
             return True
-        self._send(401, {"title": "Unauthorized", "type": "about:blank", "status": 401, "detail": "Unauthorized"})
+        self._send(
+            401, {"title": "Unauthorized", "type": "about:blank", "status": 401, "detail": "Unauthorized"}
+        )
         return False
 
     def do_POST(self) -> None:
@@ -143,7 +145,13 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(401, {"error": "invalid_client"})
         with s.lock:
             if not secrets.compare_digest(form.get("refresh_token", ""), s.refresh_token):
-                return self._send(400, {"error": "invalid_grant", "error_description": "Value passed for the token was invalid."})
+                return self._send(
+                    400,
+                    {
+                        "error": "invalid_grant",
+                        "error_description": "Value passed for the token was invalid.",
+                    },
+                )
             s.refresh_token = "demo-refresh-" + secrets.token_urlsafe(16)  # single use: rotated
             access = "demo-access-" + secrets.token_urlsafe(16)
             s.access_tokens.add(access)

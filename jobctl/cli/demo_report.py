@@ -54,17 +54,20 @@ class Display:
 
     def enqueued(self, t: Tracked) -> None:
         if self._bar is None:
-            self.line(f"demo: enqueued {t.type:<17} {t.job_id}" + (f" (expect {t.expect})" if t.expect != "COMPLETED" else ""))
+            self.line(
+                f"demo: enqueued {t.type:<17} {t.job_id}"
+                + (f" (expect {t.expect})" if t.expect != "COMPLETED" else "")
+            )
 
     def tick(self) -> None:
         for t in self.scenario.jobs.values():
             if t.final and self._said.get(t.key) != t.status:
                 self._said[t.key] = t.status
                 if self._bar is None:
-                    took = t.seconds()
+                    took, tries = t.seconds(), t.row.attempts
                     self.line(f"demo: {t.status.lower():<9} {t.type:<17} {t.job_id}"
                               + (f" in {took:.2f}s" if took is not None else "")
-                              + (f" after {t.row.attempts} attempts" if t.row.attempts > 1 else ""))  # fmt: skip
+                              + (f" after {tries} attempts" if tries > 1 else ""))  # fmt: skip
         if self._bar is None:
             return
         for job_type, task in self._tasks.items():
@@ -76,7 +79,7 @@ class Display:
                 continue
             self._bar.start_task(task)
             done = sum(t.final for t in jobs)
-            statuses = sorted({t.status.lower() for t in jobs})
+            statuses = sorted({t.label for t in jobs})
             self._bar.update(task, total=len(jobs), completed=done, description=", ".join(statuses))
 
 

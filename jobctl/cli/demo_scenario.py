@@ -48,6 +48,13 @@ class Tracked:
         return "PENDING" if self.row is None else str(self.row.status.value)
 
     @property
+    def label(self) -> str:
+        """The status as the progress shows it: a PENDING job that ran already is retrying."""
+        if self.row is not None and self.status == "PENDING" and self.row.attempts > 0:
+            return "retrying"
+        return self.status.lower()
+
+    @property
     def final(self) -> bool:
         return self.row is not None and bool(self.row.status.is_final)
 
@@ -55,7 +62,7 @@ class Tracked:
         r = self.row
         if r is None or r.started_at is None or r.finished_at is None:
             return None
-        return max(0.0, (r.finished_at - r.started_at).total_seconds())
+        return max(0.0, float((r.finished_at - r.started_at).total_seconds()))
 
 
 @dataclass
@@ -65,6 +72,7 @@ class Scenario:
     platform: DemoPlatform
     jobs: dict[str, Tracked] = field(default_factory=dict)
     unavailable: dict[str, str] = field(default_factory=dict)  # job type -> why it was left out
+    refused: dict[str, str] = field(default_factory=dict)  # key -> why enqueueing it failed
     sources: dict[str, Any] = field(default_factory=dict)  # kind -> SourceRecord
     account_id: str = ""
     cancel_sent: bool = False
@@ -107,12 +115,15 @@ class Scenario:
 
     def _enqueue(self, key: str, job_type: str, payload: dict[str, Any], expect: str = "COMPLETED",
                  **options: Any) -> None:  # fmt: skip
-        from jobctl.domain.errors import ProcessorNotAvailableError
+        from jobctl.domain.errors import JobctlError, ProcessorNotAvailableError
 
         try:
             job = self.api.enqueue_job(job_type, payload, **options)
         except ProcessorNotAvailableError as exc:
             self.unavailable[job_type] = exc.message
+            return
+        except JobctlError as exc:  # reported as that job's failed check, not a crash of the demo
+            self.refused[key] = f"{job_type}: {exc.message}"
             return
         self.jobs[key] = tracked = Tracked(key, job.id, job_type, expect)
         self.on_enqueue(tracked)
@@ -150,8 +161,12 @@ class Scenario:
         t = self.jobs.get(key)
         return t.row if t is not None and t.status == "COMPLETED" else None
 
+    def _tried(self, key: str) -> bool:
+        """Enqueued, refused or left out already (the demo's keys of its stages are job types)."""
+        return key in self.jobs or key in self.refused or key in self.unavailable
+
     def _advance(self) -> None:
-        if "generate-content" not in self.jobs and all(
+        if not self._tried("generate-content") and all(
             self._done(k) for k in ("scrape-website", "sync-rss", "process-document")
         ):
             self._enqueue("generate-content", "generate-content", {
@@ -159,19 +174,25 @@ class Scenario:
                 "context_source_ids": [s.id for s in self.sources.values()],
             }, organization_id=ORG)  # fmt: skip
         content = self._done("generate-content")
-        if content is not None and "generate-image" not in self.jobs:
+        if content is not None and not self._tried("generate-image"):
             item = next(i["id"] for i in content.result["items"] if i["platform"] == "twitter")
             self._enqueue("generate-image", "generate-image",
                           {"prompt": TOPIC, "size": "1200x675", "content_item_id": item},
                           organization_id=ORG)  # fmt: skip
         image = self._done("generate-image")
-        if image is not None and "publish-content" not in self.jobs:
-            payload = {"content_item_id": image.result["content_item_id"], "social_account_id": self.account_id}
+        if image is not None and not self._tried("publish-content"):
+            payload = {
+                "content_item_id": image.result["content_item_id"],
+                "social_account_id": self.account_id,
+            }
             self._enqueue("publish-content", "publish-content", payload, organization_id=ORG)
-        if self._done("publish-content") is not None and "sync-analytics" not in self.jobs \
-                and "sync-analytics" not in self.unavailable:  # fmt: skip
-            self._enqueue("sync-analytics", "sync-analytics",
-                          {"social_account_id": self.account_id, "lookback": "30d"}, organization_id=ORG)
+        if self._done("publish-content") is not None and not self._tried("sync-analytics"):
+            self._enqueue(
+                "sync-analytics",
+                "sync-analytics",
+                {"social_account_id": self.account_id, "lookback": "30d"},
+                organization_id=ORG,
+            )
 
     def _follow_schedule(self) -> None:
         """Track the scheduler's firings of the demo schedule; pause it after one completed."""
@@ -180,15 +201,19 @@ class Scenario:
         if self.schedule_paused:
             return
         schedules = ScheduleAPI(self.api)
+        self._track_firings(schedules)
+        if any(t.key.startswith("scheduled-") and t.status == "COMPLETED" for t in self.jobs.values()):
+            schedules.pause(SCHEDULE)
+            self.schedule_paused = True
+            self._track_firings(schedules)  # one may have fired since the read: it is waited for too
+
+    def _track_firings(self, schedules: Any) -> None:
         _, firings = schedules.show(SCHEDULE)
         for firing in firings:
             key = f"scheduled-{firing.job_id}"
             if firing.job_id and key not in self.jobs:
                 self.jobs[key] = tracked = Tracked(key, firing.job_id, "sync-rss")
                 self.on_enqueue(tracked)
-        if any(t.key.startswith("scheduled-") and t.status == "COMPLETED" for t in self.jobs.values()):
-            schedules.pause(SCHEDULE)
-            self.schedule_paused = True
 
     def run(self, timeout: float) -> bool:
         """Poll until every job ended (True) or `timeout` seconds passed (False)."""
@@ -213,11 +238,13 @@ class Scenario:
             attempts = row.attempts if row is not None else 0
             check(f"{t.type} {t.key}", t.status == t.expect, f"expected {t.expect}, got {t.status} "
                   f"after {attempts} attempt(s)")  # fmt: skip
-        for job_type in TYPES:
-            if job_type in self.unavailable:
-                continue
+        for key, why in self.refused.items():
+            check(f"enqueue {key}", False, why)
+        for job_type in TYPES:  # a built-in type without its processor is a broken install
             done = [t for t in self.jobs.values() if t.type == job_type and t.status == "COMPLETED"]
-            check(f"{job_type} ran", bool(done), f"{len(done)} completed")
+            left_out = self.unavailable.get(job_type)
+            said = f"left out: {left_out}" if left_out else f"{len(done)} completed"
+            check(f"{job_type} ran", bool(done), said)
         retry, failure = self.jobs.get("retry"), self.jobs.get("failure")
         if retry is not None and retry.row is not None:
             check("retry retried, then completed", retry.row.attempts == 2 and retry.status == "COMPLETED",
@@ -226,18 +253,31 @@ class Scenario:
             r = failure.row
             check("failure used every attempt", r.attempts == r.max_attempts and failure.status == "FAILED",
                   f"{r.attempts}/{r.max_attempts} attempts, {failure.status}")  # fmt: skip
-        check("scheduler fired the demo schedule", self.schedule_paused,
-              "a firing completed, schedule paused" if self.schedule_paused else "no completed firing")
+        check(
+            "scheduler fired the demo schedule",
+            self.schedule_paused,
+            "a firing completed, schedule paused" if self.schedule_paused else "no completed firing",
+        )
         made = self.made()
-        check("context items made", made["items"] == {"WEBSITE": 1, "RSS": 3, "DOCUMENT": 1}, str(made["items"]))
+        check(
+            "context items made", made["items"] == {"WEBSITE": 1, "RSS": 3, "DOCUMENT": 1}, str(made["items"])
+        )
         image = made.get("image_path")
         check("image card written", bool(image) and Path(str(image)).is_file(), str(image))
         posts = self.platform.state.published()
         post_id = made.get("post_id")
         check("post on the stand-in", any(p["id"] == post_id for p in posts), f"post {post_id}")
-        check("token rotated", self.platform.state.refreshes == 1, f"{self.platform.state.refreshes} refresh(es)")
+        check(
+            "token rotated",
+            self.platform.state.refreshes == 1,
+            f"{self.platform.state.refreshes} refresh(es)",
+        )
         if "sync-analytics" not in self.unavailable:
-            check("analytics collected", (made.get("analytics_rows") or 0) > 0, f"{made.get('analytics_rows')} rows")
+            check(
+                "analytics collected",
+                (made.get("analytics_rows") or 0) > 0,
+                f"{made.get('analytics_rows')} rows",
+            )
             check("brand learning found insights", (made.get("insights") or 0) > 0, f"{made.get('insights')}")
         return out
 
@@ -279,7 +319,8 @@ class Scenario:
                 "failed": sum(t.status == "FAILED" for t in jobs),
                 "cancelled": sum(t.status == "CANCELLED" for t in jobs),
                 "median_s": round(statistics.median(times), 3) if times else None,
-                "made": self.unavailable.get(job_type) or what.get(job_type, ""),
+                "made": "left out: no processor installed" if job_type in self.unavailable
+                else what.get(job_type, ""),
                 "available": job_type not in self.unavailable,
             })  # fmt: skip
         return rows
