@@ -23,6 +23,7 @@ _TOP_LEVEL_KEYS = frozenset(
     {
         "redis_url", "database_url", "data_dir", "retry_intervals", "log_level",
         "queues", "limits", "worker", "fetch", "documents", "content", "jobs", "platforms",
+        "analytics",
     }
 )
 _QUEUE_KEYS = frozenset({"concurrency", "lock_seconds"})
@@ -48,6 +49,7 @@ PLATFORM_URL_ENV = {
     "threads": "JOBCTL_THREADS_API_URL",
 }  # fmt: skip
 _PLATFORM_KEYS = frozenset({*(f"{p}_api_url" for p in DEFAULT_PLATFORM_URLS), "timeout_s", "media_url"})
+_ANALYTICS_KEYS = frozenset({"lookback_days", "max_posts"})
 _REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 
 
@@ -95,6 +97,10 @@ class Settings:
     platform_urls: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_PLATFORM_URLS))
     publish_timeout_s: float = 30.0
     publish_media_url: str | None = None
+    # sync-analytics: how far back a sync lists each account's posts when its payload names no
+    # `since`, and the most posts it collects per account and sync (bounds one job's requests).
+    analytics_lookback_days: int = 30
+    analytics_max_posts: int = 200
 
     @property
     def effective_database_url(self) -> str:
@@ -156,6 +162,7 @@ class Settings:
                 "timeout_s": self.publish_timeout_s,
                 "media_url": mask_url(self.publish_media_url) if self.publish_media_url else None,
             },
+            "analytics": {"lookback_days": self.analytics_lookback_days, "max_posts": self.analytics_max_posts},
         }
 
 
@@ -461,6 +468,24 @@ def _apply_platforms(src: _Source, raw: object, s: Settings) -> Settings:
     return s
 
 
+def _apply_analytics(src: _Source, raw: object, s: Settings) -> Settings:
+    table = _want_table(src, "analytics", raw, _ANALYTICS_KEYS)
+    if "lookback_days" in table:
+        s = replace(s, analytics_lookback_days=_want_int(src, "analytics.lookback_days",
+                                                         table["lookback_days"], minimum=1))  # fmt: skip
+    if "max_posts" in table:
+        s = replace(s, analytics_max_posts=_want_int(src, "analytics.max_posts", table["max_posts"], minimum=1))
+    return s
+
+
+def _analytics_env(s: Settings, env: Mapping[str, str]) -> Settings:
+    if (value := _get(env, "JOBCTL_ANALYTICS_LOOKBACK_DAYS")) is not None:
+        s = replace(s, analytics_lookback_days=_env_int("JOBCTL_ANALYTICS_LOOKBACK_DAYS", value, 1))
+    if (value := _get(env, "JOBCTL_ANALYTICS_MAX_POSTS")) is not None:
+        s = replace(s, analytics_max_posts=_env_int("JOBCTL_ANALYTICS_MAX_POSTS", value, 1))
+    return s
+
+
 def _platform_env(s: Settings, env: Mapping[str, str]) -> Settings:
     urls = dict(s.platform_urls)
     for platform, name in PLATFORM_URL_ENV.items():
@@ -471,7 +496,7 @@ def _platform_env(s: Settings, env: Mapping[str, str]) -> Settings:
         s = replace(s, publish_timeout_s=_env_seconds("JOBCTL_PUBLISH_TIMEOUT_SECONDS", value))
     if (value := _get(env, "JOBCTL_PUBLISH_MEDIA_URL")) is not None:
         s = replace(s, publish_media_url=_content_url(_ENV, "JOBCTL_PUBLISH_MEDIA_URL", value))
-    return s
+    return _analytics_env(s, env)
 
 
 def _env_bool(name: str, value: str) -> bool:
@@ -536,7 +561,7 @@ def _from_file(path: Path | None, data: dict[str, object], env: Mapping[str, str
 def _apply_sections(src: _Source, data: dict[str, object], s: Settings) -> Settings:
     sections = (
         ("fetch", _apply_fetch), ("content", _apply_content), ("jobs", _apply_jobs),
-        ("platforms", _apply_platforms),
+        ("platforms", _apply_platforms), ("analytics", _apply_analytics),
     )  # fmt: skip
     for key, apply in sections:
         if key in data:
@@ -645,6 +670,8 @@ _SOURCES: tuple[tuple[str, str | None, tuple[str, ...]], ...] = (
     ("platforms.threads_api_url", "JOBCTL_THREADS_API_URL", ("platforms", "threads_api_url")),
     ("platforms.timeout_s", "JOBCTL_PUBLISH_TIMEOUT_SECONDS", ("platforms", "timeout_s")),
     ("platforms.media_url", "JOBCTL_PUBLISH_MEDIA_URL", ("platforms", "media_url")),
+    ("analytics.lookback_days", "JOBCTL_ANALYTICS_LOOKBACK_DAYS", ("analytics", "lookback_days")),
+    ("analytics.max_posts", "JOBCTL_ANALYTICS_MAX_POSTS", ("analytics", "max_posts")),
 )
 
 

@@ -32,6 +32,7 @@ from typing import Any, ClassVar
 import httpx
 
 from jobctl.domain.redaction import redact
+from jobctl.services.platforms.metrics import MetricsQuery, PostStats
 
 _EXCERPT = 300
 _URL = re.compile(r"https?://\S+")
@@ -153,6 +154,11 @@ class PlatformClient(ABC):
     @abstractmethod
     def find_post(self, text: str) -> str | None:
         """The id of the account's recent post with this text, if any (for idempotent retries)."""
+
+    def post_metrics(self, query: MetricsQuery) -> list[PostStats]:
+        """The account's posts published since `query.since`, with their counts (issue 13; each
+        platform's module implements it against its documented metrics API)."""
+        raise NotImplementedError(f"{self.platform}: no metrics client")
 
     def error_reason(self, body: Any) -> str | None:
         """The human reason in the platform's error body (overridden per platform)."""

@@ -7,10 +7,22 @@
   RateLimited, even on HTTP 400 (Meta gives no Retry-After: the default wait applies);
 - any other 4xx -> ContentRejected with the error's message.
 https://developers.facebook.com/docs/graph-api/guides/error-handling
+
+Rate-limit headers: Meta sends no Retry-After. Business-use-case limits (Pages with a Page token,
+Instagram) say when access comes back in `X-Business-Use-Case-Usage`:
+`{"<business id>": [{"type", "call_count", "total_cputime", "total_time",
+"estimated_time_to_regain_access": minutes}]}`; platform limits report usage percentages in
+`X-App-Usage` (`{"call_count", "total_cputime", "total_time"}`) without a time, so the default
+wait applies. https://developers.facebook.com/docs/graph-api/overview/rate-limiting
+
+Lists (`/{id}/posts`, `/{id}/media`, `/{id}/threads`) page with cursors: `paging.cursors.after`
+while `paging.next` is present (`list_edge`).
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
@@ -23,10 +35,31 @@ from jobctl.services.platforms.base import (
     retry_after_s,
     same_text,
 )
+from jobctl.services.platforms.metrics import MetricsQuery, after_cursor, unix
 
 TOKEN_CODES = frozenset({102, 190})
 RATE_CODES = frozenset({4, 17, 32, 613, *range(80001, 80015)})
 LOOKUP_COUNT = 20
+
+
+def regain_access_s(headers: Mapping[str, str]) -> float | None:
+    """The longest `estimated_time_to_regain_access` (minutes) in X-Business-Use-Case-Usage, in
+    seconds; None when the header is absent, unreadable or says 0."""
+    raw = headers.get("x-business-use-case-usage")
+    if not raw:
+        return None
+    try:
+        usage = json.loads(raw)
+    except ValueError:
+        return None
+    minutes = [
+        float(entry.get("estimated_time_to_regain_access") or 0)
+        for entries in (usage.values() if isinstance(usage, dict) else [])
+        for entry in (entries if isinstance(entries, list) else [])
+        if isinstance(entry, dict)
+    ]
+    longest = max(minutes, default=0.0)
+    return longest * 60 if longest > 0 else None
 
 
 class MetaClient(PlatformClient):
@@ -45,8 +78,8 @@ class MetaClient(PlatformClient):
         where = f"{self.platform} {response.request.method} {response.request.url.path}"
         if code in TOKEN_CODES:
             return TokenRejected(f"{where}: the access token was refused (code {code}): {reason}")
-        if code in RATE_CODES:
-            wait = retry_after_s(response.headers)
+        if code in RATE_CODES or response.status_code == 429:
+            wait = retry_after_s(response.headers) or regain_access_s(response.headers)
             wait = self.settings.default_rate_wait_s if wait is None else wait
             return RateLimited(f"{where}: rate limited (code {code}); retry after {wait:g}s", wait)
         return None
@@ -58,6 +91,23 @@ class MetaClient(PlatformClient):
 
             raise PlatformUnavailable(f"{self.platform} answered without an id")
         return str(body["id"])
+
+    def list_edge(self, path: str, fields: str, query: MetricsQuery) -> list[dict[str, Any]]:
+        """The objects of a list edge published since `query.since` (the API's `since`, Unix
+        seconds), following `after` cursors, at most `query.max_posts`."""
+        params: dict[str, Any] = {"fields": fields, "limit": min(100, max(1, query.page_size))}
+        if query.since is not None:
+            params["since"] = unix(query.since)
+        out: list[dict[str, Any]] = []
+        while len(out) < query.max_posts:
+            self.start_operation()
+            body = self.json(self.request("GET", path, params=params))
+            out += [o for o in (body.get("data") or []) if isinstance(o, dict) and o.get("id")]
+            after = after_cursor(body)
+            if after is None:
+                break
+            params["after"] = after
+        return out[: query.max_posts]
 
     def find_in(self, path: str, field: str, text: str) -> str | None:
         """The id of the first listed object at `path` whose `field` is `text`."""
