@@ -160,8 +160,10 @@ def sync_account(
     analytics: AnalyticsRepository,
     query: MetricsQuery,
     now: Callable[[], datetime],
+    collected_at: datetime,
 ) -> tuple[AccountOutcome, list[PostMetrics]]:
-    """Collect one account; never raises a platform error (it becomes the outcome)."""
+    """Collect one account; never raises a platform error (it becomes the outcome). Every row
+    of one run carries the run's time, so a run is one point of the trend."""
     client = make_client(account)
     try:
         stats = client.post_metrics(query)
@@ -175,10 +177,10 @@ def sync_account(
         return outcome, []
     finally:
         client.close()
-    at = now()
-    rows = to_metrics(account, stats, analytics.published_posts(account.organization_id, account.platform), at)
+    ours = analytics.published_posts(account.organization_id, account.platform)
+    rows = to_metrics(account, stats, ours, collected_at)
     analytics.add_metrics(rows)
-    state.mark_synced(accounts, account, at)
+    state.mark_synced(accounts, account, now())
     linked = sum(1 for r in rows if r.content_item_id)
     return AccountOutcome(account.id, account.platform, account.handle, True, len(rows), linked), rows
 
@@ -221,7 +223,7 @@ def sync_analytics(
     for n, account in enumerate(targets):
         if between_accounts is not None:
             between_accounts(n, len(targets), account)
-        outcome, rows = sync_account(account, make_client, accounts, analytics, query, now)
+        outcome, rows = sync_account(account, make_client, accounts, analytics, query, now, run.collected_at)
         run.accounts.append(outcome)
         run.metrics += rows
     return run
