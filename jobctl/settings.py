@@ -162,7 +162,10 @@ class Settings:
                 "timeout_s": self.publish_timeout_s,
                 "media_url": mask_url(self.publish_media_url) if self.publish_media_url else None,
             },
-            "analytics": {"lookback_days": self.analytics_lookback_days, "max_posts": self.analytics_max_posts},
+            "analytics": {
+                "lookback_days": self.analytics_lookback_days,
+                "max_posts": self.analytics_max_posts,
+            },
         }
 
 
@@ -471,10 +474,11 @@ def _apply_platforms(src: _Source, raw: object, s: Settings) -> Settings:
 def _apply_analytics(src: _Source, raw: object, s: Settings) -> Settings:
     table = _want_table(src, "analytics", raw, _ANALYTICS_KEYS)
     if "lookback_days" in table:
-        s = replace(s, analytics_lookback_days=_want_int(src, "analytics.lookback_days",
-                                                         table["lookback_days"], minimum=1))  # fmt: skip
+        days = _want_int(src, "analytics.lookback_days", table["lookback_days"], minimum=1)
+        s = replace(s, analytics_lookback_days=days)
     if "max_posts" in table:
-        s = replace(s, analytics_max_posts=_want_int(src, "analytics.max_posts", table["max_posts"], minimum=1))
+        posts = _want_int(src, "analytics.max_posts", table["max_posts"], minimum=1)
+        s = replace(s, analytics_max_posts=posts)
     return s
 
 

@@ -62,7 +62,13 @@ class FakePlatforms:
         return len([p for p in self.posts if platform is None or p["platform"] == platform])
 
     def seed(
-        self, platform: str, owner: str, n: int, *, start: datetime = SEED_START, every: timedelta = timedelta(hours=5)
+        self,
+        platform: str,
+        owner: str,
+        n: int,
+        *,
+        start: datetime = SEED_START,
+        every: timedelta = timedelta(hours=5),
     ) -> list[str]:
         """`n` published posts of `owner` on `platform` (oldest first), with counts; their ids."""
         ids = []
@@ -82,7 +88,11 @@ class FakePlatforms:
             self.metrics_script.setdefault(owner, []).append(step)
 
     def metrics_requests(self, owner: str | None = None) -> list[dict[str, Any]]:
-        return [r for r in self.seen if r["method"] == "GET" and (owner is None or owner in r["path"] + r["query"])]
+        return [
+            r
+            for r in self.seen
+            if r["method"] == "GET" and (owner is None or owner in r["path"] + r["query"])
+        ]
 
 
 _ROUTES = (
@@ -228,7 +238,9 @@ class Handler(BaseHTTPRequestHandler):
                 201, {"data": {"id": post_id, "text": form["text"], "edit_history_tweet_ids": [post_id]}}
             )
 
-    def _listed(self, platform: str, owner: str | None, since: datetime | None = None) -> list[dict[str, Any]]:
+    def _listed(
+        self, platform: str, owner: str | None, since: datetime | None = None
+    ) -> list[dict[str, Any]]:
         """`owner`'s posts on `platform`, newest first (posts without an owner are anyone's)."""
         return [
             p for p in reversed(self.state.posts)
@@ -237,7 +249,9 @@ class Handler(BaseHTTPRequestHandler):
         ]  # fmt: skip
 
     @staticmethod
-    def _page(posts: list[dict[str, Any]], offset: str | None, size: int) -> tuple[list[dict[str, Any]], str | None]:
+    def _page(
+        posts: list[dict[str, Any]], offset: str | None, size: int
+    ) -> tuple[list[dict[str, Any]], str | None]:
         start = int(offset or 0)
         page = posts[start : start + size]
         return page, (str(start + size) if start + size < len(posts) else None)
@@ -300,7 +314,10 @@ class Handler(BaseHTTPRequestHandler):
         return next((p for p in self.state.posts if p["platform"] == "linkedin" and p["id"] == urn), None)
 
     def li_org_stats(self, path: str, form: Any, query: Any) -> None:
-        if query.get("q") != ["organizationalEntity"] or self.headers.get("X-Restli-Protocol-Version") != "2.0.0":
+        if (
+            query.get("q") != ["organizationalEntity"]
+            or self.headers.get("X-Restli-Protocol-Version") != "2.0.0"
+        ):
             self._send(400, {"status": 400, "message": "q=organizationalEntity and Rest.li 2.0 required"})
             return
         elements = []
@@ -333,7 +350,9 @@ class Handler(BaseHTTPRequestHandler):
         if post is None or kind not in names or query.get("aggregation") != ["TOTAL"]:
             self._send(400, {"status": 400, "message": f"bad entity or queryType: {entity} {kind}"})
             return
-        metric_type = {"com.linkedin.adsexternalapi.memberanalytics.v1.CreatorPostAnalyticsMetricTypeV1": kind}
+        metric_type = {
+            "com.linkedin.adsexternalapi.memberanalytics.v1.CreatorPostAnalyticsMetricTypeV1": kind
+        }
         self._send(200, {"elements": [{"count": post["metrics"][names[kind]], "metricType": metric_type}]})
 
     def fb_create(self, path: str, form: dict[str, Any], query: Any) -> None:

@@ -73,10 +73,9 @@ class SyncAnalyticsProcessor:
             organization_id=payload.organization_id, social_account_id=payload.social_account_id,
             query=query, now=support.now, between_accounts=between,
         )  # fmt: skip
-        for outcome in run.accounts:
-            ctx.log(f"{outcome.platform} {outcome.handle}: "
-                    + (f"{outcome.posts} posts" if outcome.ok else f"{outcome.error_kind}: {outcome.message}"),
-                    social_account_id=outcome.social_account_id)  # fmt: skip
+        for o in run.accounts:
+            said = f"{o.posts} posts" if o.ok else f"{o.error_kind}: {o.message}"
+            ctx.log(f"{o.platform} {o.handle}: {said}", social_account_id=o.social_account_id)
         ctx.progress(len(run.accounts), len(run.accounts), f"{run.posts} posts")
         run.raise_for_outcome()
         if run.posts:

@@ -136,7 +136,10 @@ class AnalyticsRepository:
         """The newest collection of each post (a window function: SQLite >= 3.25 and PostgreSQL)."""
         rank = (
             func.row_number()
-            .over(partition_by=(pa.platform, pa.external_post_id), order_by=(pa.collected_at.desc(), pa.id.desc()))
+            .over(
+                partition_by=(pa.platform, pa.external_post_id),
+                order_by=(pa.collected_at.desc(), pa.id.desc()),
+            )
             .label("rank")
         )
         inner = self._filtered(

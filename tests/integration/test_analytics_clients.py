@@ -48,8 +48,10 @@ def test_every_post_of_the_account_is_listed_with_its_counts(fake: FakePlatforms
     assert newest.published_at == SEED_START + 129 * timedelta(hours=5)
     assert newest.likes == 139 and newest.comments == 2
     expected = {  # what each platform reports of the seed's counts, in its own names
-        "twitter": (2290, None, 1, 1, 3), "linkedin": (2290, 1445, 1, 0, 3),
-        "facebook": (2290, 1445, 1, 0, 3), "instagram": (2290, 1445, 1, 1, 0),
+        "twitter": (2290, None, 1, 1, 3),
+        "linkedin": (2290, 1445, 1, 0, 3),
+        "facebook": (2290, 1445, 1, 0, 3),
+        "instagram": (2290, 1445, 1, 1, 0),
         "threads": (2290, None, 1, 0, 0),
     }[platform]
     assert (newest.impressions, newest.reach, newest.shares, newest.saves, newest.clicks) == expected
@@ -88,7 +90,13 @@ def test_linkedin_member_posts_use_member_creator_post_analytics(fake: FakePlatf
         stats = c.post_metrics(MetricsQuery())
     assert {s.external_post_id for s in stats} == set(ids)
     first = next(s for s in stats if s.external_post_id == ids[0])
-    assert (first.impressions, first.reach, first.likes, first.comments, first.shares) == (1000, 800, 10, 2, 1)
+    assert (first.impressions, first.reach, first.likes, first.comments, first.shares) == (
+        1000,
+        800,
+        10,
+        2,
+        1,
+    )
     kinds = [parse_qs(r["query"]).get("queryType", [None])[0] for r in fake.seen
              if r["path"] == "/rest/memberCreatorPostAnalytics"]  # fmt: skip
     assert sorted(kinds) == sorted(["IMPRESSION", "MEMBERS_REACHED", "REACTION", "COMMENT", "RESHARE"] * 2)
@@ -108,8 +116,13 @@ def test_linkedin_organisation_statistics_are_batched(fake: FakePlatforms) -> No
 def test_429_with_retry_after_is_rate_limited(fake: FakePlatforms, platform: str) -> None:
     fake.seed(platform, OWNERS[platform], 3)
     reset = int(time.time()) + 120
-    body = ({"title": "Too Many Requests", "detail": "Too Many Requests", "type": "about:blank", "status": 429}
-            if platform == "twitter" else {"error": {"message": "rate", "code": 4}})  # fmt: skip
+    problem = {
+        "title": "Too Many Requests",
+        "detail": "Too Many Requests",
+        "type": "about:blank",
+        "status": 429,
+    }
+    body = problem if platform == "twitter" else {"error": {"message": "rate", "code": 4}}
     fake.script_metrics(Scripted(status=429, body=body, headers={
         "Retry-After": "120", "x-rate-limit-limit": "900", "x-rate-limit-remaining": "0",
         "x-rate-limit-reset": str(reset)}), owner=OWNERS[platform])  # fmt: skip
@@ -148,7 +161,9 @@ def test_a_refused_token_is_token_rejected_and_redacted(fake: FakePlatforms, pla
 
 def test_500_and_slow_answers_are_unavailable(fake: FakePlatforms) -> None:
     fake.seed("threads", OWNERS["threads"], 2)
-    fake.script_metrics(Scripted(status=500, body={"error": {"message": "An unknown error occurred", "code": 1}}))
+    fake.script_metrics(
+        Scripted(status=500, body={"error": {"message": "An unknown error occurred", "code": 1}})
+    )
     with client(fake, "threads") as c, pytest.raises(PlatformUnavailable):
         c.post_metrics(MetricsQuery())
     fake.script_metrics(Scripted(hang_s=0.3))  # slow but within the deadline: answered

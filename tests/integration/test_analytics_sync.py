@@ -43,7 +43,9 @@ class Setup:
         self.content = ContentRepository(engine)
         self.fake = fake
 
-    def account(self, platform: str, external_id: str, token: str = TOKEN, org: str = "acme") -> SocialAccount:
+    def account(
+        self, platform: str, external_id: str, token: str = TOKEN, org: str = "acme"
+    ) -> SocialAccount:
         account = SocialAccount(
             id=f"acc_{platform}_{external_id[-6:]}", organization_id=org, platform=platform,
             handle=f"@{org}_{platform}", external_id=external_id, status=AccountStatus.ACTIVE,
@@ -53,7 +55,9 @@ class Setup:
 
     def client(self, account: SocialAccount) -> Any:
         settings = ClientSettings(self.fake.url, total_timeout_s=5.0)
-        return client_class(account.platform)(settings, Credentials(account.external_id, account.access_token))
+        return client_class(account.platform)(
+            settings, Credentials(account.external_id, account.access_token)
+        )
 
     def sync(self, account_id: str | None = None, **query: Any) -> Any:
         return sync_analytics(
@@ -83,7 +87,9 @@ def test_an_account_syncs_its_posts_into_post_analytics_linked_to_our_items(setu
     rows = setup.analytics.list_metrics("acme")
     assert len(rows) == 5 and {r.external_post_id for r in rows} == set(ids)
     ours = next(r for r in rows if r.external_post_id == ids[2])
-    assert ours.content_item_id == item.id and ours.topic == "durable queues" and ours.hashtags == ("#Queues",)
+    assert (
+        ours.content_item_id == item.id and ours.topic == "durable queues" and ours.hashtags == ("#Queues",)
+    )
     assert ours.published_at == SEED_START + timedelta(hours=10)  # the platform's time
     assert ours.engagement_rate == pytest.approx((12 + 2 + 1 + 1 + 3) / 1020)
 
@@ -115,7 +121,10 @@ def test_one_failing_account_does_not_fail_the_others(setup: Setup) -> None:
     assert by_id[good.id]["ok"] and by_id[good.id]["posts"] == 3
     assert by_id[broken.id]["error_kind"] == "unavailable" and "HTTP 500" in by_id[broken.id]["message"]
     assert by_id[expired.id]["error_kind"] == "token_rejected"
-    assert "NEEDS_REAUTH" in by_id[expired.id]["message"] and "jobctl accounts add" in by_id[expired.id]["message"]
+    assert (
+        "NEEDS_REAUTH" in by_id[expired.id]["message"]
+        and "jobctl accounts add" in by_id[expired.id]["message"]
+    )
     assert (result["accounts_synced"], result["accounts_failed"], result["posts"]) == (1, 2, 3)
     assert setup.accounts.get_account(expired.id).status == AccountStatus.NEEDS_REAUTH  # type: ignore[union-attr]
     kept = setup.accounts.get_account(broken.id)

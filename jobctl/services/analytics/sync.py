@@ -51,7 +51,12 @@ from jobctl.store.analytics_repo import AnalyticsRepository, PublishedPost
 log = logging.getLogger("jobctl.analytics")
 ClientFactory = Callable[[SocialAccount], PlatformClient]
 
-RATE_LIMITED, TOKEN_REJECTED, UNAVAILABLE, REJECTED = "rate_limited", "token_rejected", "unavailable", "rejected"
+RATE_LIMITED, TOKEN_REJECTED, UNAVAILABLE, REJECTED = (
+    "rate_limited",
+    "token_rejected",
+    "unavailable",
+    "rejected",
+)
 
 
 @dataclass(frozen=True)
@@ -145,9 +150,7 @@ def _failure(account: SocialAccount, exc: PlatformError) -> AccountOutcome:
             "NEEDS_REAUTH: reconnect it with a new token (`jobctl accounts remove` then "
             "`jobctl accounts add`), then enqueue sync-analytics again"
         )
-    elif isinstance(exc, ContentRejected):
-        kind = REJECTED
-    elif not isinstance(exc, PlatformUnavailable):
+    elif isinstance(exc, ContentRejected) or not isinstance(exc, PlatformUnavailable):
         kind = REJECTED
     return AccountOutcome(account.id, account.platform, account.handle, False, error_kind=kind,
                           message=message, retry_after_s=wait)  # fmt: skip
@@ -158,6 +161,7 @@ def sync_account(
     make_client: ClientFactory,
     accounts: AccountRepository,
     analytics: AnalyticsRepository,
+    *,
     query: MetricsQuery,
     now: Callable[[], datetime],
     collected_at: datetime,
@@ -223,7 +227,9 @@ def sync_analytics(
     for n, account in enumerate(targets):
         if between_accounts is not None:
             between_accounts(n, len(targets), account)
-        outcome, rows = sync_account(account, make_client, accounts, analytics, query, now, run.collected_at)
+        outcome, rows = sync_account(
+            account, make_client, accounts, analytics, query=query, now=now, collected_at=run.collected_at
+        )
         run.accounts.append(outcome)
         run.metrics += rows
     return run

@@ -71,7 +71,10 @@ class XClient(PlatformClient):
 
     def post_metrics(self, query: MetricsQuery) -> list[PostStats]:
         path = f"/2/users/{self.credentials.external_id}/tweets"
-        params: dict[str, Any] = {"tweet.fields": TWEET_FIELDS, "max_results": min(100, max(5, query.page_size))}
+        params: dict[str, Any] = {
+            "tweet.fields": TWEET_FIELDS,
+            "max_results": min(100, max(5, query.page_size)),
+        }
         if query.since is not None:
             params["start_time"] = query.since.strftime("%Y-%m-%dT%H:%M:%SZ")
         out: list[PostStats] = []
