@@ -57,6 +57,7 @@ class FakePlatforms:
     ids: Iterator[int] = field(default_factory=lambda: itertools.count(1000))
     # metrics GETs: owner (external id, "" for anyone) -> the scripted answers of its next GETs
     metrics_script: dict[str, list[Scripted]] = field(default_factory=dict)
+    seeded: dict[str, dict[str, Any]] = field(default_factory=dict)  # seeded post id -> post
 
     def count(self, platform: str | None = None) -> int:
         return len([p for p in self.posts if platform is None or p["platform"] == platform])
@@ -80,6 +81,7 @@ class FakePlatforms:
                            "comments": 2, "shares": 1, "saves": 1, "clicks": 3}  # fmt: skip
                 self.posts.append({"platform": platform, "id": post_id, "text": f"post {raw}", "owner": owner,
                                    "created": start + i * every, "metrics": metrics})  # fmt: skip
+                self.seeded[post_id] = self.posts[-1]
                 ids.append(post_id)
         return ids
 
@@ -311,7 +313,8 @@ class Handler(BaseHTTPRequestHandler):
         self._send(200, {"elements": data, "paging": {"count": size, "start": start, "links": []}})
 
     def _li_post(self, urn: str) -> dict[str, Any] | None:
-        return next((p for p in self.state.posts if p["platform"] == "linkedin" and p["id"] == urn), None)
+        post = self.state.seeded.get(urn)
+        return post if post is not None and post["platform"] == "linkedin" else None
 
     def li_org_stats(self, path: str, form: Any, query: Any) -> None:
         if (
@@ -419,7 +422,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def meta_insights(self, path: str, form: Any, query: Any) -> None:
         media_id = path.split("/")[1]
-        post = next((p for p in self.state.posts if p["id"] == media_id and p.get("metrics")), None)
+        post = self.state.seeded.get(media_id)
         if post is None:
             self._send(400, {"error": {"message": "Unsupported get request.", "type": "GraphMethodException",
                                        "code": 100, "fbtrace_id": "Afake"}})  # fmt: skip
