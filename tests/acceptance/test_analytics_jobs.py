@@ -1,8 +1,8 @@
 """sync-analytics through a real worker: two accounts of acme against the platform server on
 127.0.0.1, `jobctl enqueue sync-analytics --org acme --wait` stores their posts' metrics in
 post_analytics, `jobctl analytics show` reports them (table and --json); a revoked token marks
-its account NEEDS_REAUTH and fails a one-account job at once, without a retry. No token shows in
-any output or worker log line."""
+its account NEEDS_REAUTH and fails a one-account job at once, without a retry; a 429 with
+Retry-After 120 defers the job by 120 s. No token shows in any output or worker log line."""
 
 from __future__ import annotations
 
@@ -10,12 +10,13 @@ import json
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_support import Cli
-from platform_fake import FakePlatforms, serve
+from cli_support import Cli, wait_until
+from platform_fake import FakePlatforms, Scripted, serve
 
 TOKEN = "x-analytics-tok-SECRET-7a6b5c4d"
 REVOKED = "li-revoked-tok-SECRET-1f2e3d4c"
@@ -106,3 +107,31 @@ def test_a_token_refused_during_the_only_accounts_sync_fails_without_retry(
     assert cli.json("accounts", "show", account["id"], "--json")["status"] == "NEEDS_REAUTH"
     outputs += [log.read_text(), json.dumps(cli.json("jobs", "show", job["id"], "--json"))]
     assert all(REVOKED not in text for text in outputs)
+
+
+def test_a_429_with_retry_after_120_defers_the_job_by_120_s(
+    cli: Cli, platforms: FakePlatforms, tmp_path: Path
+) -> None:
+    cli.env.update({"JOBCTL_X_API_URL": platforms.url})
+    log = tmp_path / "worker.log"
+    cli.start_worker("analytics-sync", log=log, extra=("--concurrency", "1"))
+    account, _ = _add(cli, "x", "2244994945", TOKEN)
+    platforms.seed("twitter", "2244994945", 2)
+    limited = {"Retry-After": "120", "x-rate-limit-remaining": "0"}
+    body = {"title": "Too Many Requests", "status": 429}
+    platforms.script_metrics(Scripted(status=429, body=body, headers=limited))
+    queued = cli.json(
+        "enqueue", "sync-analytics", f"social_account_id={account['id']}", "--org", "acme", "--json"
+    )
+
+    def deferred() -> dict[str, Any] | None:
+        job = cli.json("jobs", "show", queued["id"], "--json")
+        return job if job["status"] == "PENDING" and job.get("next_attempt_at") else None
+
+    job = wait_until(deferred, timeout=60, interval=0.5)
+    assert job, cli.json("jobs", "show", queued["id"], "--json")
+    wait = datetime.fromisoformat(job["next_attempt_at"]) - datetime.fromisoformat(job["updated_at"])
+    assert wait >= timedelta(seconds=119), job
+    assert "rate limited" in job["error"]["message"] and "120" in job["error"]["message"]
+    assert len(platforms.metrics_requests("2244994945")) == 1  # nothing more before the reset
+    assert TOKEN not in json.dumps(job) + log.read_text()

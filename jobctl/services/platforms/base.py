@@ -206,6 +206,14 @@ class PlatformClient(ABC):
         except ValueError:
             raise PlatformUnavailable(f"{self.platform} sent an answer that is not JSON") from None
 
+    def json_object(self, response: httpx.Response) -> dict[str, Any]:
+        """The answer's JSON object (metrics reads): anything else is the platform misbehaving."""
+        body = self.json(response)
+        if not isinstance(body, dict):
+            where = f"{self.platform} {response.request.method} {response.request.url.path}"
+            raise PlatformUnavailable(f"{where}: the answer is not a JSON object")
+        return body
+
     def _error(self, where: str, response: httpx.Response) -> PlatformError:
         status = response.status_code
         try:

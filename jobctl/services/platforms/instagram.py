@@ -33,6 +33,7 @@ from jobctl.services.platforms.metrics import MetricsQuery, PostStats, count, in
 DEFAULT_BASE_URL = "https://graph.facebook.com/v21.0"
 MEDIA_FIELDS = "id,timestamp,like_count,comments_count"
 MEDIA_METRICS = "reach,likes,comments,shares,saved,views"
+METRIC_PARAMS = {"metric": MEDIA_METRICS}
 
 
 class InstagramClient(MetaClient):
@@ -59,7 +60,7 @@ class InstagramClient(MetaClient):
         media_id = str(media["id"])
         self.start_operation()
         try:
-            body = self.json(self.request("GET", f"/{media_id}/insights", params={"metric": MEDIA_METRICS}))
+            body = self.json_object(self.request("GET", f"/{media_id}/insights", params=METRIC_PARAMS))
             values = insight_values(body)
         except ContentRejected:  # no insights for this media: the list's counts stand
             values = {}

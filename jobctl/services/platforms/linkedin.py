@@ -117,7 +117,7 @@ class LinkedInClient(PlatformClient):
             params = {"q": "author", "author": self.credentials.external_id, "count": size,
                       "start": start, "sortBy": "CREATED"}  # fmt: skip
             self.start_operation()
-            body = self.json(self.request("GET", "/rest/posts", params=params))
+            body = self.json_object(self.request("GET", "/rest/posts", params=params))
             elements = [e for e in (body.get("elements") or []) if isinstance(e, dict) and e.get("id")]
             for post in elements:
                 published = parse_time(post.get("publishedAt") or post.get("createdAt"))
@@ -140,7 +140,7 @@ class LinkedInClient(PlatformClient):
                 if picked:
                     query += f"&{key}=List({','.join(picked)})"
             self.start_operation()
-            body = self.json(self.request("GET", f"/rest/organizationalEntityShareStatistics?{query}"))
+            body = self.json_object(self.request("GET", f"/rest/organizationalEntityShareStatistics?{query}"))
             for element in body.get("elements") or []:
                 urn = element.get("share") or element.get("ugcPost") if isinstance(element, dict) else None
                 totals = element.get("totalShareStatistics") if urn else None
@@ -162,7 +162,7 @@ class LinkedInClient(PlatformClient):
             self.start_operation()
             path = (f"/rest/memberCreatorPostAnalytics?q=entity&entity={entity}"
                     f"&queryType={query_type}&aggregation=TOTAL")  # fmt: skip
-            body = self.json(self.request("GET", path))
+            body = self.json_object(self.request("GET", path))
             total = sum(count(e.get("count")) for e in body.get("elements") or [] if isinstance(e, dict))
             out[name] = total
         return out

@@ -101,7 +101,7 @@ class MetaClient(PlatformClient):
         out: list[dict[str, Any]] = []
         while len(out) < query.max_posts:
             self.start_operation()
-            body = self.json(self.request("GET", path, params=params))
+            body = self.json_object(self.request("GET", path, params=params))
             out += [o for o in (body.get("data") or []) if isinstance(o, dict) and o.get("id")]
             after = after_cursor(body)
             if after is None:

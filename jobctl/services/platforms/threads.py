@@ -27,6 +27,7 @@ from jobctl.services.platforms.metrics import MetricsQuery, PostStats, insight_v
 
 DEFAULT_BASE_URL = "https://graph.threads.net/v1.0"
 MEDIA_METRICS = "views,likes,replies,reposts,quotes,shares"
+METRIC_PARAMS = {"metric": MEDIA_METRICS}
 
 
 class ThreadsClient(MetaClient):
@@ -49,7 +50,7 @@ class ThreadsClient(MetaClient):
     def _stats(self, post: dict[str, Any]) -> PostStats:
         media_id = str(post["id"])
         self.start_operation()
-        body = self.json(self.request("GET", f"/{media_id}/insights", params={"metric": MEDIA_METRICS}))
+        body = self.json_object(self.request("GET", f"/{media_id}/insights", params=METRIC_PARAMS))
         v = insight_values(body)
         return PostStats(
             media_id, parse_time(post.get("timestamp")), impressions=v.get("views"),

@@ -80,9 +80,7 @@ class XClient(PlatformClient):
         out: list[PostStats] = []
         while len(out) < query.max_posts:
             self.start_operation()  # each page its own deadline
-            body = self.json(self.request("GET", path, params=params))
-            if not isinstance(body, dict):
-                raise PlatformUnavailable(f"twitter GET {path} answered without a JSON object")
+            body = self.json_object(self.request("GET", path, params=params))
             out += [_stats(p) for p in body.get("data") or [] if isinstance(p, dict) and "id" in p]
             token = (body.get("meta") or {}).get("next_token")
             if not token:
