@@ -25,7 +25,6 @@ from jobctl.cli.output import info, print_json, table
 # the demo's own site on 127.0.0.1 (demo_site.py), never the network; content and image
 # generation run on the offline providers once the syncs have made context.
 SAMPLE_PAYLOADS: dict[str, dict[str, Any]] = {
-    "sync-analytics": {},
     "refresh-token": {"social_account_id": "acct-1"},
 }
 QUEUES = ("content-generation", "context-scraping", "analytics-sync")
