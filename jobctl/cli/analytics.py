@@ -2,8 +2,9 @@
 
 Per platform and overall: the posts collected in the window (their newest metrics), impressions,
 interactions and the weighted engagement rate; below, engagement over time as one unicode
-sparkline per platform (an hour or a day a character). No chart library: the line is built
-from eight block characters, so `import jobctl.cli` stays as cheap as before.
+sparkline per platform (a character an hour for a window shorter than 3 days, else a day). No
+chart library: the line is built from eight block characters, so `import jobctl.cli` stays as
+cheap as before.
 """
 
 from __future__ import annotations
@@ -40,6 +41,10 @@ def _since(text: str) -> datetime:
         ) from None
 
 
+def _n(value: int | None) -> str:
+    return "-" if value is None else f"{value:,}"
+
+
 def _pct(rate: float | None) -> str:
     return "-" if rate is None else f"{rate * 100:.2f}%"
 
@@ -48,7 +53,8 @@ def _render(summary: Summary) -> None:
     from jobctl.domain.analytics_summary import sparkline
 
     rows = [
-        (t.platform, t.accounts, t.posts, t.impressions, t.reach, t.interactions, _pct(t.engagement_rate),
+        (t.platform, t.accounts, t.posts, _n(t.impressions), _n(t.reach), t.interactions,
+         _pct(t.engagement_rate),
          t.last_collected_at.strftime("%Y-%m-%d %H:%M") if t.last_collected_at else "-")
         for t in [*summary.platforms, summary.overall]
     ]  # fmt: skip

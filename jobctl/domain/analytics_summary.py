@@ -3,7 +3,8 @@
 - Per platform and overall: the newest collection of each post, summed. The engagement rate is
   weighted, sum(interactions) / sum(impressions) over the posts whose impressions are known, so
   one post with 3 impressions and 2 likes does not outweigh a post seen 10,000 times.
-- Engagement over time: the collections bucketed by hour (a window up to 2 days) or by day;
+- Impressions and reach are None when no post reported them (Threads has no reach, X no reach).
+- Engagement over time: the collections bucketed by hour (a window shorter than 3 days) or by day;
   each bucket takes the newest collection of each post inside it and the same weighted rate.
 """
 
@@ -26,8 +27,8 @@ class Totals:
     platform: str
     posts: int
     accounts: int
-    impressions: int
-    reach: int
+    impressions: int | None
+    reach: int | None
     likes: int
     comments: int
     shares: int
@@ -98,11 +99,16 @@ def newest_per_post(rows: Iterable[PostMetrics]) -> list[PostMetrics]:
 def totals(platform: str, rows: Sequence[PostMetrics]) -> Totals:
     return Totals(
         platform=platform, posts=len(rows), accounts=len({r.social_account_id for r in rows}),
-        impressions=sum(r.impressions or 0 for r in rows), reach=sum(r.reach or 0 for r in rows),
+        impressions=_known_sum(r.impressions for r in rows), reach=_known_sum(r.reach for r in rows),
         **{name: sum(getattr(r, name) for r in rows) for name in _COUNTS},
         engagement_rate=weighted_rate(rows),
         last_collected_at=max((r.collected_at for r in rows), default=None),
     )  # fmt: skip
+
+
+def _known_sum(values: Iterable[int | None]) -> int | None:
+    known = [v for v in values if v is not None]
+    return sum(known) if known else None
 
 
 def _bucket_start(when: datetime, size: timedelta) -> datetime:
@@ -112,15 +118,19 @@ def _bucket_start(when: datetime, size: timedelta) -> datetime:
 
 
 def series(rows: Sequence[PostMetrics], since: datetime, now: datetime) -> tuple[str, list[Point]]:
-    """Engagement over time from every collection in the window, one point per bucket."""
-    size = timedelta(hours=1) if now - since <= timedelta(days=2) else timedelta(days=1)
+    """Engagement over time from every collection in the window, one point per bucket (None
+    where no post with impressions was collected)."""
+    size = timedelta(hours=1) if now - since < timedelta(days=3) else timedelta(days=1)
     buckets: dict[datetime, list[PostMetrics]] = defaultdict(list)
     for r in rows:
         buckets[_bucket_start(r.collected_at, size)].append(r)
-    points = []
-    for start in sorted(buckets):
-        newest = newest_per_post(buckets[start])
-        points.append(Point(start, weighted_rate(newest), len(newest)))
+    points: list[Point] = []
+    if buckets:  # every bucket from the first to the last: a bucket without collections is a gap
+        start, last = min(buckets), max(buckets)
+        while start <= last:
+            newest = newest_per_post(buckets.get(start, ()))
+            points.append(Point(start, weighted_rate(newest), len(newest)))
+            start += size
     return ("hour" if size < timedelta(days=1) else "day"), points
 
 

@@ -106,6 +106,9 @@ def test_summary_uses_each_posts_newest_collection_and_buckets_by_hour() -> None
     assert [p.posts for p in summary.series["twitter"]] == [1, 1]
     assert summary.to_json()["overall"]["interactions"] == 70
     assert summarise("acme", [], [], T0 - timedelta(days=7), T0).bucket == "day"
+    gap = [row("a", T0, 1000, 10), row("a", T0 + timedelta(hours=3), 1000, 20)]
+    points = summarise("acme", gap[1:], gap, T0, T0 + timedelta(hours=4)).series["all"]
+    assert [p.engagement_rate for p in points] == [0.01, None, None, 0.02]
 
 
 def test_sparkline_scales_between_the_extremes() -> None:
