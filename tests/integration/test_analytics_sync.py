@@ -15,6 +15,7 @@ from platform_fake import SEED_START, FakePlatforms, Scripted, serve
 from jobctl.domain.accounts import AccountStatus, SocialAccount
 from jobctl.domain.content import NewContent
 from jobctl.domain.errors import JobDeferredError, JobProcessingError, PermanentJobError
+from jobctl.services.analytics.accounts import CONNECTED
 from jobctl.services.analytics.sync import sync_analytics
 from jobctl.services.platforms import ClientSettings, Credentials, client_class
 from jobctl.services.platforms.metrics import MetricsQuery
@@ -48,7 +49,7 @@ class Setup:
     ) -> SocialAccount:
         account = SocialAccount(
             id=f"acc_{platform}_{external_id[-6:]}", organization_id=org, platform=platform,
-            handle=f"@{org}_{platform}", external_id=external_id, status=AccountStatus.ACTIVE,
+            handle=f"@{org}_{platform}", external_id=external_id, status=CONNECTED,
             access_token=token,
         )  # fmt: skip
         return self.accounts.add_account(account, now())
@@ -128,7 +129,7 @@ def test_one_failing_account_does_not_fail_the_others(setup: Setup) -> None:
     assert (result["accounts_synced"], result["accounts_failed"], result["posts"]) == (1, 2, 3)
     assert setup.accounts.get_account(expired.id).status == AccountStatus.NEEDS_REAUTH  # type: ignore[union-attr]
     kept = setup.accounts.get_account(broken.id)
-    assert kept is not None and kept.status == AccountStatus.ACTIVE and "HTTP 500" in (kept.last_error or "")
+    assert kept is not None and kept.status == CONNECTED and "HTTP 500" in (kept.last_error or "")
     assert BAD not in str(result) and TOKEN not in str(result)
 
     # The NEEDS_REAUTH account is not visited again; the others are.
