@@ -268,10 +268,11 @@ class Handler(BaseHTTPRequestHandler):
             return
         size = int(query.get("max_results", ["10"])[0])
         page, token = self._page(posts, query.get("pagination_token", [None])[0], size)
+        wanted = query["tweet.fields"][0].split(",")
         data = []
         for p in page:
             m = p.get("metrics") or {}
-            data.append({
+            post = {
                 "id": p["id"], "text": p["text"], "edit_history_tweet_ids": [p["id"]],
                 "created_at": _x_time(p.get("created")),
                 "public_metrics": {"retweet_count": m.get("shares", 0), "reply_count": m.get("comments", 0),
@@ -280,7 +281,10 @@ class Handler(BaseHTTPRequestHandler):
                                    "impression_count": m.get("impressions", 0)},
                 "non_public_metrics": {"impression_count": m.get("impressions", 0),
                                        "url_link_clicks": m.get("clicks", 0), "user_profile_clicks": 0},
-            })  # fmt: skip
+            }  # fmt: skip
+            data.append(
+                {k: v for k, v in post.items() if k in ("id", "text", "edit_history_tweet_ids", *wanted)}
+            )
         meta: dict[str, Any] = {"result_count": len(data)}
         if data:
             meta.update(newest_id=data[0]["id"], oldest_id=data[-1]["id"])

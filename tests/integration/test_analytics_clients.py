@@ -185,3 +185,14 @@ def test_instagram_media_without_insights_keeps_the_listed_counts(fake: FakePlat
     quiet = stats[fake.posts[0]["id"]]
     assert quiet.impressions is None and quiet.likes == 10 and quiet.comments == 2
     assert stats[fake.posts[1]["id"]].impressions == 1010
+
+
+def test_x_falls_back_to_public_metrics_when_private_ones_are_refused(fake: FakePlatforms) -> None:
+    fake.seed("twitter", OWNERS["twitter"], 3)
+    refused = {"title": "Forbidden", "detail": "non_public_metrics requires user context", "status": 403}
+    fake.script_metrics(Scripted(status=403, body=refused))
+    with client(fake, "twitter") as c:
+        stats = c.post_metrics(MetricsQuery())
+    assert len(stats) == 3 and stats[0].impressions == 1020 and stats[0].clicks == 0
+    fields = [parse_qs(r["query"])["tweet.fields"][0] for r in fake.seen]
+    assert fields == ["created_at,public_metrics,non_public_metrics", "created_at,public_metrics"]

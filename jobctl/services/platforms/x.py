@@ -19,6 +19,8 @@
   https://docs.x.com/x-api/fundamentals/metrics
   Mapping: likes=like_count, comments=reply_count, shares=retweet_count+quote_count,
   saves=bookmark_count, clicks=url_link_clicks+user_profile_clicks; X reports no reach.
+  A token that may not read non_public_metrics (app-only, or not the author's: X answers 403)
+  falls back to public_metrics alone, once, rather than failing the account.
 
 X has no idempotency key, so the publish service looks recent posts up before posting again.
 Base URL default: https://api.x.com.
@@ -28,12 +30,13 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from jobctl.services.platforms.base import PlatformClient, PlatformUnavailable, same_text
+from jobctl.services.platforms.base import ContentRejected, PlatformClient, PlatformUnavailable, same_text
 from jobctl.services.platforms.metrics import MetricsQuery, PostStats, count, parse_time
 
 DEFAULT_BASE_URL = "https://api.x.com"
 LOOKUP_COUNT = 20
 TWEET_FIELDS = "created_at,public_metrics,non_public_metrics"
+PUBLIC_FIELDS = "created_at,public_metrics"
 
 
 def _stats(post: dict[str, Any]) -> PostStats:
@@ -80,7 +83,13 @@ class XClient(PlatformClient):
         out: list[PostStats] = []
         while len(out) < query.max_posts:
             self.start_operation()  # each page its own deadline
-            body = self.json_object(self.request("GET", path, params=params))
+            try:
+                body = self.json_object(self.request("GET", path, params=params))
+            except ContentRejected:
+                if params["tweet.fields"] == PUBLIC_FIELDS:
+                    raise
+                params["tweet.fields"] = PUBLIC_FIELDS  # not allowed the private metrics
+                continue
             out += [_stats(p) for p in body.get("data") or [] if isinstance(p, dict) and "id" in p]
             token = (body.get("meta") or {}).get("next_token")
             if not token:
