@@ -23,6 +23,7 @@ from jobctl.processors.base import JobContext
 from jobctl.processors.publish_content import accounts_store, client_for
 from jobctl.services.analytics.hooks import recompute_learning
 from jobctl.services.analytics.sync import sync_analytics
+from jobctl.services.platforms import PlatformClient
 from jobctl.services.platforms.metrics import MetricsQuery
 from jobctl.settings import Settings
 from jobctl.store.analytics_repo import AnalyticsRepository
@@ -68,8 +69,13 @@ class SyncAnalyticsProcessor:
             ctx.check_cancelled()
             ctx.progress(n, total, f"{account.platform} {account.handle}")
 
+        def make_client(account: SocialAccount) -> PlatformClient:
+            client = client_for(settings, account)
+            client.before_request = ctx.check_cancelled  # progress per request; a cancel stops it
+            return client
+
         run = sync_analytics(
-            accounts_store(), analytics, lambda account: client_for(settings, account),
+            accounts_store(), analytics, make_client,
             organization_id=payload.organization_id, social_account_id=payload.social_account_id,
             query=query, now=support.now, between_accounts=between,
         )  # fmt: skip

@@ -196,3 +196,24 @@ def test_x_falls_back_to_public_metrics_when_private_ones_are_refused(fake: Fake
     assert len(stats) == 3 and stats[0].impressions == 1020 and stats[0].clicks == 0
     fields = [parse_qs(r["query"])["tweet.fields"][0] for r in fake.seen]
     assert fields == ["created_at,public_metrics,non_public_metrics", "created_at,public_metrics"]
+
+
+def test_before_request_runs_before_every_request_and_can_stop_the_fetch(fake: FakePlatforms) -> None:
+    fake.seed("threads", OWNERS["threads"], 4)
+    calls: list[int] = []
+    with client(fake, "threads") as c:
+        c.before_request = lambda: calls.append(len(fake.seen))
+        c.post_metrics(MetricsQuery())
+    assert len(calls) == 5 == len(fake.seen)  # the list, then 4 insights
+
+    class Cancelled(Exception):
+        pass
+
+    def cancel() -> None:
+        if len(fake.seen) >= 7:
+            raise Cancelled
+
+    with client(fake, "threads") as c, pytest.raises(Cancelled):
+        c.before_request = cancel
+        c.post_metrics(MetricsQuery())
+    assert len(fake.seen) == 7

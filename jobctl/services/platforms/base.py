@@ -134,6 +134,9 @@ class PlatformClient(ABC):
         self._clock = clock
         self._deadline: float | None = None
         self.requests = 0
+        # Called before every request: a job's ctx.check_cancelled, so a sync of many posts shows
+        # progress (its lease is renewed) and stops at once when cancelled.
+        self.before_request: Callable[[], None] | None = None
 
     def close(self) -> None:
         if self._owns_client:
@@ -182,6 +185,8 @@ class PlatformClient(ABC):
 
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """Send one request within the operation's deadline; a 2xx answer, else a PlatformError."""
+        if self.before_request is not None:
+            self.before_request()
         if self._deadline is None:
             self.start_operation()
         assert self._deadline is not None
