@@ -34,6 +34,7 @@ QUEUE = "analytics-sync"
 PLATFORM = "instagram"
 ORGS = 25
 TOKEN = "bench-analytics-token-0123456789"
+TOKEN_KEY = "q0S3b1m8V1x8d2x0h4pWJ3K4nU2dT6VhZ8Qm1c9b7aE="  # a Fernet key: tokens are encrypted at rest
 TIMEOUT_S = 1200
 HERE = Path(__file__).resolve().parent
 
@@ -88,7 +89,7 @@ def _accounts(url: str, accounts: int) -> list[tuple[str, str]]:
     from jobctl.store.engine import create_store_engine
 
     engine = create_store_engine(url)
-    repo = AccountRepository(engine)
+    repo = AccountRepository(engine, (TOKEN_KEY,))
     out = []
     try:
         for n in range(accounts):
@@ -125,7 +126,7 @@ def _worker(
             for account, org in targets
         ]  # fmt: skip
         ids = [r.id for r in api.enqueue_many(requests)]
-        extra = {"JOBCTL_INSTAGRAM_API_URL": server}
+        extra = {"JOBCTL_INSTAGRAM_API_URL": server, "JOBCTL_TOKEN_KEYS": TOKEN_KEY}
         environ = env.subprocess_environ(db, **extra)
         shim = entry_point_shim(env.tmp / "entry-points")
         if shim is not None:

@@ -18,6 +18,8 @@ from jobctl.cli import (
     accounts,
     analytics,
     api_cmd,
+    audit,
+    check,
     content,
     db,
     demo,
@@ -25,6 +27,7 @@ from jobctl.cli import (
     enqueue,
     items,
     jobs,
+    learnings,
     orgs,
     queues,
     redis_cmd,
@@ -88,8 +91,11 @@ app.add_typer(db.app, name="db")
 app.add_typer(redis_cmd.app, name="redis")
 demo.register(app)
 doctor.register(app)
+check.register(app)
 api_cmd.register(app)
+learnings.register(app)
 app.add_typer(tokens.app, name="tokens")
+app.add_typer(audit.app, name="audit")
 
 
 def main() -> None:

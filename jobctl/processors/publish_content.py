@@ -2,8 +2,10 @@
 the platform's post id (see jobctl.services.platforms.publish for idempotency and errors).
 
 The platform's base URL and the total deadline come from the worker's settings
-(`[platforms]`, JOBCTL_*_API_URL). An image linked to the item is sent as
-{JOBCTL_PUBLISH_MEDIA_URL}/{file name} when that public base URL is set.
+(`[platforms]`, JOBCTL_*_API_URL); the account's tokens are decrypted by the repository with
+JOBCTL_TOKEN_KEYS (without it the job fails with a ConfigError saying how to set one). An image
+linked to the item is sent as {JOBCTL_PUBLISH_MEDIA_URL}/{file name} when that public base URL
+is set.
 """
 
 from __future__ import annotations
@@ -20,27 +22,40 @@ from jobctl.processors import content_support as support
 from jobctl.processors.base import JobContext
 from jobctl.services.platforms import ClientSettings, Credentials, PlatformClient, client_class
 from jobctl.services.platforms.publish import publish_item
+from jobctl.services.platforms.ratelimit import RateGate
 from jobctl.settings import Settings
 from jobctl.store.accounts_repo import AccountRepository
 from jobctl.store.content_repo import ContentRepository
 
 _lock = threading.Lock()
-_repos: dict[str, AccountRepository] = {}
+_engines: dict[str, Any] = {}
+_repos: dict[tuple[str, tuple[str, ...]], AccountRepository] = {}
 
 
 def accounts_store() -> AccountRepository:
+    """The repository for the current settings: one engine per database URL, and the token keys
+    of the settings (JOBCTL_TOKEN_KEYS, [accounts] token_keys) read on each job, so an edited
+    config file's new keys apply without a worker restart."""
     from jobctl.store.engine import create_store_engine
 
-    url = support.settings().effective_database_url
+    settings = support.settings()
+    url = settings.effective_database_url
     with _lock:
-        if url not in _repos:
-            _repos[url] = AccountRepository(create_store_engine(url, pool_size=5))
-        return _repos[url]
+        if url not in _engines:
+            _engines[url] = create_store_engine(url, pool_size=5)
+        key = (url, settings.token_keys)
+        if key not in _repos:
+            _repos[key] = AccountRepository(_engines[url], settings.token_keys)
+        return _repos[key]
 
 
-def client_for(settings: Settings, account: SocialAccount) -> PlatformClient:
+def client_for(settings: Settings, account: SocialAccount, gate: RateGate | None = None) -> PlatformClient:
+    """The account's client; with `gate` (the worker's ctx.rate_gate) it shares the account's
+    rate-limit state with every other job and worker."""
     cls = client_class(account.platform)
-    client_settings = ClientSettings(settings.platform_urls[account.platform], settings.publish_timeout_s)
+    client_settings = ClientSettings(
+        settings.platform_urls[account.platform], settings.publish_timeout_s, rate_gate=gate
+    )
     return cls(client_settings, Credentials(account.external_id, account.access_token))
 
 
@@ -63,7 +78,7 @@ class PublishContentProcessor:
         settings = support.settings()
         content = support.store()
         result = publish_item(
-            content, accounts_store(), lambda account: client_for(settings, account),
+            content, accounts_store(), lambda account: client_for(settings, account, ctx.rate_gate),
             content_item_id=payload.content_item_id, social_account_id=payload.social_account_id,
             job_id=ctx.job_id, now=support.now,
             image_url=image_url_for(settings, content, payload.content_item_id),

@@ -27,19 +27,23 @@ from jobctl.services.platforms import PlatformClient
 from jobctl.services.platforms.metrics import MetricsQuery
 from jobctl.settings import Settings
 from jobctl.store.analytics_repo import AnalyticsRepository
+from jobctl.store.learning_repo import LearningRepository
 
 LEARNING_WINDOW = timedelta(days=90)  # the collections brand learning is recomputed from
 _lock = threading.Lock()
-_repos: dict[str, AnalyticsRepository] = {}
+_repos: dict[str, tuple[AnalyticsRepository, LearningRepository]] = {}
 
 
-def analytics_store() -> AnalyticsRepository:
+def analytics_stores() -> tuple[AnalyticsRepository, LearningRepository]:
+    """The analytics and learning repositories of the worker's database (one engine, shared by
+    every slot of a thread-pool worker)."""
     from jobctl.store.engine import create_store_engine
 
     url = support.settings().effective_database_url
     with _lock:
         if url not in _repos:
-            _repos[url] = AnalyticsRepository(create_store_engine(url, pool_size=5))
+            engine = create_store_engine(url, pool_size=5)
+            _repos[url] = (AnalyticsRepository(engine), LearningRepository(engine))
         return _repos[url]
 
 
@@ -59,7 +63,7 @@ class SyncAnalyticsProcessor:
         assert isinstance(payload, SyncAnalyticsPayload)
         ctx.check_cancelled()
         settings = support.settings()
-        analytics = analytics_store()
+        analytics, learning = analytics_stores()
         query = MetricsQuery(
             since=window_start(payload, settings, support.now()),
             max_posts=payload.max_posts or settings.analytics_max_posts,
@@ -70,7 +74,7 @@ class SyncAnalyticsProcessor:
             ctx.progress(n, total, f"{account.platform} {account.handle}")
 
         def make_client(account: SocialAccount) -> PlatformClient:
-            client = client_for(settings, account)
+            client = client_for(settings, account, ctx.rate_gate)  # the account's shared rate gate
             client.before_request = ctx.check_cancelled  # progress per request; a cancel stops it
             return client
 
@@ -86,7 +90,6 @@ class SyncAnalyticsProcessor:
         run.raise_for_outcome()
         if run.posts:
             since = run.collected_at - LEARNING_WINDOW
-            run.learning = recompute_learning(
-                payload.organization_id, analytics.latest_per_post(payload.organization_id, since=since)
-            )
+            latest = analytics.latest_per_post(payload.organization_id, since=since)
+            run.learning = recompute_learning(payload.organization_id, latest, support.now(), learning)
         return run.to_json()

@@ -1,7 +1,7 @@
 """The analytics table: `post_analytics`, one row per post per collection (so trends show).
 
 No `from __future__ import annotations` (SQLModel reads annotations at class creation).
-Columns are spelled out so the schema is exactly what migration 0009_post_analytics creates.
+Columns are spelled out so the schema is exactly what migration 0012_post_analytics creates.
 
 A row names its post by the platform's id (`external_post_id`) and, when the post is one of
 ours, by our content item id (`content_item_id`, no foreign key: deleting a content item must

@@ -41,7 +41,9 @@ from jobctl.store.record_rows import utc
 P = ParamSpec("P")
 R = TypeVar("R")
 co, cc, ci, im = ORGS.c, CONTENT.c, ITEMS.c, IMAGES.c
-ORG_FIELDS = ("name", "brand_voice", "tone", "brand_colors", "hashtags_always", "hashtags_never", "limits")
+ORG_FIELDS = (
+    "name", "brand_voice", "tone", "brand_colors", "hashtags_always", "hashtags_never", "limits", "timezone",
+)  # fmt: skip
 
 
 
@@ -56,6 +58,7 @@ def _org(row: Row[Any]) -> Organization:
         hashtags_always=tuple(m["hashtags_always"] or ()),
         hashtags_never=tuple(m["hashtags_never"] or ()),
         limits=dict(m["limits"] or {}),
+        timezone=m["timezone"],
         created_at=m["created_at"],
         updated_at=m["updated_at"],
     )
@@ -70,6 +73,7 @@ def _org_values(org: Organization) -> dict[str, Any]:
         "hashtags_always": list(org.hashtags_always),
         "hashtags_never": list(org.hashtags_never),
         "limits": dict(org.limits),
+        "timezone": org.timezone,
     }
 
 
@@ -119,6 +123,10 @@ class ContentRepository:
         self._label = engine_label(engine)
         self._db_errors = database_errors()
         self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+
+    @property
+    def engine(self) -> Engine:
+        return self._engine
 
     def _transaction(self) -> Any:
         return self._engine.connect().execution_options(**{SQLITE_IMMEDIATE: True})

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from cryptography.fernet import Fernet
 from platform_fake import SEED_START, FakePlatforms, Scripted, serve
 
 from jobctl.domain.accounts import AccountStatus, SocialAccount
@@ -39,7 +40,7 @@ def fake() -> Iterator[FakePlatforms]:
 
 class Setup:
     def __init__(self, engine: Any, fake: FakePlatforms) -> None:
-        self.accounts = AccountRepository(engine)
+        self.accounts = AccountRepository(engine, (Fernet.generate_key().decode(),))  # tokens at rest
         self.analytics = AnalyticsRepository(engine)
         self.content = ContentRepository(engine)
         self.fake = fake
@@ -102,7 +103,8 @@ def test_an_account_syncs_its_posts_into_post_analytics_linked_to_our_items(setu
     assert len(setup.analytics.list_metrics("acme", since=run2.collected_at)) == 5
     assert len(setup.analytics.list_metrics("acme", social_account_id="acc_other")) == 0
     assert setup.analytics.last_collected("acme") == {account.id: run2.collected_at}
-    assert setup.accounts.get_account(account.id).last_error is None  # type: ignore[union-attr]
+    synced = setup.accounts.get_account(account.id)
+    assert synced is not None and synced.last_error is None and synced.last_synced_at is not None
 
 
 def test_one_failing_account_does_not_fail_the_others(setup: Setup) -> None:
@@ -124,7 +126,7 @@ def test_one_failing_account_does_not_fail_the_others(setup: Setup) -> None:
     assert by_id[expired.id]["error_kind"] == "token_rejected"
     assert (
         "NEEDS_REAUTH" in by_id[expired.id]["message"]
-        and "jobctl accounts add" in by_id[expired.id]["message"]
+        and "jobctl accounts reconnect" in by_id[expired.id]["message"]
     )
     assert (result["accounts_synced"], result["accounts_failed"], result["posts"]) == (1, 2, 3)
     assert setup.accounts.get_account(expired.id).status == AccountStatus.NEEDS_REAUTH  # type: ignore[union-attr]

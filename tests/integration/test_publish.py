@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from cryptography.fernet import Fernet
 from platform_fake import FakePlatforms, Scripted, serve
 
 from jobctl.domain.accounts import AccountStatus, SocialAccount
@@ -44,7 +45,9 @@ def fake() -> Iterator[FakePlatforms]:
 class Setup:
     def __init__(self, engine: Any, fake: FakePlatforms) -> None:
         self.content = ContentRepository(engine)
-        self.accounts = AccountRepository(engine)
+        # Tokens are encrypted at rest: the repository gets a key, as the worker does from
+        # JOBCTL_TOKEN_KEYS.
+        self.accounts = AccountRepository(engine, (Fernet.generate_key().decode(),))
         self.fake = fake
         self.timeout_s = 5.0
 
@@ -57,7 +60,7 @@ class Setup:
     def account(self, platform: str) -> str:
         account = SocialAccount(
             id=f"acc_{platform}", organization_id="acme", platform=platform, handle=f"@acme_{platform}",
-            external_id=EXTERNAL[platform], status=AccountStatus.ACTIVE, access_token=TOKEN,
+            external_id=EXTERNAL[platform], status=AccountStatus.CONNECTED, access_token=TOKEN,
         )  # fmt: skip
         return self.accounts.add_account(account, now()).id
 
@@ -220,3 +223,17 @@ def test_no_token_in_any_log_line_or_error(setup: Setup, caplog: pytest.LogCaptu
         assert TOKEN not in text
     for account in setup.accounts.list_accounts("acme"):
         assert TOKEN not in repr(account) and TOKEN not in str(account.to_json())
+
+
+def test_a_wrong_token_key_fails_before_any_request_naming_the_account_not_the_token(
+    setup: Setup, engine: Any
+) -> None:
+    from jobctl.domain.errors import ConfigError, ExitCode
+
+    item, account = setup.item("twitter"), setup.account("twitter")
+    setup.accounts = AccountRepository(engine, (Fernet.generate_key().decode(),))  # not the one used
+    with pytest.raises(ConfigError) as info:
+        setup.publish(item, account)
+    assert info.value.exit_code == ExitCode.CONFIG and account in info.value.message
+    assert TOKEN not in info.value.message and "\n" not in info.value.message
+    assert setup.fake.seen == []

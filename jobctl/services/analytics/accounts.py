@@ -1,15 +1,12 @@
-"""The account state a sync reads and writes, in one thin module so the names can change once.
+"""The account state a sync reads and writes, in one thin module (the names the token work
+settled on: CONNECTED | NEEDS_REAUTH | DISABLED, `mark_needs_reauth`, `mark_synced`,
+`list_accounts(org, platform, status)`).
 
-On this branch's main the statuses are ACTIVE | NEEDS_REAUTH | REVOKED and AccountRepository has
-only `set_status(account_id, status, last_error, now)` and `list_accounts(org, platform)`. The
-token-encryption work (branch `tokencrypt`) renames ACTIVE to CONNECTED and adds
-`mark_needs_reauth(account_id, reason, now)`, `mark_synced(account_id, now)` (which sets
-`last_synced_at`) and `list_accounts(org, platform, status)`. At that merge only this module
-changes: CONNECTED below, and the bodies of the four functions.
-
-`mark_synced` cannot record `last_synced_at` here (main has no such column): it clears
-`last_error`; the time of an account's last collection is read from PostAnalytics meanwhile
-(AnalyticsRepository.last_collected).
+- `connected_accounts`: the organisation's CONNECTED accounts (NEEDS_REAUTH and DISABLED ones
+  are not visited: their tokens are known bad, or an operator switched them off);
+- `mark_needs_reauth`: the platform refused the token (a DISABLED account stays DISABLED);
+- `mark_synced`: last_synced_at = now, and a previous sync's error cleared;
+- `record_error`: a failed sync that is not the token's fault, kept as last_error.
 """
 
 from __future__ import annotations
@@ -19,8 +16,8 @@ from datetime import datetime
 from jobctl.domain.accounts import AccountStatus, SocialAccount
 from jobctl.store.accounts_repo import AccountRepository
 
-CONNECTED = AccountStatus.ACTIVE
-"""The status of an account whose tokens work as far as we know (tokencrypt: CONNECTED)."""
+CONNECTED = AccountStatus.CONNECTED
+"""The status of an account whose tokens work as far as we know."""
 
 
 def is_connected(account: SocialAccount) -> bool:
@@ -29,18 +26,18 @@ def is_connected(account: SocialAccount) -> bool:
 
 def connected_accounts(repo: AccountRepository, organization_id: str) -> list[SocialAccount]:
     """The organisation's accounts a sync should visit."""
-    return [a for a in repo.list_accounts(organization_id) if is_connected(a)]
+    return repo.list_accounts(organization_id, status=CONNECTED)
 
 
 def mark_needs_reauth(repo: AccountRepository, account: SocialAccount, reason: str, now: datetime) -> None:
-    repo.set_status(account.id, AccountStatus.NEEDS_REAUTH, reason, now)
+    repo.mark_needs_reauth(account.id, reason, now)
 
 
 def mark_synced(repo: AccountRepository, account: SocialAccount, now: datetime) -> None:
-    """The account synced: its last error is cleared (tokencrypt: also last_synced_at = now)."""
-    repo.set_status(account.id, account.status, None, now)
+    repo.mark_synced(account.id, now)
+    if account.last_error:
+        repo.set_status(account.id, account.status, None, now)
 
 
 def record_error(repo: AccountRepository, account: SocialAccount, message: str, now: datetime) -> None:
-    """A failed sync that is not the token's fault: kept as last_error, the status unchanged."""
     repo.set_status(account.id, account.status, message, now)

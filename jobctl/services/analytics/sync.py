@@ -89,7 +89,7 @@ class SyncRun:
     collected_at: datetime
     since: datetime | None
     accounts: list[AccountOutcome] = field(default_factory=list)
-    learning: str = "not run"
+    learning: str = "not run"  # "recomputed: N insight(s)" | "failed: ..." (processors set it)
     metrics: list[PostMetrics] = field(default_factory=list, repr=False)
 
     @property
@@ -147,8 +147,8 @@ def _failure(account: SocialAccount, exc: PlatformError) -> AccountOutcome:
         kind = TOKEN_REJECTED
         message = (
             f"{exc.message}; account {account.id} ({account.platform} {account.handle}) is now "
-            "NEEDS_REAUTH: reconnect it with a new token (`jobctl accounts remove` then "
-            "`jobctl accounts add`), then enqueue sync-analytics again"
+            "NEEDS_REAUTH: reconnect it with a new token (`jobctl accounts reconnect "
+            f"{account.id}`), then enqueue sync-analytics again"
         )
     elif isinstance(exc, ContentRejected) or not isinstance(exc, PlatformUnavailable):
         kind = REJECTED
@@ -205,7 +205,7 @@ def accounts_to_sync(
         raise PermanentJobError(
             f"account {account.id} ({account.platform} {account.handle}) is {account.status.value}"
             f"{': ' + account.last_error if account.last_error else ''}; reconnect it with a new token "
-            "(`jobctl accounts remove` then `jobctl accounts add`) before syncing it"
+            f"(`jobctl accounts reconnect {account.id}`) before syncing it"
         )
     return [account]
 

@@ -13,6 +13,12 @@ Authorization header (Meta's Graph APIs accept `Authorization: Bearer` as well a
 `access_token` parameter; the header keeps tokens out of URLs and so out of httpx's request
 log lines), and every message built from a response is redacted of them.
 
+Shared rate limits (issue 13): `ClientSettings.rate_gate` (jobctl.services.platforms.ratelimit)
+is checked before every request, and closed by every answer that says the account's budget is
+spent (a 429 or a platform's rate-limit code, or a 2xx whose headers say nothing is left):
+while it is closed, `request()` raises RateLimited(retry_after_s = what is left) without
+sending, so no job on any worker calls that account before the reset.
+
 Extending (issue 13): a metrics fetch or a token refresh is another method on the platform's
 class, calling `start_operation()` then `request()`; it gets the deadline, the bearer header,
 the error mapping and the redaction for free. `classify()` is where a platform's own
@@ -33,6 +39,7 @@ import httpx
 
 from jobctl.domain.redaction import redact
 from jobctl.services.platforms.metrics import MetricsQuery, PostStats
+from jobctl.services.platforms.ratelimit import RateGate, exhausted_for_s, meta_regain_s
 
 _EXCERPT = 300
 _URL = re.compile(r"https?://\S+")
@@ -74,6 +81,8 @@ class ClientSettings:
     total_timeout_s: float = 30.0  # one operation (publish: every request it takes)
     default_rate_wait_s: float = 60.0  # a rate limit that says nothing about when to come back
     linkedin_version: str = "202405"  # LinkedIn-Version header (YYYYMM) of the versioned /rest APIs
+    # Shared by every client of an account (the worker's lives in Redis); None: no gate.
+    rate_gate: RateGate | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -95,8 +104,9 @@ def same_text(ours: str, theirs: str | None) -> bool:
 
 
 def retry_after_s(headers: Mapping[str, str], now: float | None = None) -> float | None:
-    """Retry-After (seconds or an HTTP date, RFC 9110) or X's x-rate-limit-reset (Unix time);
-    None when neither is usable."""
+    """Retry-After (seconds or an HTTP date, RFC 9110), X's x-rate-limit-reset (Unix time), or
+    Meta's estimated_time_to_regain_access (minutes, X-Business-Use-Case-Usage); None when
+    none is usable."""
     now = time.time() if now is None else now
     value = headers.get("retry-after", "").strip()
     if value.isdigit():
@@ -111,7 +121,7 @@ def retry_after_s(headers: Mapping[str, str], now: float | None = None) -> float
     reset = headers.get("x-rate-limit-reset", "").strip()
     if reset.isdigit():
         return max(0.0, float(reset) - now)
-    return None
+    return meta_regain_s(headers)
 
 
 class PlatformClient(ABC):
@@ -194,6 +204,7 @@ class PlatformClient(ABC):
         where = f"{self.platform} {method} {path}"
         if remaining <= 0:
             raise PlatformUnavailable(f"{where}: total deadline of {self.settings.total_timeout_s:g}s spent")
+        self.check_gate(where)  # a closed rate-limit gate: RateLimited, nothing sent
         headers = {**self.headers(), **kwargs.pop("headers", {})}
         url = self.settings.base_url.rstrip("/") + path
         self.requests += 1
@@ -202,8 +213,51 @@ class PlatformClient(ABC):
         except httpx.HTTPError as exc:
             raise PlatformUnavailable(self.redact(f"{where}: {type(exc).__name__} (no answer)")) from None
         if 200 <= response.status_code < 300:
+            self.note_rate_headers(response)
             return response
-        raise self._error(where, response)
+        raise self.noted(self._error(where, response), response)
+
+    # -- the shared rate-limit gate (ClientSettings.rate_gate) ---------------------------------
+
+    def check_gate(self, where: str) -> None:
+        """Raise RateLimited, before anything is sent, while the account's gate is closed."""
+        gate = self.settings.rate_gate
+        wait = gate.wait_s(self.platform, self.credentials.external_id) if gate is not None else None
+        if wait is not None and wait > 0:
+            raise RateLimited(
+                f"{where}: not sent: {self.platform} account {self.credentials.external_id} is rate "
+                f"limited for {wait:.0f}s more (shared rate-limit gate)",
+                wait,
+            )
+
+    def rate_limit_wait(self, response: httpx.Response) -> float | None:
+        """How long the account must wait by this answer's rate-limit headers, when they say its
+        budget is spent (ratelimit.exhausted_for_s; a platform may override); else None."""
+        return exhausted_for_s(response.headers, self.settings.default_rate_wait_s)
+
+    def note_rate_headers(self, response: httpx.Response) -> None:
+        """A successful answer that spent the last of the budget closes the gate until reset."""
+        gate = self.settings.rate_gate
+        if gate is None:
+            return
+        wait = self.rate_limit_wait(response)
+        if wait is not None and wait > 0:
+            reason = f"{self.platform} {response.request.method} {response.request.url.path}: budget spent"
+            gate.close(self.platform, self.credentials.external_id, wait, reason)
+
+    def noted(self, error: PlatformError, response: httpx.Response) -> PlatformError:
+        """`error`, after a RateLimited one closed the gate for its wait (or longer, when the
+        headers say so): every client of the account then waits, not only this one."""
+        if not isinstance(error, RateLimited):
+            self.note_rate_headers(response)
+            return error
+        longer = self.rate_limit_wait(response)
+        if longer is not None and longer > error.retry_after_s:
+            error = RateLimited(f"{error.message} (its rate-limit headers say {longer:.0f}s)", longer)
+        gate = self.settings.rate_gate
+        if gate is not None:
+            gate.close(self.platform, self.credentials.external_id, error.retry_after_s, error.message[:200])
+        return error
 
     def json(self, response: httpx.Response) -> Any:
         try:

@@ -8,12 +8,9 @@
 - any other 4xx -> ContentRejected with the error's message.
 https://developers.facebook.com/docs/graph-api/guides/error-handling
 
-Rate-limit headers: Meta sends no Retry-After. Business-use-case limits (Pages with a Page token,
-Instagram) say when access comes back in `X-Business-Use-Case-Usage`:
-`{"<business id>": [{"type", "call_count", "total_cputime", "total_time",
-"estimated_time_to_regain_access": minutes}]}`; platform limits report usage percentages in
-`X-App-Usage` (`{"call_count", "total_cputime", "total_time"}`) without a time, so the default
-wait applies. https://developers.facebook.com/docs/graph-api/overview/rate-limiting
+Rate-limit headers (X-App-Usage, X-Business-Use-Case-Usage and its
+estimated_time_to_regain_access) are read by base.retry_after_s and the shared gate
+(jobctl.services.platforms.ratelimit). https://developers.facebook.com/docs/graph-api/overview/rate-limiting
 
 Lists (`/{id}/posts`, `/{id}/media`, `/{id}/threads`) page with cursors: `paging.cursors.after`
 while `paging.next` is present (`list_edge`).
@@ -21,8 +18,6 @@ while `paging.next` is present (`list_edge`).
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
 from typing import Any
 
 import httpx
@@ -42,26 +37,6 @@ RATE_CODES = frozenset({4, 17, 32, 613, *range(80001, 80015)})
 LOOKUP_COUNT = 20
 
 
-def regain_access_s(headers: Mapping[str, str]) -> float | None:
-    """The longest `estimated_time_to_regain_access` (minutes) in X-Business-Use-Case-Usage, in
-    seconds; None when the header is absent, unreadable or says 0."""
-    raw = headers.get("x-business-use-case-usage")
-    if not raw:
-        return None
-    try:
-        usage = json.loads(raw)
-    except ValueError:
-        return None
-    minutes = [
-        float(entry.get("estimated_time_to_regain_access") or 0)
-        for entries in (usage.values() if isinstance(usage, dict) else [])
-        for entry in (entries if isinstance(entries, list) else [])
-        if isinstance(entry, dict)
-    ]
-    longest = max(minutes, default=0.0)
-    return longest * 60 if longest > 0 else None
-
-
 class MetaClient(PlatformClient):
     """A Graph API client: form-encoded POSTs, `{"id"}` answers, Meta's error codes."""
 
@@ -78,8 +53,8 @@ class MetaClient(PlatformClient):
         where = f"{self.platform} {response.request.method} {response.request.url.path}"
         if code in TOKEN_CODES:
             return TokenRejected(f"{where}: the access token was refused (code {code}): {reason}")
-        if code in RATE_CODES or response.status_code == 429:
-            wait = retry_after_s(response.headers) or regain_access_s(response.headers)
+        if code in RATE_CODES:
+            wait = retry_after_s(response.headers)
             wait = self.settings.default_rate_wait_s if wait is None else wait
             return RateLimited(f"{where}: rate limited (code {code}); retry after {wait:g}s", wait)
         return None

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from jobctl.domain.accounts import AccountStatus, SocialAccount
+from jobctl.domain.accounts import AccountStatus, SocialAccount, reauth_hint
 from jobctl.domain.content import ContentRecord, ContentStatus
 from jobctl.domain.errors import JobDeferredError, JobProcessingError, PermanentJobError
 from jobctl.services.platforms.base import (
@@ -77,10 +77,10 @@ def _checked(
             f"content item {item.id} belongs to {item.organization_id}, account {account.id} to "
             f"{account.organization_id}"
         )
-    if account.status != AccountStatus.ACTIVE:
+    if account.status != AccountStatus.CONNECTED:
         raise PermanentJobError(
             f"account {account.id} ({account.platform} {account.handle}) is {account.status.value}: "
-            "reconnect it (`jobctl accounts remove` then `jobctl accounts add` with a new token)"
+            f"{reauth_hint(account.id)}"
         )
     return account
 
@@ -123,9 +123,9 @@ def publish_item(
     except RateLimited as exc:
         raise JobDeferredError(exc.message, retry_after_s=exc.retry_after_s) from None
     except TokenRejected as exc:
-        accounts.set_status(account.id, AccountStatus.NEEDS_REAUTH, exc.message, now())
+        accounts.mark_needs_reauth(account.id, exc.message, now())
         raise PermanentJobError(
-            f"{exc.message}; account {account.id} is now NEEDS_REAUTH: reconnect it with a new token"
+            f"{exc.message}; account {account.id} is now NEEDS_REAUTH: {reauth_hint(account.id)}"
         ) from None
     except ContentRejected as exc:
         accounts.mark_failed(item.id, exc.reason, now())

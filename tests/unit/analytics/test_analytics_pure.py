@@ -15,8 +15,8 @@ from jobctl.domain.analytics import PostMetrics
 from jobctl.domain.analytics_summary import newest_per_post, sparkline, summarise, weighted_rate
 from jobctl.domain.errors import ConfigError
 from jobctl.domain.payloads import SyncAnalyticsPayload
-from jobctl.services.platforms.meta import regain_access_s
 from jobctl.services.platforms.metrics import after_cursor, count, insight_values, parse_time
+from jobctl.services.platforms.ratelimit import meta_regain_s as regain_access_s
 from jobctl.settings import load_settings
 
 T0 = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)

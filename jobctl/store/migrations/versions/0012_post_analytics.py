@@ -1,9 +1,9 @@
 """Create `post_analytics`: one row per post per analytics collection.
 
-Revision ID: 0009_post_analytics
-Revises: 0008_api_tokens
+Revision ID: 0012_post_analytics
+Revises: 0011_token_encryption
 
-Written by hand and frozen, like the others. Self-contained (no reference to other 0009s), so
+Written by hand and frozen, like the others. Self-contained (no reference to other migrations), so
 it can be re-chained after another branch's migration at merge time.
 """
 
@@ -12,8 +12,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009_post_analytics"
-down_revision: str | None = "0008_api_tokens"
+revision = "0012_post_analytics"
+down_revision: str | None = "0011_token_encryption"
 branch_labels: str | None = None
 depends_on: str | None = None
 
