@@ -3,9 +3,14 @@ the platform's post id (see jobctl.services.platforms.publish for idempotency an
 
 The platform's base URL and the total deadline come from the worker's settings
 (`[platforms]`, JOBCTL_*_API_URL); the account's tokens are decrypted by the repository with
-JOBCTL_TOKEN_KEYS (without it the job fails with a ConfigError saying how to set one). An image
-linked to the item is sent as {JOBCTL_PUBLISH_MEDIA_URL}/{file name} when that public base URL
-is set.
+JOBCTL_TOKEN_KEYS (without it the job fails with a ConfigError saying how to set one).
+
+Media: the newest image generated for the item (`generate-image content_item_id=...`) goes with
+the post, through the platform's own media flow (jobctl.services.platforms.media). Its public
+URL, for Instagram and Threads, which fetch images themselves, is
+{JOBCTL_PUBLISH_MEDIA_URL}/{path under the data dir's images/}; without that setting those two
+fail at once with a payload error that says so, as does an image the platform would refuse
+(format, bytes, pixels, aspect ratio), before anything is sent or recorded.
 """
 
 from __future__ import annotations
@@ -13,20 +18,25 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 from typing import Any, ClassVar
+from urllib.parse import quote
 
 from pydantic import BaseModel
 
 from jobctl.domain.accounts import SocialAccount
+from jobctl.domain.content import ContentStatus
+from jobctl.domain.errors import PayloadValidationError
 from jobctl.domain.payloads import PublishContentPayload
 from jobctl.processors import content_support as support
 from jobctl.processors.base import JobContext
 from jobctl.services.platforms import ClientSettings, Credentials, PlatformClient, client_class
+from jobctl.services.platforms.media import MediaFile, MediaFileError, as_jpeg, load_media, media_problems
 from jobctl.services.platforms.publish import publish_item
 from jobctl.services.platforms.ratelimit import RateGate
 from jobctl.settings import Settings
 from jobctl.store.accounts_repo import AccountRepository
 from jobctl.store.content_repo import ContentRepository
 
+JOB_TYPE = "publish-content"
 _lock = threading.Lock()
 _engines: dict[str, Any] = {}
 _repos: dict[tuple[str, tuple[str, ...]], AccountRepository] = {}
@@ -59,18 +69,42 @@ def client_for(settings: Settings, account: SocialAccount, gate: RateGate | None
     return cls(client_settings, Credentials(account.external_id, account.access_token))
 
 
-def image_url_for(settings: Settings, content: ContentRepository, item_id: str) -> str | None:
-    item = content.get_content(item_id)
-    if settings.publish_media_url is None or item is None:
+def public_url_for(settings: Settings, path: Path) -> str | None:
+    """The image's URL under JOBCTL_PUBLISH_MEDIA_URL, which serves the data dir's images/."""
+    if settings.publish_media_url is None:
         return None
-    for image in content.list_images(item.organization_id, limit=500):
-        if image.content_item_id == item_id:
-            return f"{settings.publish_media_url.rstrip('/')}/{Path(image.path).name}"
-    return None
+    images = (settings.data_dir / "images").resolve()
+    try:
+        relative = path.resolve().relative_to(images).as_posix()
+    except ValueError:
+        relative = path.name  # an image stored elsewhere: served by name
+    return f"{settings.publish_media_url.rstrip('/')}/{quote(relative)}"
+
+
+def media_for(settings: Settings, content: ContentRepository, item_id: str) -> MediaFile | None:
+    """The item's image, ready for its platform (Instagram: a JPEG copy), or None when it has
+    none; PayloadValidationError when the platform would refuse it or cannot be given it."""
+    item = content.get_content(item_id)
+    if item is None or item.status == ContentStatus.PUBLISHED:
+        return None  # nothing to attach: publish_item reports the missing or published item
+    image = content.latest_image_for(item_id)
+    if image is None:
+        return None
+    path = Path(image.path)
+    try:
+        media = load_media(path, public_url=public_url_for(settings, path), alt_text=image.prompt)
+        if item.platform == "instagram":
+            media = as_jpeg(media)
+    except MediaFileError as exc:
+        raise PayloadValidationError(JOB_TYPE, [("image", f"image {image.id}: {exc}")]) from None
+    problems = media_problems(item.platform, media)
+    if problems:
+        raise PayloadValidationError(JOB_TYPE, [("image", f"image {image.id}: {p}") for p in problems])
+    return media
 
 
 class PublishContentProcessor:
-    job_type: ClassVar[str] = "publish-content"
+    job_type: ClassVar[str] = JOB_TYPE
 
     def run(self, payload: BaseModel, ctx: JobContext) -> Any:
         assert isinstance(payload, PublishContentPayload)
@@ -81,7 +115,7 @@ class PublishContentProcessor:
             content, accounts_store(), lambda account: client_for(settings, account, ctx.rate_gate),
             content_item_id=payload.content_item_id, social_account_id=payload.social_account_id,
             job_id=ctx.job_id, now=support.now,
-            image_url=image_url_for(settings, content, payload.content_item_id),
+            media=media_for(settings, content, payload.content_item_id),
             # a lookup and a publish, each within the deadline, and a margin
             lease_s=3 * settings.publish_timeout_s,
         )  # fmt: skip

@@ -276,6 +276,15 @@ class ContentRepository:
         return _image(row) if row is not None else None
 
     @translated
+    def latest_image_for(self, content_item_id: str) -> ImageRecord | None:
+        """The newest image generated for a content item (the one publishing attaches)."""
+        stmt = select(IMAGES).where(im.content_item_id == content_item_id)
+        stmt = stmt.order_by(im.created_at.desc(), im.id.desc()).limit(1)
+        with self._auto.connect() as conn:
+            row = conn.execute(stmt).first()
+        return _image(row) if row is not None else None
+
+    @translated
     def list_images(self, organization_id: str | None = None, limit: int = 50) -> builtins.list[ImageRecord]:
         stmt = select(IMAGES).order_by(im.created_at.desc(), im.id).limit(limit)
         if organization_id is not None:

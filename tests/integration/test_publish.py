@@ -9,11 +9,12 @@ import logging
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
-from platform_fake import FakePlatforms, Scripted, serve
+from platform_fake import FakePlatforms, Scripted, serve, serve_files
 
 from jobctl.domain.accounts import AccountStatus, SocialAccount
 from jobctl.domain.content import ContentStatus, NewContent
@@ -42,14 +43,25 @@ def fake() -> Iterator[FakePlatforms]:
         yield server
 
 
+@pytest.fixture
+def card_url(tmp_path: Path) -> Iterator[str]:
+    """A JPEG on a "public" server: Instagram and Threads fetch the image_url they are given."""
+    from PIL import Image
+
+    Image.new("RGB", (1080, 1080), "#224466").save(tmp_path / "card.jpg", format="JPEG")
+    with serve_files(tmp_path) as base:
+        yield f"{base}/card.jpg"
+
+
 class Setup:
-    def __init__(self, engine: Any, fake: FakePlatforms) -> None:
+    def __init__(self, engine: Any, fake: FakePlatforms, card_url: str) -> None:
         self.content = ContentRepository(engine)
         # Tokens are encrypted at rest: the repository gets a key, as the worker does from
         # JOBCTL_TOKEN_KEYS.
         self.accounts = AccountRepository(engine, (Fernet.generate_key().decode(),))
         self.fake = fake
         self.timeout_s = 5.0
+        self.card_url = card_url
 
     def item(self, platform: str, body: str = BODY) -> str:
         new = NewContent(platform, 0, body, ("#Queues",), (), "offline", "extractive-v1")
@@ -73,13 +85,13 @@ class Setup:
     def publish(self, item_id: str, account_id: str, image_url: str | None = None) -> Any:
         return publish_item(
             self.content, self.accounts, self.client, content_item_id=item_id, social_account_id=account_id,
-            job_id="job-1", now=now, image_url=image_url or "http://127.0.0.1/images/card.png",
+            job_id="job-1", now=now, image_url=image_url or self.card_url,
         )  # fmt: skip
 
 
 @pytest.fixture
-def setup(engine: Any, fake: FakePlatforms) -> Setup:
-    return Setup(engine, fake)
+def setup(engine: Any, fake: FakePlatforms, card_url: str) -> Setup:
+    return Setup(engine, fake, card_url)
 
 
 @pytest.mark.parametrize("platform", ["twitter", "linkedin", "facebook", "instagram", "threads"])

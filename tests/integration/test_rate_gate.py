@@ -164,7 +164,7 @@ def test_publish_content_defers_without_a_request_while_the_gate_is_closed(
     now = datetime.now(UTC)
     account = SocialAccount(
         id="acc_x", organization_id="acme", platform="twitter", handle="@acme", external_id=X_USER,
-        status=AccountStatus.ACTIVE, access_token=TOKEN,
+        status=AccountStatus.CONNECTED, access_token=TOKEN,
     )  # fmt: skip
     accounts.add_account(account, now)
     new = NewContent("twitter", 0, TEXT, (), (), "offline", "extractive-v1")

@@ -42,7 +42,8 @@ def fake() -> Iterator[FakeTokens]:
 
 class Setup:
     def __init__(self, engine: Any, redis_url: str, fake: FakeTokens) -> None:
-        self.accounts = AccountRepository(engine, (Fernet.generate_key().decode(),))
+        self.key = Fernet.generate_key().decode()
+        self.accounts = AccountRepository(engine, (self.key,))
         self.redis = redis.Redis.from_url(redis_url)
         self.fake = fake
         env = {
@@ -143,7 +144,7 @@ def test_a_crash_right_after_the_save_does_not_lock_the_account_out(setup: Setup
             raise SystemExit("killed right after the save")
 
     acc = setup.account("twitter")
-    crashing = CrashAfterSave(setup.accounts._auto)
+    crashing = CrashAfterSave(setup.accounts._auto, (setup.key,))
     with pytest.raises(SystemExit):
         setup.refresher(crashing).refresh(acc)
     assert not setup.redis.exists(AccountLocks.key(acc))  # the lock went with it (finally)

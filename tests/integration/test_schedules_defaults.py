@@ -73,6 +73,15 @@ class _StandIn:
         return None
 
 
+def _with_token_key(api: JobctlAPI) -> None:
+    """Accounts store their tokens encrypted: give the API a key of its own."""
+    from dataclasses import replace
+
+    from cryptography.fernet import Fernet
+
+    api.settings = replace(api.settings, token_keys=(Fernet.generate_key().decode(),))
+
+
 def test_an_organisation_with_connected_accounts_gets_hourly_analytics_and_token_refresh(
     api: JobctlAPI,
 ) -> None:
@@ -80,6 +89,7 @@ def test_an_organisation_with_connected_accounts_gets_hourly_analytics_and_token
     from jobctl.processors.registry import build_registry
 
     api._registry = build_registry(extra={"sync-analytics": _StandIn}, load_builtins=False)
+    _with_token_key(api)
     accounts = AccountsAPI(api)
     first = accounts.add(NewAccount("acme", "twitter", "@acme", "2244994945", "tok-SECRET-1", "r-1"))
     accounts.add(NewAccount("acme", "linkedin", "@acme", "urn:li:organization:1", "tok-SECRET-2"))
@@ -116,6 +126,7 @@ def test_a_default_whose_job_type_cannot_run_is_skipped(api: JobctlAPI) -> None:
     api._registry = build_registry(extra={}, load_builtins=False)
     if "sync-analytics" in api._registry.installed:
         pytest.skip("sync-analytics has a processor in this installation")
+    _with_token_key(api)
     AccountsAPI(api).add(NewAccount("acme", "twitter", "@acme", "2244994945", "tok-SECRET-1"))
     results = ScheduleAPI(api).install_defaults_for(defaults.organization_owner("acme"))
     assert sorted((r.name, r.action) for r in results) == [

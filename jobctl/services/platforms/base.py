@@ -38,6 +38,7 @@ from typing import Any, ClassVar
 import httpx
 
 from jobctl.domain.redaction import redact
+from jobctl.services.platforms.media import MediaFile
 from jobctl.services.platforms.metrics import MetricsQuery, PostStats
 from jobctl.services.platforms.ratelimit import RateGate, exhausted_for_s, meta_regain_s
 
@@ -168,6 +169,11 @@ class PlatformClient(ABC):
     def find_post(self, text: str) -> str | None:
         """The id of the account's recent post with this text, if any (for idempotent retries)."""
 
+    def publish_media(self, text: str, media: MediaFile) -> str:
+        """Post `text` with the image `media` attached, through the platform's documented media
+        flow (upload then post, or a container); the post's id. Media rules are checked before."""
+        raise NotImplementedError(f"{self.platform} cannot publish media")
+
     def post_metrics(self, query: MetricsQuery) -> list[PostStats]:
         """The account's posts published since `query.since`, with their counts (issue 13; each
         platform's module implements it against its documented metrics API)."""
@@ -258,6 +264,30 @@ class PlatformClient(ABC):
         if gate is not None:
             gate.close(self.platform, self.credentials.external_id, error.retry_after_s, error.message[:200])
         return error
+
+    def request_url(self, method: str, url: str, *, bearer: bool, **kwargs: Any) -> httpx.Response:
+        """Like `request`, to an absolute URL a platform handed out (LinkedIn's uploadUrl), with
+        the bearer header only when `bearer`. Errors name the host and path, never the query
+        (upload URLs carry signatures)."""
+        if self._deadline is None:
+            self.start_operation()
+        assert self._deadline is not None
+        remaining = self._deadline - self._clock()
+        parts = httpx.URL(url)
+        where = f"{self.platform} {method} {parts.host}{parts.path}"
+        if remaining <= 0:
+            raise PlatformUnavailable(f"{where}: total deadline of {self.settings.total_timeout_s:g}s spent")
+        self.check_gate(where)
+        headers = {**(self.headers() if bearer else {}), **kwargs.pop("headers", {})}
+        self.requests += 1
+        try:
+            response = self._client.request(method, url, headers=headers, timeout=remaining, **kwargs)
+        except httpx.HTTPError as exc:
+            raise PlatformUnavailable(self.redact(f"{where}: {type(exc).__name__} (no answer)")) from None
+        if 200 <= response.status_code < 300:
+            self.note_rate_headers(response)
+            return response
+        raise self.noted(self._error(where, response), response)
 
     def json(self, response: httpx.Response) -> Any:
         try:

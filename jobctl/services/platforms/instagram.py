@@ -5,6 +5,9 @@
 https://developers.facebook.com/docs/instagram-platform/content-publishing
 - Look-up: `GET /{ig-user-id}/media?fields=id,caption&limit=N` -> `{"data": [{"id", "caption"}]}`.
 - Instagram has no text-only posts: publishing needs an image URL the platform can fetch.
+- Media (publish_media): the same two steps with the image's public URL (Instagram "cURLs"
+  it: it cannot take bytes; JPEG only), waiting in between until the container's `status_code`
+  is FINISHED (`GET /{container-id}?fields=status_code,status`).
 
 - Metrics: the media list `GET /{ig-user-id}/media?fields=id,timestamp,like_count,comments_count
   &limit=100&since=UNIX` (cursor `after`), then for each media `GET /{ig-media-id}/insights
@@ -27,6 +30,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from jobctl.services.platforms.base import ContentRejected
+from jobctl.services.platforms.media import MediaFile
 from jobctl.services.platforms.meta import MetaClient
 from jobctl.services.platforms.metrics import MetricsQuery, PostStats, count, insight_values, parse_time
 
@@ -47,6 +51,17 @@ class InstagramClient(MetaClient):
         container = self.post_id(
             self.request("POST", f"/{user}/media", data={"image_url": image_url, "caption": text})
         )
+        return self.post_id(self.request("POST", f"/{user}/media_publish", data={"creation_id": container}))
+
+    def publish_media(self, text: str, media: MediaFile) -> str:
+        if not media.public_url:
+            reason = "Instagram fetches images from a public URL: set JOBCTL_PUBLISH_MEDIA_URL"
+            raise ContentRejected(f"instagram: {reason}", reason)
+        user = self.credentials.external_id
+        container = self.post_id(
+            self.request("POST", f"/{user}/media", data={"image_url": media.public_url, "caption": text})
+        )
+        self.wait_for_container(container, "status_code", "status")
         return self.post_id(self.request("POST", f"/{user}/media_publish", data={"creation_id": container}))
 
     def find_post(self, text: str) -> str | None:

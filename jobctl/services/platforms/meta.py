@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 
 from jobctl.services.platforms.base import (
+    ContentRejected,
     PlatformClient,
     PlatformError,
     RateLimited,
@@ -92,3 +93,25 @@ class MetaClient(PlatformClient):
             if same_text(text, post.get(field)):
                 return str(post["id"])
         return None
+
+    def wait_for_container(self, container: str, field: str, detail: str, poll_s: float = 1.0) -> None:
+        """Wait until a media container is FINISHED before publishing it (Instagram's
+        `GET /{container}?fields=status_code,status`, Threads' `?fields=status,error_message`): the
+        platform fetches the image URL in the background, and publishing an IN_PROGRESS container
+        fails. ERROR / EXPIRED are rejections; running out of the deadline is retryable (a retry
+        looks the post up first, then makes a new container).
+        https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-container
+        https://developers.facebook.com/docs/threads/troubleshooting#publishing-does-not-return-a-media-id
+        """
+        import time
+
+        while True:
+            body = self.json(self.request("GET", f"/{container}", params={"fields": f"{field},{detail}"}))
+            status = str(body.get(field) or "") if isinstance(body, dict) else ""
+            if status in ("FINISHED", "PUBLISHED") or not status:
+                return  # no status field: an API version without it; publishing will tell
+            if status in ("ERROR", "EXPIRED"):
+                said = body.get(detail) if isinstance(body, dict) else None
+                reason = self.redact(f"media container {status}" + (f": {said}" if said else ""))
+                raise ContentRejected(f"{self.platform} GET /{container}: {reason}", reason)
+            time.sleep(poll_s)  # IN_PROGRESS; request() gives up once the deadline is spent

@@ -16,6 +16,11 @@ Errors: rate limit -> JobDeferredError(retry_after_s); token refused -> the acco
 NEEDS_REAUTH and the job fails at once (PermanentJobError); content rejected -> the item becomes
 FAILED with the platform's reason (kept on its publish attempt) and the job fails at once;
 unavailable (5xx, timeout) -> a retryable JobProcessingError.
+
+Media: with `media` (the item's image, already checked against the platform's rules), the
+client's `publish_media` runs its documented flow (upload, then post; or a container). A retry
+may upload the image again (an unattached upload expires on every platform), but it still looks
+the post up first, so the post itself is never made twice.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from jobctl.services.platforms.base import (
     RateLimited,
     TokenRejected,
 )
+from jobctl.services.platforms.media import MediaFile
 from jobctl.store.accounts_repo import AccountRepository
 from jobctl.store.content_repo import ContentRepository
 
@@ -96,6 +102,7 @@ def publish_item(
     now: Callable[[], datetime],
     image_url: str | None = None,
     lease_s: float = 90.0,
+    media: MediaFile | None = None,
 ) -> PublishResult:
     item = content.get_content(content_item_id)
     account = accounts.get_account(social_account_id)
@@ -119,7 +126,12 @@ def publish_item(
             client.start_operation()
             found = client.find_post(item.body)
         client.start_operation()
-        post_id = found or client.publish(item.body, image_url)
+        if found:
+            post_id = found
+        elif media is not None:
+            post_id = client.publish_media(item.body, media)
+        else:
+            post_id = client.publish(item.body, image_url)
     except RateLimited as exc:
         raise JobDeferredError(exc.message, retry_after_s=exc.retry_after_s) from None
     except TokenRejected as exc:

@@ -12,6 +12,10 @@ https://developers.facebook.com/docs/threads/posts
   https://developers.facebook.com/docs/threads/insights
   Mapping: impressions=views, likes, comments=replies, shares=reposts+quotes+shares; Threads
   reports no reach, saves or clicks per post.
+- Media (publish_media): step 1 with `media_type=IMAGE` and `image_url` (public: Threads
+  fetches it, it cannot take bytes; JPEG or PNG), then a wait until the container's `status` is
+  FINISHED (`GET /{container-id}?fields=status,error_message`) instead of the fixed ~30 s the
+  guide suggests, then step 2.
 - Errors: Meta's error body (jobctl.services.platforms.meta).
 
 No idempotency key: the publish service looks recent posts up before publishing again.
@@ -22,6 +26,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from jobctl.services.platforms.base import ContentRejected
+from jobctl.services.platforms.media import MediaFile
 from jobctl.services.platforms.meta import MetaClient
 from jobctl.services.platforms.metrics import MetricsQuery, PostStats, insight_values, parse_time
 
@@ -38,6 +44,16 @@ class ThreadsClient(MetaClient):
         data = {"media_type": "IMAGE", "image_url": image_url, "text": text} if image_url else {
             "media_type": "TEXT", "text": text}  # fmt: skip
         container = self.post_id(self.request("POST", f"/{user}/threads", data=data))
+        return self.post_id(self.request("POST", f"/{user}/threads_publish", data={"creation_id": container}))
+
+    def publish_media(self, text: str, media: MediaFile) -> str:
+        if not media.public_url:
+            reason = "Threads fetches images from a public URL: set JOBCTL_PUBLISH_MEDIA_URL"
+            raise ContentRejected(f"threads: {reason}", reason)
+        user = self.credentials.external_id
+        data = {"media_type": "IMAGE", "image_url": media.public_url, "text": text}
+        container = self.post_id(self.request("POST", f"/{user}/threads", data=data))
+        self.wait_for_container(container, "status", "error_message")
         return self.post_id(self.request("POST", f"/{user}/threads_publish", data={"creation_id": container}))
 
     def find_post(self, text: str) -> str | None:

@@ -8,6 +8,14 @@
   a duplicate post is a 403 "You are not allowed to create a Tweet with duplicate content."
 - Rate limits: 429 with `x-rate-limit-reset` (Unix seconds; X sends no Retry-After).
   https://docs.x.com/x-api/fundamentals/rate-limits
+- Media (publish_media; the token also needs the media.write scope): a one-shot
+  `POST /2/media/upload` (multipart/form-data: `media` = the file's bytes,
+  `media_category=tweet_image`, `media_type`), answered `{"data": {"id", "media_key", "size",
+  "expires_after_secs"}}`; then `POST /2/tweets` with `{"text", "media": {"media_ids": [id]}}`.
+  Images (<= 5 MB) need no chunked initialize/append/finalize session (that is for video and
+  GIFs) and no processing wait; a `processing_info.state` of "failed" is a rejection.
+  https://docs.x.com/x-api/media/upload-media, https://docs.x.com/x-api/media/quickstart/best-practices
+  An upload whose post is then lost is harmless: an unattached media id expires by itself.
 
 - Metrics: `GET /2/users/{id}/tweets?tweet.fields=created_at,public_metrics,non_public_metrics
   &max_results=100&start_time=RFC3339[&pagination_token=meta.next_token]` (the user Posts
@@ -31,6 +39,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from jobctl.services.platforms.base import ContentRejected, PlatformClient, PlatformUnavailable, same_text
+from jobctl.services.platforms.media import MediaFile
 from jobctl.services.platforms.metrics import MetricsQuery, PostStats, count, parse_time
 
 DEFAULT_BASE_URL = "https://api.x.com"
@@ -63,6 +72,31 @@ class XClient(PlatformClient):
         if not isinstance(post_id, str):
             raise PlatformUnavailable("twitter POST /2/tweets answered without data.id")
         return post_id
+
+    def publish_media(self, text: str, media: MediaFile) -> str:
+        media_id = self.upload_media(media)
+        body = self.json(
+            self.request("POST", "/2/tweets", json={"text": text, "media": {"media_ids": [media_id]}})
+        )
+        post_id = (body.get("data") or {}).get("id") if isinstance(body, dict) else None
+        if not isinstance(post_id, str):
+            raise PlatformUnavailable("twitter POST /2/tweets answered without data.id")
+        return post_id
+
+    def upload_media(self, media: MediaFile) -> str:
+        """Upload one image (simple upload); its media id."""
+        files = {"media": (media.filename, media.read(), media.mime_type)}
+        form = {"media_category": "tweet_image", "media_type": media.mime_type}
+        body = self.json(self.request("POST", "/2/media/upload", data=form, files=files))
+        data = body.get("data") if isinstance(body, dict) else None
+        media_id = data.get("id") if isinstance(data, dict) else None
+        if not isinstance(data, dict) or not isinstance(media_id, str):
+            raise PlatformUnavailable("twitter POST /2/media/upload answered without data.id")
+        state = (data.get("processing_info") or {}).get("state")
+        if state == "failed":
+            reason = f"X could not process {media.filename}"
+            raise ContentRejected(f"twitter POST /2/media/upload: {reason}", reason)
+        return media_id
 
     def find_post(self, text: str) -> str | None:
         path = f"/2/users/{self.credentials.external_id}/tweets"
