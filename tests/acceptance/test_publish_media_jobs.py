@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from cli_support import Cli, serve_directory
+from cryptography.fernet import Fernet
 from platform_fake import FakePlatforms, Scripted, serve
 
 TOKEN = "ig-x-token-SECRET-1a2b3c4d"
@@ -76,6 +77,7 @@ def test_publish_content_posts_each_item_once_with_its_image(
         "JOBCTL_FETCH_ALLOW_PRIVATE": "1", "JOBCTL_X_API_URL": platforms.url,
         "JOBCTL_INSTAGRAM_API_URL": platforms.url, "JOBCTL_PUBLISH_MEDIA_URL": media_site,
         "JOBCTL_PUBLISH_TIMEOUT_SECONDS": "1",
+        "JOBCTL_TOKEN_KEYS": Fernet.generate_key().decode(),  # accounts' tokens are encrypted
     })  # fmt: skip
     log = tmp_path / "worker.log"
     cli.start_worker("context-scraping", "content-generation", "analytics-sync", log=log,

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.fernet import Fernet
 from platform_fake import FakePlatforms, Scripted, serve, serve_files
 
 from jobctl.domain.accounts import AccountStatus, SocialAccount
@@ -65,7 +66,7 @@ def media_url(data_dir: Path) -> Iterator[str]:
 class Setup:
     def __init__(self, engine: Any, fake: FakePlatforms, data_dir: Path, media_url: str) -> None:
         self.content = ContentRepository(engine)
-        self.accounts = AccountRepository(engine)
+        self.accounts = AccountRepository(engine, (Fernet.generate_key().decode(),))
         self.fake = fake
         self.data_dir = data_dir
         self.timeout_s = 5.0
@@ -91,7 +92,7 @@ class Setup:
     def account(self, platform: str) -> str:
         account = SocialAccount(
             id=f"acc_{platform}", organization_id="acme", platform=platform, handle=f"@acme_{platform}",
-            external_id=EXTERNAL[platform], status=AccountStatus.ACTIVE, access_token=TOKEN,
+            external_id=EXTERNAL[platform], status=AccountStatus.CONNECTED, access_token=TOKEN,
         )  # fmt: skip
         return self.accounts.add_account(account, now()).id
 
