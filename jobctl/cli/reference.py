@@ -53,6 +53,8 @@ ENVIRONMENT = {
     "JOBCTL_THREADS_API_URL": "Threads API base URL (default: https://graph.threads.net/v1.0).",
     "JOBCTL_PUBLISH_TIMEOUT_SECONDS": "publish-content: deadline of one platform operation (default: 30).",
     "JOBCTL_PUBLISH_MEDIA_URL": "Public URL of data dir images/ (Instagram, Threads need it; default: none).",
+    "JOBCTL_ANALYTICS_LOOKBACK_DAYS": "sync-analytics: collect posts of the last N days (default: 30).",
+    "JOBCTL_ANALYTICS_MAX_POSTS": "sync-analytics: most posts collected per account and sync (default: 200).",
     "JOBCTL_ACCOUNT_ACCESS_TOKEN": "accounts add/reconnect --token-env default: the access token's variable.",
     "JOBCTL_ACCOUNT_REFRESH_TOKEN": "accounts add/reconnect: the refresh token's variable (optional).",
     "JOBCTL_TOKEN_KEYS": "Fernet keys encrypting account tokens at rest, comma-separated, newest first "
