@@ -97,18 +97,21 @@ def demo(
     except KeyboardInterrupt:
         interrupted = True
     finally:
-        _stop(children)
-        redis_stopped = _stop_redis(env, redis_pid)
-        site.stop()
-        platform.stop()
-        if not keep:
-            shutil.rmtree(data_dir, ignore_errors=True)
+        stopping = time.monotonic()
+        with _signals_ignored():  # a second Ctrl-C must not leave children behind: this is bounded
+            _stop(children)
+            redis_stopped = _stop_redis(env, redis_pid)
+            site.stop()
+            platform.stop()
+            if not keep:
+                shutil.rmtree(data_dir, ignore_errors=True)
     if interrupted:
         info(f"demo: interrupted; stopped {len(children)} child process(es) and the embedded Redis"
              + ("" if keep else "; data removed") + (f"; data in {data_dir}" if keep else ""))  # fmt: skip
         raise typer.Exit(130)
     report |= {
         "elapsed_s": round(time.monotonic() - started, 2),
+        "stop_s": round(time.monotonic() - stopping, 2),  # children, Redis, servers
         "children": [c.to_json() for c in children]
         + [{"role": "redis", "pid": redis_pid, "stopped": redis_stopped}],
         "data_dir": str(data_dir),
@@ -120,7 +123,7 @@ def demo(
 def _run(
     env: dict[str, str], data_dir: Path, site: Any, platform: Any, timeout: float
 ) -> tuple[dict[str, Any], list[Child], int | None]:
-    from jobctl.api import JobctlAPI, embedded_redis_status
+    from jobctl.api import JobctlAPI
     from jobctl.cli.demo_report import Display
     from jobctl.cli.demo_scenario import Scenario
     from jobctl.settings import load_settings
@@ -131,7 +134,7 @@ def _run(
     try:
         api.backends.repo  # noqa: B018 - the SQLite schema exists before any child opens it
         api.backends.producer  # noqa: B018 - and the embedded Redis runs: children reuse it
-        redis_pid = embedded_redis_status(settings).get("pid")
+        redis_pid = _redis_pid(settings)
         info(f"demo: started the embedded Redis (pid {redis_pid})")
         logs = data_dir / "logs"
         logs.mkdir()
@@ -178,6 +181,18 @@ def _run(
         raise
     finally:
         api.close()
+
+
+def _redis_pid(settings: Any) -> int | None:
+    """The embedded Redis's pid (from INFO, which a loaded machine may answer late: retried)."""
+    from jobctl.api import embedded_redis_status
+
+    for _ in range(10):
+        pid = embedded_redis_status(settings).get("pid")
+        if isinstance(pid, int):
+            return pid
+        time.sleep(0.2)
+    return None
 
 
 class ChildDied(Exception):
@@ -228,6 +243,17 @@ def _signals_interrupt() -> Iterator[None]:
         raise Interrupted()
 
     previous = {s: signal.signal(s, raise_interrupt) for s in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+@contextmanager
+def _signals_ignored() -> Iterator[None]:
+    """While the children are stopped (at most STOP_GRACE_S, then SIGKILL)."""
+    previous = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     try:
         yield
     finally:

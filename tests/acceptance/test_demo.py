@@ -56,6 +56,13 @@ def _eventually_gone(pids: list[int], timeout: float = 5.0) -> list[int]:
 
 
 def _check_report(report: dict[str, Any], out: subprocess.CompletedProcess[str]) -> None:
+    try:
+        _check(report, out)
+    except AssertionError as exc:  # with what the demo said, to see why
+        raise AssertionError(f"{exc}\n--- demo stderr ---\n{out.stderr[-4000:]}") from None
+
+
+def _check(report: dict[str, Any], out: subprocess.CompletedProcess[str]) -> None:
     assert report["ok"] is True, [c for c in report["checks"] if not c["ok"]]
     assert all(c["ok"] for c in report["checks"])
     by_type = {t["type"]: t for t in report["types"]}
@@ -67,7 +74,7 @@ def _check_report(report: dict[str, Any], out: subprocess.CompletedProcess[str])
     made = report["made"]
     assert made["items"] == {"WEBSITE": 1, "RSS": 3, "DOCUMENT": 1}
     assert len(made["content_ids"]) == 2 and made["post_id"] and made["insights"] >= 1
-    assert made["analytics_rows"] >= 1 and Path(made["image_path"]).is_file()
+    assert made["analytics_rows"] >= 1 and Path(made["image_path"]).is_file() is report["kept"]
     jobs = {j["key"]: j for j in report["jobs"]}
     assert (jobs["retry"]["got"], jobs["retry"]["attempts"]) == ("COMPLETED", 2)
     assert (jobs["failure"]["got"], jobs["failure"]["attempts"]) == ("FAILED", 4)
