@@ -15,6 +15,7 @@ per run and never printed.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -77,8 +78,13 @@ def demo(
     started = time.monotonic()
     data_dir = Path(tempfile.mkdtemp(prefix="jobctl-demo-"))
     site, platform = DemoSite(), DemoPlatform()
+    # The user's config file (and JOBCTL_* variables) may name a real Redis or database: the demo
+    # reads only its own, which names its data dir, so `JOBCTL_CONFIG=it jobctl …` looks there.
+    config = data_dir / "config.toml"
+    config.write_text(f"# written by jobctl demo: its scratch data\ndata_dir = {json.dumps(str(data_dir))}\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith("JOBCTL_")}
     env.update({
+        "JOBCTL_CONFIG": str(config),
         "JOBCTL_DATA_DIR": str(data_dir),
         "JOBCTL_RETRY_INTERVALS": "1,1,1",  # not 60/300/900 s: the retry story ends in seconds
         "JOBCTL_FETCH_ALLOW_PRIVATE": "1",  # the demo's site is on 127.0.0.1
@@ -115,6 +121,7 @@ def demo(
         "children": [c.to_json() for c in children]
         + [{"role": "redis", "pid": redis_pid, "stopped": redis_stopped}],
         "data_dir": str(data_dir),
+        "config": str(config),
         "kept": keep,
     }
     _finish(report, keep, as_json)
@@ -264,7 +271,7 @@ def _signals_ignored() -> Iterator[None]:
 def _finish(report: dict[str, Any], keep: bool, as_json: bool) -> None:
     from jobctl.cli.demo_report import next_steps, print_report
 
-    report["next"] = next_steps(report["data_dir"], keep)
+    report["next"] = next_steps(report["data_dir"], report["config"], keep)
     if as_json:
         print_json(report)
     else:

@@ -83,17 +83,19 @@ class Display:
             self._bar.update(task, total=len(jobs), completed=done, description=", ".join(statuses))
 
 
-def next_steps(data_dir: str, kept: bool) -> list[str]:
+def next_steps(data_dir: str, config: str, kept: bool) -> list[str]:
+    """Commands to look at the demo's data: its config file names its data dir (and nothing else,
+    so the user's own config file or services are not what they look at)."""
     if not kept:
         return []
-    env = f"JOBCTL_DATA_DIR={data_dir}"
     return [
-        f"{env} jobctl top                     # the dashboard over the demo's jobs",
-        f"{env} jobctl jobs list --type ping   # every job; `jobs show ID` for one",
-        f"{env} jobctl content list            # the generated posts (one published)",
-        f"{env} jobctl learnings --org demo-org  # what brand learning found",
-        f"{env} jobctl schedules list          # the demo's schedule and the defaults, paused",
-        f"rm -rf {data_dir}                      # when done (`jobctl demo --clean` keeps nothing)",
+        f"export JOBCTL_CONFIG={config}",
+        "jobctl top                       # the dashboard over the demo's jobs",
+        "jobctl jobs list                 # every job; `jobctl jobs show ID` for one",
+        "jobctl content list              # the generated posts (one published)",
+        "jobctl learnings --org demo-org  # what brand learning found in the analytics",
+        "jobctl schedules list            # the demo's schedule and the defaults, paused",
+        f"unset JOBCTL_CONFIG; rm -rf {data_dir}  # when done (`jobctl demo --clean` keeps nothing)",
     ]
 
 

@@ -92,7 +92,11 @@ def _check(report: dict[str, Any], out: subprocess.CompletedProcess[str]) -> Non
 
 
 def test_demo_runs_every_type_through_workers_and_a_scheduler(tmp_path: Path) -> None:
-    cli = Cli(_env(tmp_path))
+    # The user's own configuration names services where nothing answers: the demo uses none of it.
+    user_config = tmp_path / ".config" / "jobctl" / "config.toml"
+    user_config.parent.mkdir(parents=True)
+    user_config.write_text('redis_url = "redis://127.0.0.1:1"\n')
+    cli = Cli({**_env(tmp_path), "JOBCTL_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"})
     out = cli.run("demo", "--json", timeout=180)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     report = json.loads(out.stdout)
@@ -103,12 +107,14 @@ def test_demo_runs_every_type_through_workers_and_a_scheduler(tmp_path: Path) ->
     # The data dir is kept, and `jobctl jobs list` there (what the demo says to try) shows its jobs.
     data_dir = Path(report["data_dir"])
     assert data_dir.parent == tmp_path and report["kept"] is True
-    assert any("jobctl top" in line for line in report["next"])
-    listed = Cli({**cli.env, "JOBCTL_DATA_DIR": str(data_dir)}).json(
-        "jobs", "list", "--json", "--limit", "100"
-    )
+    assert report["next"][0] == f"export JOBCTL_CONFIG={data_dir / 'config.toml'}"
+    assert any(line.startswith("jobctl top") for line in report["next"])
+    there = {**cli.env, "JOBCTL_CONFIG": str(data_dir / "config.toml")}
+    for name in ("JOBCTL_DATA_DIR", "JOBCTL_DATABASE_URL"):  # the config file names the data dir
+        there.pop(name)
+    listed = Cli(there).json("jobs", "list", "--json", "--limit", "100")
     assert {j["id"] for j in listed} >= {j["id"] for j in report["jobs"]}
-    there = {**cli.env, "JOBCTL_DATA_DIR": str(data_dir)}  # `jobs list` may have started its Redis
+    # `jobs list` may have started its Redis: stop it
     subprocess.run(
         [sys.executable, "-m", "jobctl", "redis", "stop"], env=there, capture_output=True, timeout=30
     )
