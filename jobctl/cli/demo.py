@@ -99,7 +99,7 @@ def demo(
     interrupted = False
     try:
         with _signals_interrupt():
-            report, children, redis_pid = _run(env, data_dir, site, platform, timeout)
+            report, redis_pid = _run(env, data_dir, site, platform, timeout, children)
     except KeyboardInterrupt:
         interrupted = True
     finally:
@@ -128,8 +128,10 @@ def demo(
 
 
 def _run(
-    env: dict[str, str], data_dir: Path, site: Any, platform: Any, timeout: float
-) -> tuple[dict[str, Any], list[Child], int | None]:
+    env: dict[str, str], data_dir: Path, site: Any, platform: Any, timeout: float, children: list[Child]
+) -> tuple[dict[str, Any], int | None]:
+    """Start the children (into `children`, which the caller stops, whatever happens), run the
+    scenario; the report and the embedded Redis's pid."""
     from jobctl.api import JobctlAPI
     from jobctl.cli.demo_report import Display
     from jobctl.cli.demo_scenario import Scenario
@@ -137,7 +139,6 @@ def _run(
 
     settings = load_settings(env=env)
     api = JobctlAPI(settings)
-    children: list[Child] = []
     try:
         api.backends.repo  # noqa: B018 - the SQLite schema exists before any child opens it
         api.backends.producer  # noqa: B018 - and the embedded Redis runs: children reuse it
@@ -182,10 +183,7 @@ def _run(
                       "attempts": t.row.attempts if t.row is not None else 0, "seconds": t.seconds()}
                      for t in scenario.jobs.values()],
         }  # fmt: skip
-        return report, children, redis_pid
-    except BaseException:
-        _stop(children)  # the caller's finally sees no list on an exception: stop them here
-        raise
+        return report, redis_pid
     finally:
         api.close()
 
