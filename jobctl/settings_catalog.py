@@ -51,97 +51,224 @@ class SettingDoc:
 
 
 # The Instagram endpoint depends on the grant (jobctl.oauth_config._with_grant).
-_INSTAGRAM_URL_DEFAULT = (
-    f"{DEFAULT_TOKEN_URLS['instagram']}; {INSTAGRAM_LOGIN_TOKEN_URL} with `ig_refresh_token`"
-)
+_INSTAGRAM_URL_NOTE = f" (unset, with `ig_refresh_token`: {INSTAGRAM_LOGIN_TOKEN_URL})"
 
 
 def _oauth_rows() -> list[SettingDoc]:
     rows = []
     for key, _env, _secret in CREDENTIAL_KEYS:
         platform, _, what = key.partition("_")
-        who = "Meta (Facebook, Instagram via Facebook Login)" if platform == "meta" else _PLATFORM_NAMES[platform]
+        who = (
+            "Meta (Facebook, Instagram via Facebook Login)"
+            if platform == "meta"
+            else _PLATFORM_NAMES[platform]
+        )
         label = what.replace("_", " ").removeprefix("app ")
-        rows.append(SettingDoc(f"oauth.{key}", "string", f"refresh-token: the {who} app's {label}", f"oauth.{key}"))
+        rows.append(
+            SettingDoc(f"oauth.{key}", "string", f"refresh-token: the {who} app's {label}", f"oauth.{key}")
+        )
     for platform in DEFAULT_TOKEN_URLS:
         rows.append(
             SettingDoc(
-                f"oauth.{platform}_token_url", "URL", f"refresh-token: the {_PLATFORM_NAMES[platform]} token endpoint",
+                f"oauth.{platform}_token_url",
+                "URL",
+                f"refresh-token: the {_PLATFORM_NAMES[platform]} token endpoint"
+                + (_INSTAGRAM_URL_NOTE if platform == "instagram" else ""),
                 f"oauth.token_urls.{platform}",
-                _INSTAGRAM_URL_DEFAULT if platform == "instagram" else None,
             )
         )
     return rows
 
 
 SETTINGS: tuple[SettingDoc, ...] = (
-    SettingDoc("redis_url", "URL", "the Redis every worker, scheduler and CLI shares (redis://, rediss://, unix://)",
-               default="a private Redis started on demand from the bundled redis-server, in the data directory"),
-    SettingDoc("database_url", "URL", "the system of record: `sqlite:///PATH` or `postgresql://…` (psycopg 3)",
-               default="`sqlite:///$DATA_DIR/jobctl.db`"),
-    SettingDoc("data_dir", "path", "where the embedded SQLite file, Redis and generated images live "
-               "(relative: to the config file)", default="`$XDG_DATA_HOME/jobctl` (`~/.local/share/jobctl`)"),
-    SettingDoc("retry_intervals", "array of seconds", "the waits before each retry; their count is the "
-               "number of retries (env: comma-separated)", "retry_intervals"),
+    SettingDoc(
+        "redis_url",
+        "URL",
+        "the Redis every worker, scheduler and CLI shares (redis://, rediss://, unix://)",
+        "redis_url",
+        "a private Redis started on demand from the bundled redis-server, in the data directory",
+    ),
+    SettingDoc(
+        "database_url",
+        "URL",
+        "the system of record: `sqlite:///PATH` or `postgresql://…` (psycopg 3)",
+        "database_url",
+        "`sqlite:///$DATA_DIR/jobctl.db`",
+    ),
+    SettingDoc(
+        "data_dir",
+        "path",
+        "where the embedded SQLite file, Redis and generated images live (relative: to the config file)",
+        default="`$XDG_DATA_HOME/jobctl` (`~/.local/share/jobctl`)",
+    ),
+    SettingDoc(
+        "retry_intervals",
+        "array of seconds",
+        "the waits before each retry; their count is the number of retries (env: comma-separated)",
+        "retry_intervals",
+    ),
     SettingDoc("log_level", "string", "DEBUG, INFO, WARNING, ERROR or CRITICAL", "log_level"),
-    SettingDoc('queues."NAME".concurrency', "integer ≥ 1", "a worker's job slots on that queue when "
-               "`--concurrency` is not given", "queues.*.concurrency", source="queues"),
-    SettingDoc('queues."NAME".lock_seconds', "integer ≥ 1", "the queue's lock: a running job silent this "
-               "long is hung, and the worker's default `--grace`", "queues.*.lock_seconds", source="queues"),
-    SettingDoc("limits.org_active_jobs", "integer ≥ 0", "active (PENDING or RUNNING) jobs one organisation may "
-               "have; beyond it enqueue fails (exit 6, HTTP 429)", "org_active_limit", source="limits"),
-    SettingDoc('limits.organizations."ORG"', "integer ≥ 0", "that organisation's own active-job limit",
-               default="none (`org_active_jobs`)", source="limits"),
-    SettingDoc("worker.heartbeat_seconds", "seconds", "how often each worker process renews its heartbeat",
-               "heartbeat_seconds"),
-    SettingDoc("worker.stall_seconds", "seconds", "a worker silent this long is dead and its jobs run again "
-               "(must exceed `heartbeat_seconds`)", "stall_seconds"),
-    SettingDoc("worker.reconcile_seconds", "seconds", "how often (one process fleet-wide) the SQL rows and RQ "
-               "are compared and repaired", "reconcile_seconds"),
-    SettingDoc("worker.stats_log_seconds", "seconds", "how often a worker logs its per-queue counts",
-               "stats_log_seconds"),
-    SettingDoc("documents.root", "path", "process-document reads local paths only under this directory",
-               default="none: only URLs"),
-    SettingDoc("fetch.allow_private_addresses", "boolean", "let context fetches reach loopback, private and "
-               "link-local addresses (local use and tests only; env: 1/0, true/false, yes/no, on/off)",
-               "fetch_allow_private_addresses"),
-    SettingDoc("fetch.max_bytes", "integer ≥ 1", "a fetched body's cap, after decompression", "fetch_max_bytes"),
-    SettingDoc("fetch.timeout_s", "seconds", "a whole fetch's deadline, redirects included", "fetch_timeout_s"),
-    SettingDoc("jobs.log_max_lines", "integer ≥ 1", "newest `ctx.log` lines kept per job in Redis",
-               "log_max_lines"),
-    SettingDoc("jobs.log_max_bytes", "integer ≥ 256", "bytes of log lines kept per job, the newest",
-               "log_max_bytes"),
-    SettingDoc("jobs.log_ttl_seconds", "integer ≥ 1", "a job's progress and log lines expire this long after "
-               "its last report", "log_ttl_seconds"),
-    SettingDoc("jobs.max_deferrals", "integer ≥ 0", "times a job may wait for a rate limit without spending a "
-               "retry", "max_deferrals"),
-    SettingDoc("content.api_url", "URL", "OpenAI-compatible base URL (`…/v1`) generate-content asks",
-               default="none: the offline provider"),
-    SettingDoc("content.model", "string", "the chat-completions model generate-content asks for", "content_model"),
+    SettingDoc(
+        'queues."NAME".concurrency',
+        "integer ≥ 1",
+        "a worker's job slots on that queue when `--concurrency` is not given",
+        "queues.*.concurrency",
+        source="queues",
+    ),
+    SettingDoc(
+        'queues."NAME".lock_seconds',
+        "integer ≥ 1",
+        "the queue's lock: a running job silent this long is hung, and the worker's default `--grace`",
+        "queues.*.lock_seconds",
+        source="queues",
+    ),
+    SettingDoc(
+        "limits.org_active_jobs",
+        "integer ≥ 0",
+        "active (PENDING or RUNNING) jobs one organisation may "
+        "have; beyond it enqueue fails (exit 6, HTTP 429)",
+        "org_active_limit",
+        source="limits",
+    ),
+    SettingDoc(
+        'limits.organizations."ORG"',
+        "integer ≥ 0",
+        "that organisation's own active-job limit",
+        "org_limits",
+        default="none (`org_active_jobs`)",
+        source="limits",
+    ),
+    SettingDoc(
+        "worker.heartbeat_seconds",
+        "seconds",
+        "how often each worker process renews its heartbeat",
+        "heartbeat_seconds",
+    ),
+    SettingDoc(
+        "worker.stall_seconds",
+        "seconds",
+        "a worker silent this long is dead and its jobs run again (must exceed `heartbeat_seconds`)",
+        "stall_seconds",
+    ),
+    SettingDoc(
+        "worker.reconcile_seconds",
+        "seconds",
+        "how often (one process fleet-wide) the SQL rows and RQ are compared and repaired",
+        "reconcile_seconds",
+    ),
+    SettingDoc(
+        "worker.stats_log_seconds",
+        "seconds",
+        "how often a worker logs its per-queue counts",
+        "stats_log_seconds",
+    ),
+    SettingDoc(
+        "documents.root",
+        "path",
+        "process-document reads local paths only under this directory",
+        "documents_root",
+        default="none: only URLs",
+    ),
+    SettingDoc(
+        "fetch.allow_private_addresses",
+        "boolean",
+        "let context fetches reach loopback, private and "
+        "link-local addresses (local use and tests only; env: 1/0, true/false, yes/no, on/off)",
+        "fetch_allow_private_addresses",
+    ),
+    SettingDoc(
+        "fetch.max_bytes", "integer ≥ 1", "a fetched body's cap, after decompression", "fetch_max_bytes"
+    ),
+    SettingDoc(
+        "fetch.timeout_s", "seconds", "a whole fetch's deadline, redirects included", "fetch_timeout_s"
+    ),
+    SettingDoc(
+        "jobs.log_max_lines", "integer ≥ 1", "newest `ctx.log` lines kept per job in Redis", "log_max_lines"
+    ),
+    SettingDoc(
+        "jobs.log_max_bytes", "integer ≥ 256", "bytes of log lines kept per job, the newest", "log_max_bytes"
+    ),
+    SettingDoc(
+        "jobs.log_ttl_seconds",
+        "integer ≥ 1",
+        "a job's progress and log lines expire this long after its last report",
+        "log_ttl_seconds",
+    ),
+    SettingDoc(
+        "jobs.max_deferrals",
+        "integer ≥ 0",
+        "times a job may wait for a rate limit without spending a retry",
+        "max_deferrals",
+    ),
+    SettingDoc(
+        "content.api_url",
+        "URL",
+        "OpenAI-compatible base URL (`…/v1`) generate-content asks",
+        "content_api_url",
+        default="none: the offline provider",
+    ),
+    SettingDoc(
+        "content.model", "string", "the chat-completions model generate-content asks for", "content_model"
+    ),
     SettingDoc("content.api_key", "string", "bearer key of that endpoint", "content_api_key"),
-    SettingDoc("content.timeout_s", "seconds", "one job's total deadline for the endpoint, retries included",
-               "content_timeout_s"),
-    SettingDoc("content.image_api_url", "URL", "OpenAI-compatible base URL (`…/v1`) generate-image asks",
-               default="none: offline branded cards"),
+    SettingDoc(
+        "content.timeout_s",
+        "seconds",
+        "one job's total deadline for the endpoint, retries included",
+        "content_timeout_s",
+    ),
+    SettingDoc(
+        "content.image_api_url",
+        "URL",
+        "OpenAI-compatible base URL (`…/v1`) generate-image asks",
+        "image_api_url",
+        default="none: offline branded cards",
+    ),
     SettingDoc("content.image_model", "string", "the images model generate-image asks for", "image_model"),
     SettingDoc("content.image_api_key", "string", "bearer key of the images endpoint", "image_api_key"),
     *(
-        SettingDoc(f"platforms.{p}_api_url", "URL", f"publish-content: the {_PLATFORM_NAMES[p]} API's "
-                   "base URL", f"platform_urls.{p}")
+        SettingDoc(
+            f"platforms.{p}_api_url",
+            "URL",
+            f"publish-content: the {_PLATFORM_NAMES[p]} API's base URL",
+            f"platform_urls.{p}",
+        )
         for p in ("twitter", "linkedin", "facebook", "instagram", "threads")
     ),
-    SettingDoc("platforms.timeout_s", "seconds", "publish-content: one platform operation's deadline",
-               "publish_timeout_s"),
-    SettingDoc("platforms.media_url", "URL", "the public URL serving the data directory's `images/` "
-               "(Instagram and Threads fetch images from it)", default="none: those two cannot post images"),
-    SettingDoc("accounts.token_keys", "array of Fernet keys", "encrypt the social accounts' tokens at rest, "
-               "newest first (`jobctl accounts new-key`; env: comma-separated)", "token_keys",
-               default="none: accounts cannot be added"),
+    SettingDoc(
+        "platforms.timeout_s",
+        "seconds",
+        "publish-content: one platform operation's deadline",
+        "publish_timeout_s",
+    ),
+    SettingDoc(
+        "platforms.media_url",
+        "URL",
+        "the public URL serving the data directory's `images/` (Instagram and Threads fetch images from it)",
+        "publish_media_url",
+        default="none: those two cannot post images",
+    ),
+    SettingDoc(
+        "accounts.token_keys",
+        "array of Fernet keys",
+        "encrypt the social accounts' tokens at rest, "
+        "newest first (`jobctl accounts new-key`; env: comma-separated)",
+        "token_keys",
+        default="none: accounts cannot be added",
+    ),
     *_oauth_rows(),
-    SettingDoc("oauth.instagram_grant", "string", "Instagram's refresh: `fb_exchange_token` (Facebook Login) or "
-               "`ig_refresh_token` (Instagram Login)", "oauth.instagram_grant"),
-    SettingDoc("oauth.refresh_window_s", "seconds", "refresh-token refreshes the tokens that expire within it",
-               "oauth.refresh_window_s"),
+    SettingDoc(
+        "oauth.instagram_grant",
+        "string",
+        "Instagram's refresh: `fb_exchange_token` (Facebook Login) or `ig_refresh_token` (Instagram Login)",
+        "oauth.instagram_grant",
+    ),
+    SettingDoc(
+        "oauth.refresh_window_s",
+        "seconds",
+        "refresh-token refreshes the tokens that expire within it",
+        "oauth.refresh_window_s",
+    ),
 )
 
 
@@ -194,11 +321,9 @@ def _render(value: object) -> str:
 
 
 def default_text(doc: SettingDoc) -> str:
-    """The default in words: the row's own text, else the `Settings` value; secrets never shown."""
-    if doc.default is not None:
-        text = doc.default
-    elif doc.attr is not None:
-        text = _render(_resolve(defaults(), doc.attr)[0])
-    else:
-        text = "none"
+    """The default in words: the `Settings` value, or the row's words for an unset (None/empty)
+    one or a setting `Settings` has no default for; secrets never shown."""
+    value = _resolve(defaults(), doc.attr)[0] if doc.attr is not None else None
+    unset = value in (None, (), {}, "")
+    text = doc.default if unset and doc.default is not None else _render(value)
     return f"{text}; never shown" if is_secret(doc) else text

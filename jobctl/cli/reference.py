@@ -44,11 +44,16 @@ def setting_environment() -> dict[str, str]:
     for doc in settings_catalog.SETTINGS:
         variable = variables.get(doc.source_name)
         if variable is not None and variable not in out:
-            out[variable] = f"{doc.meaning} (config: {doc.key}; default: {settings_catalog.default_text(doc)})."
+            default = settings_catalog.default_text(doc)
+            out[variable] = f"{doc.meaning} (config: {doc.key}; default: {default})."
     return out
 
 
-ENVIRONMENT = {"JOBCTL_CONFIG": OTHER_ENVIRONMENT["JOBCTL_CONFIG"], **setting_environment(), **OTHER_ENVIRONMENT}
+ENVIRONMENT = {
+    "JOBCTL_CONFIG": OTHER_ENVIRONMENT["JOBCTL_CONFIG"],
+    **setting_environment(),
+    **OTHER_ENVIRONMENT,
+}
 
 README = "README.md"
 CONFIG_START = "<!-- config-reference:start -->"
@@ -72,7 +77,7 @@ def config_reference() -> str:
     ]
     for doc in settings_catalog.SETTINGS:
         variable = variables.get(doc.source_name)
-        env = f"`{variable}`" if variable else "–"
+        env = f"`{variable}`" if variable else "(file only)"
         cells = (f"`{doc.key}`", env, doc.type, settings_catalog.default_text(doc), doc.meaning)
         lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
     lines += ["", "Environment variables that are not in the config file:", ""]

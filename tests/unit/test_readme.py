@@ -16,7 +16,8 @@ ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()
 
 DEMO_LINE = (
-    "python3 -m venv .venv && .venv/bin/pip install -U pip && .venv/bin/pip install . && .venv/bin/jobctl demo"
+    "python3 -m venv .venv && .venv/bin/pip install -U pip && .venv/bin/pip install . "
+    "&& .venv/bin/jobctl demo"
 )
 TEST_LINE = (
     "python3 -m venv .venv && .venv/bin/pip install -U pip && .venv/bin/pip install -e '.[dev]' "
