@@ -269,6 +269,18 @@ SETTINGS: tuple[SettingDoc, ...] = (
         "refresh-token refreshes the tokens that expire within it",
         "oauth.refresh_window_s",
     ),
+    SettingDoc(
+        "analytics.lookback_days",
+        "integer ≥ 1",
+        "sync-analytics: collect the posts of the last N days when the payload names no `since`",
+        "analytics_lookback_days",
+    ),
+    SettingDoc(
+        "analytics.max_posts",
+        "integer ≥ 1",
+        "sync-analytics: most posts collected per account and sync",
+        "analytics_max_posts",
+    ),
 )
 
 

@@ -16,6 +16,7 @@ import typer
 from jobctl import __version__
 from jobctl.cli import (
     accounts,
+    analytics,
     api_cmd,
     audit,
     check,
@@ -84,6 +85,7 @@ app.add_typer(orgs.app, name="orgs")
 app.add_typer(content.app, name="content")
 app.add_typer(content.images_app, name="images")
 app.add_typer(accounts.app, name="accounts")
+app.add_typer(analytics.app, name="analytics")
 scheduler.register(app)
 app.add_typer(db.app, name="db")
 app.add_typer(redis_cmd.app, name="redis")

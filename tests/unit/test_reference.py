@@ -42,7 +42,12 @@ def test_man_page_documents_every_command_exit_code_and_variable() -> None:
     used = set()
     for path in (ROOT / "jobctl").rglob("*.py"):
         used |= set(re.findall(r"(?<![A-Z_])JOBCTL_[A-Z][A-Z_]*[A-Z]", path.read_text()))
-    assert used <= set(reference.ENVIRONMENT), used - set(reference.ENVIRONMENT)
+    undocumented = sorted(used - set(reference.ENVIRONMENT))
+    assert not undocumented, (
+        f"JOBCTL_* variables with no description: {', '.join(undocumented)} (a setting: a row in "
+        "jobctl/settings_catalog.py and its _SOURCES entry; anything else: OTHER_ENVIRONMENT in "
+        "jobctl/cli/reference.py)"
+    )
     for name in reference.ENVIRONMENT:
         assert f".B {name}" in page
 
@@ -121,18 +126,21 @@ def _documented_key(key: str) -> str:
 def test_every_config_key_the_parser_accepts_is_documented(tmp_path: Path) -> None:
     accepted = accepted_config_keys(tmp_path)
     documented = {_documented_key(d.key) for d in settings_catalog.SETTINGS}
-    assert sorted(accepted - documented) == [], (
-        "config keys with no row in jobctl/settings_catalog.py SETTINGS (add one: type, meaning, "
-        "where its default is in Settings; then python -m jobctl.cli.reference --write)"
+    missing, stale = sorted(accepted - documented), sorted(documented - accepted)
+    assert not missing, (
+        f"config keys with no row in jobctl/settings_catalog.py SETTINGS: {', '.join(missing)} (add "
+        "one each: type, meaning, where its default is in Settings; then "
+        "python -m jobctl.cli.reference --write)"
     )
-    assert sorted(documented - accepted) == [], "rows in SETTINGS for keys the parser refuses"
+    assert not stale, f"rows in SETTINGS for keys the parser refuses: {', '.join(stale)}"
 
 
 def test_every_setting_source_has_a_row_and_every_row_a_source() -> None:
     names = set(settings_catalog.sources())
     rows = {d.source_name for d in settings_catalog.SETTINGS}
-    assert sorted(names - rows) == [], "jobctl.settings._SOURCES entries with no row in SETTINGS"
-    assert sorted(rows - names) == [], "SETTINGS rows whose source is not in jobctl.settings._SOURCES"
+    missing, stale = sorted(names - rows), sorted(rows - names)
+    assert not missing, f"jobctl.settings._SOURCES entries with no row in SETTINGS: {', '.join(missing)}"
+    assert not stale, f"SETTINGS rows whose source is not in jobctl.settings._SOURCES: {', '.join(stale)}"
 
 
 def test_every_variable_the_settings_read_is_a_documented_setting() -> None:
@@ -141,9 +149,13 @@ def test_every_variable_the_settings_read_is_a_documented_setting() -> None:
     )
     read = set(re.findall(r"(?<![A-Z_])JOBCTL_[A-Z][A-Z_]*[A-Z]", code)) - {"JOBCTL_CONFIG"}
     mapped = {v for v in settings_catalog.sources().values() if v}
-    assert sorted(read - mapped) == [], "variables jobctl.settings reads that are not in its _SOURCES"
+    unmapped = sorted(read - mapped)
+    assert not unmapped, (
+        f"variables jobctl.settings reads that are not in its _SOURCES: {', '.join(unmapped)}"
+    )
     section = reference.config_reference()
-    assert [n for n in reference.ENVIRONMENT if f"`{n}`" not in section] == []
+    absent = [n for n in reference.ENVIRONMENT if f"`{n}`" not in section]
+    assert not absent, f"variables missing from the README's configuration reference: {', '.join(absent)}"
 
 
 def test_every_default_comes_from_the_settings_and_secrets_are_never_shown() -> None:
@@ -157,7 +169,8 @@ def test_every_default_comes_from_the_settings_and_secrets_are_never_shown() -> 
     secret_attrs |= {f"oauth.{f.name}" for f in dataclasses.fields(defaults.oauth) if not f.repr}
     assert secret_attrs, "Settings marks its secrets repr=False"
     covered = {d.attr for d in settings_catalog.SETTINGS if d.attr in secret_attrs}
-    assert sorted(secret_attrs - covered) == [], "secret settings with no row pointing at them"
+    uncovered = sorted(secret_attrs - covered)
+    assert not uncovered, f"secret settings with no row pointing at them: {', '.join(uncovered)}"
     section = reference.config_reference()
     for doc in settings_catalog.SETTINGS:
         row = next(line for line in section.splitlines() if line.startswith(f"| `{doc.key}` |"))
