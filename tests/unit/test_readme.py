@@ -136,3 +136,10 @@ def test_the_guide_has_its_sections_in_order() -> None:
     wanted = ["Quickstart", "Concepts", "Commands", "Configuration", "Guarantees", "Scaling out",
               "Troubleshooting", "Deploying", "Benchmarks", "Development"]  # fmt: skip
     assert [h for h in headings if h in wanted] == wanted, headings
+
+
+def test_no_section_appears_twice() -> None:
+    """A merge of two README edits can leave a section in both its old and new place."""
+    headings = re.findall(r"^#{2,3} .+$", re.sub(r"```.*?```", "", README, flags=re.S), re.M)
+    twice = sorted({h for h in headings if headings.count(h) > 1})
+    assert not twice, f"README.md sections that appear twice (a merge left a stale copy?): {twice}"
