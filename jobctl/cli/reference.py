@@ -1,9 +1,12 @@
-"""Shell completions and the man page, generated from the CLI itself.
+"""Shell completions, the man page and the README's configuration reference, generated from the
+CLI and the settings themselves.
 
-`python -m jobctl.cli.reference --write` regenerates `completions/` and `man/jobctl.1` in the
-source tree; `--check` exits 1 when they are out of date (a test runs it), so what ships always
-describes the commands that exist. The completion scripts call back into `jobctl` (click's
-protocol, variable _JOBCTL_COMPLETE), so they complete the options of the installed version.
+`python -m jobctl.cli.reference --write` regenerates `completions/`, `man/jobctl.1` and the
+README's configuration section (between its `config-reference` markers, from
+jobctl.settings_catalog) in the source tree; `--check` exits 1 when any is out of date (a test
+runs it), so what ships always describes the commands and settings that exist. The completion
+scripts call back into `jobctl` (click's protocol, variable _JOBCTL_COMPLETE), so they complete
+the options of the installed version.
 """
 
 from __future__ import annotations
