@@ -98,7 +98,7 @@ SETTINGS: tuple[SettingDoc, ...] = (
     SettingDoc(
         "data_dir",
         "path",
-        "where the embedded SQLite file, Redis and generated images live (relative: to the config file)",
+        "where the embedded SQLite file, Redis and generated images live (relative in the file: to the file)",
         default="`$XDG_DATA_HOME/jobctl` (`~/.local/share/jobctl`)",
     ),
     SettingDoc(
