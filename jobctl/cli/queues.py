@@ -101,10 +101,11 @@ def pause(
         print_json(change.to_json())
         return
     if change.changed:
-        sys.stdout.write(f"paused {queue}: workers take no new jobs from it (`jobctl queues resume {queue}`)\n")
+        sys.stdout.write(f"paused {queue}: workers take no new jobs from it until `jobctl queues resume`\n")
     else:
-        who = f" by {change.info.by}" if change.info and change.info.by else ""
-        since = f" since {change.info.at.isoformat(timespec='seconds')}" if change.info and change.info.at else ""
+        info = change.info
+        who = f" by {info.by}" if info and info.by else ""
+        since = f" since {info.at.isoformat(timespec='seconds')}" if info and info.at else ""
         sys.stdout.write(f"{queue} was already paused{who}{since}\n")
 
 

@@ -38,7 +38,8 @@ class PauseInfo:
     host: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"queue": self.queue, "by": self.by, "host": self.host, "at": self.at.isoformat() if self.at else None}
+        at = self.at.isoformat() if self.at else None
+        return {"queue": self.queue, "by": self.by, "host": self.host, "at": at}
 
 
 def operator() -> str:

@@ -40,13 +40,14 @@ import time
 from typing import Any
 
 from rq import SimpleWorker
+from rq.exceptions import DequeueTimeout
 from rq.executions import Execution
 from rq.job import Job, JobStatus, parse_job_id
-from rq.exceptions import DequeueTimeout
 from rq.queue import Queue
 from rq.utils import as_text, get_version, now
 from rq.worker import WorkerStatus
 
+from jobctl.queue.pause import OPEN_BLOCK_S, PAUSED_POLL_S, PauseGate, give_back
 from jobctl.worker.lean_scripts import pop_and_start, succeed
 
 RQ_BEAT_EVERY_S = 5.0

@@ -20,7 +20,7 @@ def test_paused_queue_shows_paused(top_api: JobctlAPI) -> None:
         app: TopApp = pilot.app
         assert app.view == "queues"
         table = app.query_one(QueuesTable)
-        cells = {key: str(table.get_row(key)[0]) for key in table.keys()}
+        cells = {key: str(table.get_row(key)[0]) for key in table.keys()}  # noqa: SIM118 - KeyedTable.keys() is a list
         assert cells[SCRAPING].endswith(f"]{SCRAPING} PAUSED[/]")  # in the warning style
         assert cells[ANALYTICS] == ANALYTICS  # the others are not marked
         warnings = str(app.query_one("#queue-warnings").render())
