@@ -36,6 +36,7 @@ from jobctl.domain.redaction import redact
 from jobctl.domain.status import JobStatus
 from jobctl.domain.timeparse import utcnow
 from jobctl.processors.base import JobContext
+from jobctl.queue import events
 from jobctl.worker.completer import Finished
 from jobctl.worker.runtime import Execution, WorkerRuntime
 
@@ -103,6 +104,7 @@ def run_job(runtime: WorkerRuntime, job_id: str) -> Any:
         lock_s=runtime.lock_seconds(row.queue),
     )  # fmt: skip
     log.info("job running", extra=_fields(row, attempt, status="RUNNING", worker=runtime.owner))
+    runtime.emit(row, events.STARTED, "PENDING", "RUNNING", attempt)
     runtime.metrics.inc("jobs_started", row.queue, row.type)
     runtime.begin(execution)
     started = time.monotonic()
@@ -140,6 +142,7 @@ def recorded_completion(
 ) -> Marker | None:
     """After the fenced COMPLETE: count and log it, or report the late finish it was."""
     if ok:
+        runtime.emit(row, events.COMPLETED, "RUNNING", "COMPLETED", attempt)
         runtime.metrics.inc("jobs_completed", row.queue, row.type)
         log.info(
             "job completed",
@@ -230,6 +233,9 @@ def _fail_or_retry(
         if not repo.schedule_retry(row.id, attempt, error, now + timedelta(seconds=delay), now, **hung):
             _unnote(runtime, row, lost)
             return _late_finish(runtime, row, attempt, "FAILED", record=not lost)
+        kind = events.LOST if lost else events.DEFERRED if isinstance(exc, JobDeferredError) else events.RETRY
+        next_at = now + timedelta(seconds=delay)
+        runtime.emit(row, kind, "RUNNING", "PENDING", attempt, error=error, next_attempt_at=next_at)
         runtime.metrics.inc("jobs_retried", row.queue, row.type)
         log.warning(f"job failed, retry in {delay}s", extra={**fields, "status": "PENDING"})
         if rq_job is not None:
@@ -240,6 +246,7 @@ def _fail_or_retry(
     if not repo.fail(row.id, attempt, error, now, **hung):
         _unnote(runtime, row, lost)
         return _late_finish(runtime, row, attempt, "FAILED", record=not lost)
+    runtime.emit(row, events.LOST if lost else events.FAILED, "RUNNING", "FAILED", attempt, error=error)
     runtime.metrics.inc("jobs_failed", row.queue, row.type)
     log.error("job failed", extra={**fields, "status": "FAILED"})
     if rq_job is not None:
@@ -260,6 +267,8 @@ def hand_back(runtime: WorkerRuntime, row: JobRecord, attempt: int, why: str) ->
     from jobctl.worker.recovery import requeue_in_rq
 
     if runtime.backends.repo.release(row.id, attempt, utcnow()):
+        runtime.emit(row, events.RELEASED, "RUNNING", "PENDING", attempt)
+        runtime.events.flush()  # before the re-enqueue: another worker's "started" comes after
         requeue_in_rq(runtime.backends, row.id)
         runtime.metrics.inc("jobs_released", row.queue, row.type)
         log.warning(
