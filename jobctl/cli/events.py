@@ -34,7 +34,7 @@ def events(
     ] = 50,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
 ) -> None:
-    """Job transitions (enqueued, started, completed, failed, retry, deferred, lost, cancelled…), oldest first."""
+    """Job transitions (enqueued, started, completed, failed, retry, lost, cancelled…), oldest first."""
     from jobctl.api.events import EventFilter, follow_events, recent_events
 
     flt = EventFilter(tuple(job_type or ()), org, tuple(queue or ()))

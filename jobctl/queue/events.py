@@ -6,10 +6,11 @@ deferral, hand-back, the recovery of a lost execution (with its re-enqueue), an 
 cancel or retry, and the reconciler's re-enqueue of a job Redis lost. A stream gives both a
 bounded history (XADD MAXLEN ~ MAX_LEN; XREVRANGE) and following in order (XREAD BLOCK).
 
-Cost: the producer and the recovery add the XADD to a pipeline they send anyway; a worker's
-slots only append to an in-process buffer (EventBuffer: ~2 µs an event), which one thread
-sends every FLUSH_S as one pipeline, in the order the slots emitted them. Measured
-(benchmarks in the report of this change): see EventBuffer. Events are a view, not the
+Cost: the producer and the recovery add the XADD to a pipeline they send anyway (+16 µs a
+job to build and pack, done while the database commits the rows); a worker's slots only
+append to an in-process buffer (EventBuffer: 2 µs an event), which one thread sends every
+FLUSH_S as one pipeline, in the order the slots emitted them. 10,000 entries take ~1.5 MB
+of Redis memory. Events are a view, not the
 record: the Job table stays the system of record, a worker killed outright loses at most its
 last FLUSH_S of events, and an event that cannot be written never fails a job (logged once
 per outage).
@@ -182,9 +183,10 @@ class EventBuffer:
     """A worker process's events: `emit` appends (no I/O); a daemon thread, started on the
     first event, sends what accumulated every FLUSH_S as one pipeline, in emission order.
 
-    Measured on this 2-core machine (tests' microbenchmark, local Redis): emit ~2 µs; the
-    flush ~12 µs of CPU per event in batches (XADD packing and parsing), against ~90 µs of
-    wall time (and a round trip) for one XADD sent on its own."""
+    Measured on the 2-core dev machine (local Redis, 20,000 events): emit 2 µs on the slot's
+    path; the flush, in batches of 100, 15 µs wall / 11 µs CPU per event (XADD packing and
+    replies), against 49 µs wall / 40 µs CPU and a round trip for one XADD on its own. A job
+    makes two (started, completed): ~4 µs on its slot, ~25 µs of the process's CPU in all."""
 
     def __init__(self, connection: Any, flush_s: float = FLUSH_S) -> None:
         self.connection = connection
