@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -106,3 +107,27 @@ def test_cancel_and_operator_retry_are_events(cli: Cli) -> None:
         ("cancelled", "PENDING", "CANCELLED"),
         ("retried", "CANCELLED", "PENDING"),
     ]
+
+
+def test_lost_execution_is_an_event(cli: Cli, tmp_path: Path) -> None:
+    """A worker killed mid-job and restarted under its name: the recovery's `lost` transition
+    (RUNNING -> PENDING, with why) comes before the re-run's `started`."""
+    job_id = _enqueue(cli, "sleep_s=2")
+    a = cli.start_worker(Q, log=tmp_path / "a.log", extra=("--name", "ev-same", "--concurrency", "1"))
+    assert wait_until(lambda: cli.json("jobs", "show", job_id, "--json")["status"] == "RUNNING", timeout=30)
+    time.sleep(0.3)  # past the worker's event flush (50 ms): its `started` is in the stream
+    a.send_signal(signal.SIGKILL)
+    a.wait(timeout=10)
+    cli.start_worker(Q, log=tmp_path / "a2.log", extra=("--name", "ev-same", "--concurrency", "1"))
+    assert wait_until(lambda: cli.json("jobs", "show", job_id, "--json")["status"] == "COMPLETED", timeout=30)
+    time.sleep(0.3)
+    out = cli.run("events", "--json")
+    mine = [e for e in map(json.loads, out.stdout.splitlines()) if e["job_id"] == job_id]
+    assert [(e["kind"], e["from"], e["to"], e["attempt"]) for e in mine] == [
+        ("enqueued", None, "PENDING", 0),
+        ("started", "PENDING", "RUNNING", 1),
+        ("lost", "RUNNING", "PENDING", 1),
+        ("started", "PENDING", "RUNNING", 2),
+        ("completed", "RUNNING", "COMPLETED", 2),
+    ]
+    assert "restarted" in mine[2]["error"]
