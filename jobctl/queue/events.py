@@ -232,8 +232,16 @@ class EventBuffer:
 
 def recent(connection: Any, count: int, *, before: str = "+") -> list[JobEvent]:
     """Up to `count` entries before `before` (exclusive unless "+"), newest first."""
-    end = before if before == "+" else f"({before}"
+    end = before if before == "+" else _previous_id(before)
     return [JobEvent.from_entry(i, f) for i, f in connection.xrevrange(STREAM_KEY, end, "-", count=count)]
+
+
+def _previous_id(stream_id: str) -> str:
+    """The largest id below `stream_id` (exclusive ranges, "(id", need Redis 6.2)."""
+    ms, _, seq = stream_id.partition("-")
+    if int(seq or 0) > 0:
+        return f"{ms}-{int(seq) - 1}"
+    return f"{int(ms) - 1}-18446744073709551615" if int(ms) > 0 else "0-0"
 
 
 def read_after(connection: Any, after: str, *, block_ms: int, count: int = 500) -> list[JobEvent]:
