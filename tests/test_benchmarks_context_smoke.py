@@ -19,11 +19,12 @@ ROOT = Path(__file__).resolve().parents[1]
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
 
-def test_context_rows_at_tiny_size(tmp_path: Path, postgres_server_url: str) -> None:
+def test_context_rows_at_tiny_size(tmp_path: Path, postgres_server_url: str, redis_server_url: str) -> None:
     import redis
 
-    base = os.environ.get("JOBCTL_TEST_REDIS_URL", "redis://127.0.0.1:6379").rstrip("/")
-    redis_url = f"{base}/{int(os.environ.get('JOBCTL_TEST_REDIS_DB', '12'))}"
+    from tests.services import redis_db_url
+
+    redis_url = redis_db_url(redis_server_url, 12)
     redis.Redis.from_url(redis_url).flushdb()
     out_file = tmp_path / "bench.json"
     environ = {

@@ -19,24 +19,24 @@ import pytest
 from benchmarks import all_benchmarks
 from benchmarks.environment import Env
 from benchmarks.harness import Result, print_table
+from tests.services import redis_db_url
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_TEST_REDIS = "redis://127.0.0.1:6379"
 KEYS = {"name", "jobctl", "baseline", "unit", "ratio", "target", "passed"}
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
 
-def _redis_url() -> str:
-    base = os.environ.get("JOBCTL_TEST_REDIS_URL", DEFAULT_TEST_REDIS).rstrip("/")
-    return f"{base}/{int(os.environ.get('JOBCTL_TEST_REDIS_DB', '12'))}"
+@pytest.fixture(scope="session")
+def bench_redis_url(redis_server_url: str) -> str:
+    return redis_db_url(redis_server_url, 12)
 
 
 @pytest.fixture(scope="module")
-def env(postgres_server_url: str) -> Iterator[Env]:
+def env(postgres_server_url: str, bench_redis_url: str) -> Iterator[Env]:
     import redis
 
-    url = _redis_url()
+    url = bench_redis_url
     redis.Redis.from_url(url).flushdb()
     environ = {"JOBCTL_REDIS_URL": url, "JOBCTL_DATABASE_URL": postgres_server_url}
     e = Env("tiny", environ)
@@ -62,10 +62,15 @@ def test_benchmark_runs_once(env: Env, bench: object) -> None:
         assert result.baseline is None or result.baseline > 0
 
 
-def test_table_and_json_shape(tmp_path: Path) -> None:
+def test_table_and_json_shape(tmp_path: Path, bench_redis_url: str, postgres_server_url: str) -> None:
     """The command's own output: the table on stdout, the JSON list in FILE (a cheap benchmark)."""
     out_file = tmp_path / "bench.json"
-    environ = {**os.environ, "JOBCTL_REDIS_URL": _redis_url(), "PYTHONPATH": str(ROOT)}
+    environ = {
+        **os.environ,
+        "JOBCTL_REDIS_URL": bench_redis_url,
+        "JOBCTL_DATABASE_URL": postgres_server_url,
+        "PYTHONPATH": str(ROOT),
+    }
     out = subprocess.run(
         [sys.executable, "-m", "benchmarks", "--only", "cli-help", "--size", "tiny", "--json", str(out_file)],
         cwd=ROOT,

@@ -23,6 +23,7 @@ from jobctl.domain.content import (
     OrganizationNotFoundError,
     check_limits,
     check_org_id,
+    check_timezone,
     normalise_colour,
     normalise_hashtag,
 )
@@ -42,6 +43,18 @@ class OrgChanges:
     hashtags_always: list[str] | None = None
     hashtags_never: list[str] | None = None
     limits: dict[str, int | None] | None = None  # a None value removes that limit
+    timezone: str | None = None  # "" removes it (UTC)
+
+
+def _merged_limits(current: dict[str, int], changes: dict[str, int | None]) -> dict[str, int]:
+    """The limits with `changes` applied (a None value removes that limit), checked."""
+    merged: dict[str, Any] = dict(current)
+    for key, value in changes.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = value
+    return check_limits(merged)
 
 
 def counted(record: ContentRecord) -> dict[str, Any]:
@@ -106,14 +119,10 @@ class ContentAPI:
             values["hashtags_always"] = tuple(dict.fromkeys(normalise_hashtag(v) for v in c.hashtags_always))
         if c.hashtags_never is not None:
             values["hashtags_never"] = tuple(dict.fromkeys(normalise_hashtag(v) for v in c.hashtags_never))
+        if c.timezone is not None:
+            values["timezone"] = check_timezone(c.timezone) if c.timezone.strip() else None
         if c.limits is not None:
-            merged: dict[str, Any] = dict(org.limits)
-            for key, value in c.limits.items():
-                if value is None:
-                    merged.pop(key, None)
-                else:
-                    merged[key] = value
-            values["limits"] = check_limits(merged)
+            values["limits"] = _merged_limits(org.limits, c.limits)
         return replace(org, **values)
 
     # -- content items -------------------------------------------------------------------------

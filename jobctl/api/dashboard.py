@@ -109,12 +109,14 @@ class QueueActivity:
 @dataclass(frozen=True)
 class RecentActivity:
     """SQL's view of the last hour: finished jobs per queue and minute, new failures; and the
-    context sources UNHEALTHY now (their scheduled syncs paused until an operator acts)."""
+    context sources UNHEALTHY now (their scheduled syncs paused until an operator acts) and the
+    social accounts in NEEDS_REAUTH (their jobs fail until an operator reconnects them)."""
 
     buckets: list[FinishedBucket]
     new_failures: int  # capped at FAILURE_BADGE_CAP
     taken_at: datetime
     unhealthy_sources: int = 0  # capped at FAILURE_BADGE_CAP
+    reauth_accounts: int = 0  # capped at FAILURE_BADGE_CAP
 
 
 @dataclass(frozen=True)
@@ -231,7 +233,8 @@ class Dashboard:
             buckets = q.finished_since(now - timedelta(hours=1))
             new_failures = q.count_failed_since(failures_seen_at, cap=FAILURE_BADGE_CAP)
             unhealthy = q.count_unhealthy_sources(cap=FAILURE_BADGE_CAP)
-        return RecentActivity(buckets, new_failures, now, unhealthy)
+            reauth = q.count_reauth_accounts(cap=FAILURE_BADGE_CAP)
+        return RecentActivity(buckets, new_failures, now, unhealthy, reauth)
 
     def jobs_page(
         self, search: JobSearch, *, limit: int, after: Cursor | None = None, newest_first: bool = True
@@ -312,10 +315,38 @@ class Dashboard:
         *,
         progress: Callable[[int], None] | None = None,
         stop: threading.Event | None = None,
+        audit: dict[str, Any] | None = None,
     ) -> BulkReport:
         """Apply `action` to each id; a job no longer in a suitable state is skipped, an outage
-        stops the run (reported, never raised: part of the work may be done)."""
+        stops the run (reported, never raised: part of the work may be done). With `audit` (the
+        filter it ran on), one audit row records the run, as the CLI's bulk commands write."""
         report = BulkReport(action)
+        try:
+            self._bulk(report, ids, progress, stop)
+        finally:
+            if audit is not None:
+                self._audit(report, audit)
+        return report
+
+    def _audit(self, report: BulkReport, audit: dict[str, Any]) -> None:
+        from jobctl.api.bulk import BulkAPI, current_actor
+        from jobctl.domain.audit import NewAuditEntry
+
+        detail = {"skipped": len(report.skipped), "aborted": report.aborted, "via": "top"}
+        entry = NewAuditEntry(current_actor(), f"jobs.{report.action.value}", audit, report.done, detail)
+        try:
+            BulkAPI(self.api).record(entry)
+        except BackendUnavailableError as exc:  # the database went away: say so with the rest
+            report.aborted = report.aborted or f"audit row not written: {exc.message}"
+
+    def _bulk(
+        self,
+        report: BulkReport,
+        ids: Iterator[str] | Sequence[str],
+        progress: Callable[[int], None] | None,
+        stop: threading.Event | None,
+    ) -> None:
+        action = report.action
         try:
             for n, job_id in enumerate(ids, 1):
                 if stop is not None and stop.is_set():
@@ -330,7 +361,6 @@ class Dashboard:
                     progress(n)
         except BackendUnavailableError as exc:
             report.aborted = exc.message
-        return report
 
 
 def queue_rows(

@@ -86,7 +86,8 @@ def run_doctor(
     now: datetime | None = None,
 ) -> DoctorReport:
     """Every check, in order: config, database, Redis, then workers, queues and stuck jobs,
-    then the context engine (unhealthy sources, the fetcher's private-address setting)."""
+    then the context engine (unhealthy sources, the fetcher's private-address setting), then
+    the social accounts (token keys, plaintext or unreadable tokens, NEEDS_REAUTH)."""
     from jobctl.domain.timeparse import utcnow
     from jobctl.settings import load_settings
 
@@ -125,6 +126,9 @@ def run_doctor(
         from jobctl.api.doctor_context import context_checks
 
         checks += context_checks(settings, env, engine, jobs.db_problem)
+        from jobctl.api.doctor_accounts import account_checks
+
+        checks += account_checks(settings, engine, jobs.db_problem)
     finally:
         if db.engine is not None:
             db.engine.dispose()

@@ -68,6 +68,15 @@ def _context_sources(api: JobctlAPI) -> Sequence[defaults.Owner]:
 register_owner_kind(defaults.CONTEXT_SOURCE, _context_sources)
 
 
+def _organizations(api: JobctlAPI) -> Sequence[defaults.Owner]:
+    from jobctl.api.accounts import connected_organization_owners
+
+    return connected_organization_owners(api)
+
+
+register_owner_kind(defaults.ORGANIZATION, _organizations)
+
+
 @dataclass(frozen=True)
 class ScheduleView:
     """A schedule as operators see it: the record, its cron in English, its next runs."""
@@ -95,7 +104,9 @@ class DefaultResult:
     name: str
     template: str
     owner: str
-    action: str  # created, updated, unchanged, conflict (a schedule of that name is not this default)
+    # created, updated, unchanged, conflict (a schedule of that name is not this default), or
+    # unavailable (the template's job type has no processor installed here: nothing written)
+    action: str
 
 
 @dataclass
@@ -255,11 +266,18 @@ class ScheduleAPI:
     def install_defaults_for(
         self, owner: defaults.Owner, cron_overrides: dict[str, str] | None = None
     ) -> builtins.list[DefaultResult]:
-        """The defaults of one owner (call it when the owner is created). Idempotent."""
+        """The defaults of one owner (call it when the owner is created). Idempotent. A template
+        whose job type cannot run here (its processor is not installed) is reported as
+        `unavailable` and skipped, so creating the owner still works."""
         results = []
         for tpl in defaults.templates(owner.kind):
             cron = (cron_overrides or {}).get(tpl.key) or tpl.render_cron(owner)
             name = tpl.schedule_name(owner)
+            try:
+                self.api.registry.runnable_spec(tpl.render_job_type(owner))
+            except ProcessorNotAvailableError:
+                results.append(DefaultResult(name, tpl.key, owner.id, "unavailable"))
+                continue
             new = self.validate(
                 name, tpl.render_job_type(owner), cron, tpl.render_payload(owner),
                 organization_id=owner.organization_id,
@@ -284,10 +302,15 @@ class ScheduleAPI:
             self.repo.redefine(old.id, new, utcnow())
             return "updated"
 
-    def remove_defaults_for(self, owner_kind: str, owner_id: str) -> builtins.list[str]:
-        """Remove the default schedules of an owner (call it when the owner is deleted)."""
+    def remove_defaults_for(
+        self, owner_kind: str, owner_id: str, templates: Sequence[str] | None = None
+    ) -> builtins.list[str]:
+        """Remove the default schedules of an owner (call it when the owner is deleted), or only
+        those of the given template keys."""
         with self.api.backends.errors():
             owned = self.repo.list(owner=(owner_kind, owner_id))
+            if templates is not None:
+                owned = [r for r in owned if r.template in templates]
             for record in owned:
                 self.repo.delete(record.id)
         return [r.name for r in owned]

@@ -16,7 +16,10 @@ import typer
 from jobctl import __version__
 from jobctl.cli import (
     accounts,
+    analytics,
     api_cmd,
+    audit,
+    check,
     content,
     db,
     demo,
@@ -25,6 +28,7 @@ from jobctl.cli import (
     events,
     items,
     jobs,
+    learnings,
     orgs,
     queues,
     redis_cmd,
@@ -83,13 +87,17 @@ app.add_typer(orgs.app, name="orgs")
 app.add_typer(content.app, name="content")
 app.add_typer(content.images_app, name="images")
 app.add_typer(accounts.app, name="accounts")
+app.add_typer(analytics.app, name="analytics")
 scheduler.register(app)
 app.add_typer(db.app, name="db")
 app.add_typer(redis_cmd.app, name="redis")
 demo.register(app)
 doctor.register(app)
+check.register(app)
 api_cmd.register(app)
+learnings.register(app)
 app.add_typer(tokens.app, name="tokens")
+app.add_typer(audit.app, name="audit")
 
 
 def main() -> None:

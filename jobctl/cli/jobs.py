@@ -1,4 +1,4 @@
-"""`jobctl jobs list | show | cancel | retry`."""
+"""`jobctl jobs list | show | cancel | retry | wait | purge | logs`."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from jobctl.cli import job_logs
+from jobctl.cli import job_logs, jobs_bulk, jobs_wait
 from jobctl.cli.context import STATE
 from jobctl.cli.output import age, error, info, print_json, seconds, table
 from jobctl.domain.errors import InvalidInputError, JobctlError
@@ -18,7 +18,9 @@ if TYPE_CHECKING:
     from jobctl.domain.attempts import AttemptRecord
     from jobctl.domain.records import JobRecord
 
-app = typer.Typer(help="List, inspect, cancel and retry jobs; read their logs.", no_args_is_help=True)
+app = typer.Typer(
+    help="List, inspect, cancel, retry, wait for and purge jobs; read their logs.", no_args_is_help=True
+)
 
 
 def _csv(values: list[str] | None) -> list[str]:
@@ -130,7 +132,7 @@ def _describe(job: JobRecord, attempts: Sequence[AttemptRecord] = ()) -> None:
         ("queue", job.queue),
         ("status", job.status.value),
         ("organization", job.organization_id or "-"),
-        ("attempts", f"{job.attempts} of {job.max_attempts}"),
+        ("attempts", f"{job.attempts} of {job.max_attempts}{_deferred_note(attempts)}"),
         ("worker", job.worker or "-"),
         ("created", job.created_at.isoformat()),
         ("scheduled for", job.scheduled_for.isoformat() if job.scheduled_for else "-"),
@@ -154,10 +156,20 @@ def _describe(job: JobRecord, attempts: Sequence[AttemptRecord] = ()) -> None:
             out.write("\n" + job.error.traceback.rstrip() + "\n")
 
 
-def _act(ids: list[str], action: Callable[[str], JobRecord], verb: str, as_json: bool) -> None:
-    """Apply `action` to each id; report each; exit with the first failure's code."""
+def _deferred_note(attempts: Sequence[AttemptRecord]) -> str:
+    """Deferred executions count in `attempts` (each is its own run) but were given back."""
+    deferred = sum(1 for a in attempts if a.outcome == "deferred")
+    return f" ({deferred} deferred, no retry spent)" if deferred else ""
+
+
+def _act(
+    ids: list[str], action: Callable[[str], JobRecord], verb: str, as_json: bool, audit_action: str
+) -> None:
+    """Apply `action` to each id; report each; exit with the first failure's code. Several ids
+    make a bulk action: one audit row records it (`jobctl audit list`)."""
     results: list[dict[str, object]] = []
     first_error: JobctlError | None = None
+    ids = list(dict.fromkeys(ids))
     for job_id in ids:
         try:
             job = action(job_id)
@@ -170,6 +182,11 @@ def _act(ids: list[str], action: Callable[[str], JobRecord], verb: str, as_json:
         results.append({"id": job_id, "ok": True, "status": job.status.value})
         if not as_json:
             sys.stdout.write(f"{verb} {job_id}\n")
+    if len(ids) > 1:
+        from jobctl.api.bulk import BulkAPI, current_actor
+
+        done = sum(1 for r in results if r["ok"])
+        BulkAPI(STATE.api).record_ids(audit_action, ids, done, len(ids) - done, current_actor())
     if as_json:
         print_json(results)
     if first_error is not None:
@@ -181,17 +198,59 @@ def cancel(
     ids: Annotated[list[str], typer.Argument(metavar="ID...")],
     as_json: Annotated[bool, typer.Option("--json", help="Print results as JSON.")] = False,
 ) -> None:
-    """Cancel jobs: a PENDING job leaves its queue; a RUNNING job is stopped by its worker."""
-    _act(ids, STATE.api.cancel_job, "cancelled", as_json)
+    """Cancel jobs: a PENDING job leaves its queue; a RUNNING job is stopped by its worker.
+    Several ids write one audit row."""
+    _act(ids, STATE.api.cancel_job, "cancelled", as_json, "jobs.cancel")
 
 
 @app.command("retry", no_args_is_help=True)
 def retry(
-    ids: Annotated[list[str], typer.Argument(metavar="ID...")],
+    ids: Annotated[list[str] | None, typer.Argument(metavar="ID...")] = None,
+    all_failed: Annotated[
+        bool, typer.Option("--all-failed", help="Every FAILED job matching --type/--org/--since.")
+    ] = False,
+    job_type: Annotated[
+        list[str] | None, typer.Option("--type", "-t", help="--all-failed: job type(s).")
+    ] = None,
+    org: Annotated[str | None, typer.Option("--org", help="--all-failed: organisation.")] = None,
+    since: Annotated[
+        str | None,
+        typer.Option("--since", help="--all-failed: failed within 30m, 1h, 2d; or since an ISO time."),
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="--all-failed: only count them.")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="--all-failed: do not ask.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print results as JSON.")] = False,
 ) -> None:
-    """Retry FAILED or CANCELLED jobs now, with a fresh retry budget."""
-    _act(ids, STATE.api.retry_job, "retried", as_json)
+    """Retry FAILED or CANCELLED jobs now, with a fresh retry budget. --all-failed retries every
+    FAILED job of a filter, each as `jobs retry ID` would; it shows the count and asks first
+    (--yes skips the question; without a terminal --yes is required: exit 17), --dry-run only
+    counts, and the run writes one audit row."""
+    bulk_only = job_type or org or since or dry_run or yes
+    if all_failed == bool(ids):
+        raise typer.BadParameter("give job ids or --all-failed (one of the two)")
+    if not all_failed:
+        if bulk_only:
+            raise typer.BadParameter("--type, --org, --since, --dry-run and --yes go with --all-failed")
+        _act(ids or [], STATE.api.retry_job, "retried", as_json, "jobs.retry")
+        return
+    from jobctl.api.bulk import RETRY, BulkAPI
+    from jobctl.cli.jobs_bulk import job_types, run_bulk, since_time
+    from jobctl.domain.bulk import JobSelection
+    from jobctl.domain.status import JobStatus
+    from jobctl.domain.timeparse import utcnow
+
+    now = utcnow()
+    selection = JobSelection(
+        statuses=(JobStatus.FAILED,),
+        types=job_types(job_type),
+        organization_id=org,
+        finished_after=since_time(since, now) if since else None,
+        finished_before=now,  # jobs failing again during the run are not retried twice
+    )
+    report = BulkAPI(STATE.api).preview(RETRY, selection)
+    run_bulk(report, "retry", dry_run=dry_run, yes=yes, as_json=as_json)
 
 
 job_logs.register(app)  # `jobs logs`, listed after the others
+jobs_wait.register(app)
+jobs_bulk.register(app)

@@ -37,6 +37,10 @@ Always = Annotated[
 Never = Annotated[
     list[str] | None, typer.Option("--never", help="A hashtag never to use (repeat; replaces).")
 ]
+Zone = Annotated[
+    str | None,
+    typer.Option("--timezone", help="IANA timezone for posting times, e.g. Europe/Paris ('' = UTC)."),
+]
 Limits = Annotated[
     list[str] | None,
     typer.Option(
@@ -60,6 +64,7 @@ def _changes(
     always: list[str] | None,
     never: list[str] | None,
     limits: list[str] | None,
+    timezone: str | None = None,
 ) -> OrgChanges:
     from jobctl.api.content import OrgChanges
 
@@ -73,7 +78,7 @@ def _changes(
             if value.strip() and not value.strip().isdigit():
                 raise InvalidInputError(f"--limit {item!r}: N must be a whole number")
             parsed[key.strip()] = int(value) if value.strip() else None
-    return OrgChanges(name, voice, tone, colors, always, never, parsed)
+    return OrgChanges(name, voice, tone, colors, always, never, parsed, timezone)
 
 
 def _show(org: Organization) -> None:
@@ -83,7 +88,8 @@ def _show(org: Organization) -> None:
         ("id", org.id), ("name", org.name), ("brand voice", org.brand_voice or "-"), ("tone", org.tone),
         ("colours", " ".join(org.brand_colors) or "-"),
         ("hashtags", " ".join(org.hashtags_always) or "-"), ("never", " ".join(org.hashtags_never) or "-"),
-        ("limits", limits), ("updated", org.updated_at.isoformat() if org.updated_at else "-"),
+        ("limits", limits), ("timezone", org.timezone or "UTC (not set)"),
+        ("updated", org.updated_at.isoformat() if org.updated_at else "-"),
     ]  # fmt: skip
     for key, value in pairs:
         out.write(f"{key:>11}: {value}\n")
@@ -99,10 +105,12 @@ def add(
     always: Always = None,
     never: Never = None,
     limits: Limits = None,
+    timezone: Zone = None,
     as_json: JsonOption = False,
 ) -> None:
     """Add an organisation (adding an existing id changes nothing: use `orgs set`)."""
-    org, created = _api().add_org(org_id, _changes(name, voice, tone, colors, always, never, limits))
+    changes = _changes(name, voice, tone, colors, always, never, limits, timezone)
+    org, created = _api().add_org(org_id, changes)
     if as_json:
         print_json({"organization": org.to_json(), "created": created})
         return
@@ -144,10 +152,11 @@ def set_org(
     always: Always = None,
     never: Never = None,
     limits: Limits = None,
+    timezone: Zone = None,
     as_json: JsonOption = False,
 ) -> None:
     """Change an organisation's brand settings (only the options given)."""
-    org = _api().set_org(org_id, _changes(name, voice, tone, colors, always, never, limits))
+    org = _api().set_org(org_id, _changes(name, voice, tone, colors, always, never, limits, timezone))
     if as_json:
         print_json(org.to_json())
         return

@@ -215,7 +215,8 @@ def install_defaults(
     ] = "5m",
     as_json: JsonOption = False,
 ) -> None:
-    """Create the default schedules (a ping per queue) for every owner; safe to run again."""
+    """Create the default schedules for every owner (a ping per queue, each source's sync, each
+    organisation's hourly analytics sync and token refresh); safe to run again."""
     from jobctl.domain.timeparse import parse_duration
     from jobctl.scheduler.defaults import interval_cron
 

@@ -5,7 +5,8 @@ The `jobs` row keeps only the last run; the `job_attempts` table keeps one recor
 happened to attempts 1 and 2?". An attempt's outcome is None while it runs. Who writes it:
 
 - the execution itself, in the same transaction as the fenced update of the row:
-  completed, failed, retry_scheduled, handed_back (the worker interrupted it: shutdown,
+  completed, failed, retry_scheduled, deferred (the job asked to wait: a rate limit said
+  when to come back; no retry spent), handed_back (the worker interrupted it: shutdown,
   self-fencing), or hung when its own worker stopped it for making no progress;
 - the recovery sweep, when it gives up on an execution: lost (its worker stopped
   heartbeating: dead, cut off, or restarted under the same name) or hung (lease lapsed);
@@ -35,6 +36,7 @@ class AttemptOutcome(StrEnum):
     HUNG = "hung"  # no progress for the queue's lock duration in a live worker
     CANCELLED = "cancelled"
     HANDED_BACK = "handed_back"  # interrupted by its worker (shutdown): no retry spent
+    DEFERRED = "deferred"  # the job asked to wait (rate limit, Retry-After): no retry spent
     LATE_FINISH_REJECTED = "late_finish_rejected"  # finished after it was given up on
 
     @property

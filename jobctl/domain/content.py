@@ -109,6 +109,18 @@ def normalise_hashtag(value: str) -> str:
     return "#" + value.lstrip("#")
 
 
+def check_timezone(value: str) -> str:
+    """An IANA timezone name ('Europe/Paris'), as zoneinfo knows it."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    value = value.strip()
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ContentInputError(f"unknown timezone {value!r} (an IANA name such as Europe/Paris)") from None
+    return value
+
+
 def check_limits(limits: dict[str, Any]) -> dict[str, int]:
     """Validate Organization.limits: known keys, positive integers."""
     out: dict[str, int] = {}
@@ -131,6 +143,7 @@ class Organization:
     hashtags_always: tuple[str, ...] = ()
     hashtags_never: tuple[str, ...] = ()
     limits: dict[str, int] = field(default_factory=dict)
+    timezone: str | None = None  # IANA name; brand learning reads posting times in it (None: UTC)
     created_at: datetime | None = None
     updated_at: datetime | None = None
     known: bool = True  # False: not in the table, these are the defaults
@@ -145,7 +158,8 @@ class Organization:
             "id": self.id, "name": self.name, "brand_voice": self.brand_voice, "tone": self.tone,
             "brand_colors": list(self.brand_colors), "hashtags_always": list(self.hashtags_always),
             "hashtags_never": list(self.hashtags_never), "limits": dict(self.limits),
-            "known": self.known, "created_at": _iso(self.created_at), "updated_at": _iso(self.updated_at),
+            "timezone": self.timezone, "known": self.known,
+            "created_at": _iso(self.created_at), "updated_at": _iso(self.updated_at),
         }  # fmt: skip
 
 
@@ -242,6 +256,7 @@ class ContentGenerationResult:
     model: str
     items: tuple[GeneratedItem, ...]
     context_items_used: tuple[str, ...]
+    learnings: dict[str, Any] | None = None  # the brand learning used (None: the org has none)
 
     @property
     def content_item_ids(self) -> list[str]:
@@ -257,6 +272,7 @@ class ContentGenerationResult:
             "content_item_ids": self.content_item_ids,
             "items": [i.to_json() for i in self.items],
             "context_items_used": list(self.context_items_used),
+            "learnings": self.learnings,
         }
 
 

@@ -21,13 +21,20 @@ class ExitCode(IntEnum):
     TOO_MANY_JOBS = 6  # the organisation's active-job limit is reached
     REDIS_UNAVAILABLE = 7  # Redis cannot be reached
     DATABASE_UNAVAILABLE = 8  # the database cannot be reached or its schema is not current
-    JOB_FAILED = 9  # --wait / ping: the job ended FAILED or CANCELLED
-    TIMEOUT = 10  # --wait / ping: the job did not finish in time
+    JOB_FAILED = 9  # --wait / ping: the job ended FAILED or CANCELLED; jobs wait: a job FAILED
+    TIMEOUT = 10  # --wait / ping / jobs wait: a job did not finish in time
     INVALID_STATE = 11  # the operation does not apply to the job's current status
     CONFIG = 12  # bad configuration file or environment value
     FORCED_SHUTDOWN = 13  # worker: stopped by a second signal or an expired grace period
     CHECK_FAILED = 14  # doctor: at least one check failed (warnings alone exit 0)
     FETCH_FAILED = 15  # sources preview: the URL could not be fetched, or is not a page / feed
+    JOB_CANCELLED = 16
+    """`jobs wait`: a job ended CANCELLED (and none FAILED). `enqueue --wait` and `ping` keep 9
+    for a cancelled job, as they always documented; `jobs wait` tells the two apart so a script
+    can treat an operator's cancel differently from a failure."""
+    NOT_CONFIRMED = 17
+    """A bulk command (`jobs retry --all-failed`, `jobs purge`) was not confirmed: the prompt was
+    declined, or there is no terminal to ask on and no `--yes`. Nothing was changed."""
     INTERRUPTED = 130  # Ctrl-C
 
 
@@ -145,9 +152,11 @@ class PermanentJobError(JobProcessingError):
 
 class JobDeferredError(JobProcessingError):
     """The work must wait, not fail: a rate limit or an overloaded service said when to come
-    back (`retry_after_s`, from Retry-After). Processors raise it only once the wait no longer
-    fits in their own deadline. The runner schedules the retry `retry_after_s` from now instead
-    of the policy's wait; it still spends an attempt (a deferral that spends none is not built)."""
+    back (`retry_after_s`, from Retry-After or a reset header; None: the runner's default wait).
+    Processors raise it only once the wait no longer fits in their own deadline. The runner
+    defers the job: PENDING again until then, the attempt recorded `deferred`, no retry spent
+    and no failure counted, up to `[jobs] max_deferrals` times; past that cap it is an ordinary
+    retryable failure."""
 
     title = "job deferred"
 
@@ -184,6 +193,21 @@ class JobEndedBadlyError(JobctlError):
 
     title = "job did not complete"
     exit_code = ExitCode.JOB_FAILED
+
+
+class JobWasCancelledError(JobEndedBadlyError):
+    """`jobs wait`: a job ended CANCELLED (a JobEndedBadlyError, so callers that only care
+    about "did not complete" still catch it; the exit code tells it from a failure)."""
+
+    title = "job cancelled"
+    exit_code = ExitCode.JOB_CANCELLED
+
+
+class NotConfirmedError(JobctlError):
+    """A bulk change was neither confirmed at the prompt nor by `--yes`: nothing changed."""
+
+    title = "not confirmed"
+    exit_code = ExitCode.NOT_CONFIRMED
 
 
 class ExecutionInterrupted(JobctlError):

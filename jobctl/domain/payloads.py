@@ -13,6 +13,8 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from jobctl.domain.timeparse import parse_duration
+
 Platform = Literal["twitter", "threads", "linkedin", "facebook", "instagram"]
 
 
@@ -108,14 +110,49 @@ class ProcessDocumentPayload(Payload):
         return self
 
 
+def _duration(value: str) -> str:
+    if parse_duration(value).total_seconds() <= 0:
+        raise ValueError("must be a positive duration")
+    return value
+
+
 class SyncAnalyticsPayload(Payload):
+    """One account (`social_account_id`, which must belong to the organisation) or, without it,
+    every CONNECTED account of the organisation. The posts collected are those published since
+    `since` (a time) or within `lookback` (a duration such as `7d`, counted back from each run,
+    so a schedule's payload keeps meaning "the last week"); neither: the worker's
+    analytics.lookback_days. `max_posts` caps the posts per account (default: analytics.max_posts)."""
+
     organization_id: Identifier
     social_account_id: Identifier | None = None
     since: datetime | None = None
+    lookback: Annotated[str, Field(min_length=1, max_length=40), AfterValidator(_duration)] | None = None
+    max_posts: Annotated[int, Field(ge=1, le=5000)] | None = None
+
+    @model_validator(mode="after")
+    def _one_window(self) -> SyncAnalyticsPayload:
+        if self.since is not None and self.lookback is not None:
+            raise ValueError("give at most one of since or lookback")
+        return self
 
 
 class RefreshTokenPayload(Payload):
-    social_account_id: Identifier
+    """One account (`social_account_id`; an `organization_id` beside it, which `--org` fills in,
+    must be the account's), or, with `organization_id` alone, every CONNECTED account of that
+    organisation whose token expires within the refresh window (the default hourly sweep).
+    `force` refreshes even a token that is not near expiry (one account only)."""
+
+    social_account_id: Identifier | None = None
+    organization_id: Identifier | None = None
+    force: bool = False
+
+    @model_validator(mode="after")
+    def _one_target(self) -> RefreshTokenPayload:
+        if self.social_account_id is None and self.organization_id is None:
+            raise ValueError("give social_account_id (one account) or organization_id (its due accounts)")
+        if self.force and self.social_account_id is None:
+            raise ValueError("force refreshes one account: give social_account_id")
+        return self
 
 
 class PublishContentPayload(Payload):
@@ -134,6 +171,10 @@ class PingPayload(Payload):
     crash_attempts: Annotated[int, Field(ge=0, le=100)] = 0
     hang_s: Annotated[float, Field(ge=0, le=3600)] = 0
     hang_attempts: Annotated[int, Field(ge=0, le=100)] = 0
+    # Deferral drill: the first N attempts ask to wait defer_s seconds (JobDeferredError, as a
+    # rate-limited job does), which spends no retry.
+    defer_attempts: Annotated[int, Field(ge=0, le=100)] = 0
+    defer_s: Annotated[float, Field(ge=0, le=3600)] = 2
     # Progress drills: split the wait (sleep_s, or hang_s on a hanging attempt) into N steps with
     # ctx.progress after each, and log N lines (ctx.log) before it, as a chatty job would.
     progress_steps: Annotated[int, Field(ge=0, le=100_000)] = 0

@@ -6,12 +6,17 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from pydantic import BaseModel
 
 from jobctl.domain.errors import JobCancelledError
 from jobctl.domain.job_types import JobTypeSpec
+
+if TYPE_CHECKING:
+    from redis import Redis
+
+    from jobctl.services.platforms.ratelimit import RateGate
 
 
 class ProgressSink(Protocol):
@@ -46,6 +51,11 @@ class JobContext:
     # monotonic time of the last sign of progress: keeps the job's lease renewed
     last_touch: float = field(default_factory=time.monotonic)
     sink: ProgressSink | None = None  # None: progress and log lines are only touches
+    # The platform clients' shared rate-limit gate (the worker's, in Redis); None: no gate.
+    rate_gate: RateGate | None = None
+    # The worker's Redis connection, for state shared across workers (refresh-token's lock per
+    # account); None outside a worker (processors then build their own from the settings).
+    redis: Redis | None = None
 
     def touch(self) -> None:
         """Report progress. A job that shows none for its queue's lock duration is stalled."""

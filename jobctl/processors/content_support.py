@@ -13,12 +13,14 @@ from jobctl.processors.base import JobContext
 from jobctl.services.content.compose import Provider
 from jobctl.settings import Settings, load_settings
 from jobctl.store.content_repo import ContentRepository
+from jobctl.store.learning_repo import LearningRepository
 
 if TYPE_CHECKING:
     from jobctl.services.content.endpoint import Endpoint
 
 _lock = threading.Lock()
 _repos: dict[str, ContentRepository] = {}
+_learning_repos: dict[str, LearningRepository] = {}
 
 
 @cache
@@ -34,6 +36,16 @@ def store() -> ContentRepository:
         if url not in _repos:
             _repos[url] = ContentRepository(create_store_engine(url, pool_size=5))
         return _repos[url]
+
+
+def learning_store() -> LearningRepository:
+    """The brand-learning table over the content store's engine (one pool per database URL)."""
+    url = settings().effective_database_url
+    engine = store().engine
+    with _lock:
+        if url not in _learning_repos:
+            _learning_repos[url] = LearningRepository(engine)
+        return _learning_repos[url]
 
 
 def provider_for(s: Settings, ctx: JobContext | None = None) -> Provider:

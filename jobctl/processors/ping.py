@@ -1,8 +1,9 @@
 """`ping`: the operator's end-to-end check that a queue is consumed and retries behave.
 
-Its drills (payload fields): fail the first N attempts, kill the worker, hang without a sign of
-life, and report progress / log lines (`progress_steps`, `log_lines`). A plain ping reports
-nothing, so the worker benchmarks that run pings measure the bookkeeping alone.
+Its drills (payload fields): fail the first N attempts, defer them (as a rate-limited job does:
+no retry spent), kill the worker, hang without a sign of life, and report progress / log lines
+(`progress_steps`, `log_lines`). A plain ping reports nothing, so the worker benchmarks that run
+pings measure the bookkeeping alone.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel
 
-from jobctl.domain.errors import JobProcessingError
+from jobctl.domain.errors import JobDeferredError, JobProcessingError
 from jobctl.domain.payloads import PingPayload
 from jobctl.processors.base import JobContext
 
@@ -35,6 +36,12 @@ class PingProcessor:
             _wait(ctx, payload.hang_s, payload.progress_steps, time.sleep)
         if payload.sleep_s:
             _wait(ctx, payload.sleep_s, payload.progress_steps, ctx.sleep)
+        if ctx.attempt <= payload.defer_attempts:
+            raise JobDeferredError(
+                f"ping asked to defer its first {payload.defer_attempts} attempt(s) by {payload.defer_s:g}s; "
+                f"this is attempt {ctx.attempt}",
+                retry_after_s=payload.defer_s,
+            )
         if ctx.attempt <= payload.fail_attempts:
             raise JobProcessingError(
                 f"ping asked to fail its first {payload.fail_attempts} attempt(s); "

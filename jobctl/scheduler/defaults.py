@@ -10,8 +10,10 @@ The API layer (jobctl.api.schedules) knows how to list the owners of each kind a
 the rendered schedules: for existing owners with `jobctl schedules install-defaults`, and for
 a new owner when the code that creates it calls `install_defaults_for(kind, owner)`.
 
-Registered here: the `ping` health check, one per queue (owner kind `queue`), and the sync of
-every context source every 6 hours (owner kind `context-source`). A template's job type and cron
+Registered here: the `ping` health check, one per queue (owner kind `queue`), the sync of
+every context source every 6 hours (owner kind `context-source`), and for each organisation
+with connected social accounts (owner kind `organization`, see `organization_owner`) the hourly
+analytics sync and the hourly token-refresh sweep. A template's job type and cron
 may be format templates too: the source sync names its type per source kind and staggers its
 fire time by a hash of the source id (`stagger_fields`), so 10,000 sources do not fire at once.
 """
@@ -149,3 +151,41 @@ SOURCE_SYNC = DefaultTemplate(
     description="sync of one context source every 6 hours, staggered by a hash of its id",
 )
 register_template(SOURCE_SYNC)
+
+
+def organization_owner(organization_id: str) -> Owner:
+    """An organisation as the owner of its hourly schedules: the analytics sync at a minute
+    from a hash of its id (so 10,000 organisations do not fire at once) and the token-refresh
+    sweep 10 minutes before it, so a token that was due is fresh when the sync uses it."""
+    minute = int(stagger_fields(organization_id, hours=1)["minute"])
+    fields = {"minute": str(minute), "refresh_minute": str((minute - 10) % 60)}
+    return Owner(ORGANIZATION, organization_id, organization_id, fields)
+
+
+ANALYTICS_SYNC = DefaultTemplate(
+    key="analytics-sync",
+    owner_kind=ORGANIZATION,
+    job_type="sync-analytics",
+    cron="{minute} * * * *",
+    payload={"organization_id": "{owner_id}"},
+    description="hourly metrics sync of every connected account of the organisation, staggered",
+)
+register_template(ANALYTICS_SYNC)
+
+# Token refresh: one sweep per organisation an hour (refresh-token with organization_id), not a
+# schedule per account: it refreshes the connected accounts whose token expires within the
+# refresh window (24 h), so an organisation costs one cheap job an hour (one query when nothing
+# is due) whatever its number of accounts, a new or removed account needs no schedule change,
+# and X's 2-hour tokens are renewed every hour as they must be. Each account is still refreshed
+# under its own lock, so the sweep and an operator's `enqueue refresh-token` never both refresh.
+TOKEN_REFRESH = DefaultTemplate(
+    key="token-refresh",
+    owner_kind=ORGANIZATION,
+    job_type="refresh-token",
+    cron="{refresh_minute} * * * *",
+    payload={"organization_id": "{owner_id}"},
+    description="hourly refresh of the organisation's tokens that expire within 24 h, staggered",
+)
+register_template(TOKEN_REFRESH)
+ACCOUNT_TEMPLATES = (ANALYTICS_SYNC.key, TOKEN_REFRESH.key)
+"""The defaults an organisation has while it has connected social accounts."""

@@ -2,9 +2,10 @@
 `publish_attempts` (written before a post is sent, so a retry knows to look the post up first).
 
 No `from __future__ import annotations` (SQLModel reads annotations at class creation).
-Columns are spelled out so the schema is exactly what migration 0007_social_accounts creates.
-Tokens are stored as given and never printed (see jobctl.domain.accounts); encryption at rest
-is issue 13's.
+Columns are spelled out so the schema is exactly what migrations 0007_social_accounts and
+0009_token_encryption create. `access_token` / `refresh_token` hold `fernet:<token>` ciphertext
+(jobctl.store.token_cipher; plaintext only in rows written before 0009, until `jobctl accounts
+encrypt-existing`). `scopes` is the OAuth scopes, space-separated.
 """
 
 from datetime import datetime
@@ -17,7 +18,10 @@ from jobctl.store.tables import UTCDateTime
 
 class SocialAccountRow(SQLModel, table=True):
     __tablename__ = "social_accounts"
-    __table_args__ = (Index("ix_social_accounts_org_platform", "organization_id", "platform"),)
+    __table_args__ = (
+        Index("ix_social_accounts_org_platform", "organization_id", "platform"),
+        Index("ix_social_accounts_status", "status"),
+    )
 
     id: str = Field(sa_column=Column("id", String(64), primary_key=True))
     organization_id: str = Field(sa_column=Column("organization_id", String(200), nullable=False))
@@ -31,6 +35,8 @@ class SocialAccountRow(SQLModel, table=True):
     last_error: str | None = Field(default=None, sa_column=Column("last_error", Text))
     created_at: datetime = Field(sa_column=Column("created_at", UTCDateTime, nullable=False))
     updated_at: datetime = Field(sa_column=Column("updated_at", UTCDateTime, nullable=False))
+    scopes: str | None = Field(default=None, sa_column=Column("scopes", Text))
+    last_synced_at: datetime | None = Field(default=None, sa_column=Column("last_synced_at", UTCDateTime))
 
 
 class PublishAttemptRow(SQLModel, table=True):

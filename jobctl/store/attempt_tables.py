@@ -2,8 +2,8 @@
 
 No `from __future__ import annotations` (SQLModel reads annotations at class creation).
 The `jobs` row keeps only the last run; this table keeps every attempt's worker, times and
-outcome (jobctl.domain.attempts.AttemptOutcome: completed, failed, retry_scheduled, lost, hung,
-cancelled, handed_back, late_finish_rejected) with its error, so operators see a job's whole
+outcome (jobctl.domain.attempts.AttemptOutcome: completed, failed, retry_scheduled, deferred,
+lost, hung, cancelled, handed_back, late_finish_rejected) with its error, so operators see a job's whole
 timeline. Unique per (job_id, attempt): an attempt is recorded once, started then finished.
 Writers: jobctl.store.attempt_writes; readers: JobRepository.attempts and store.reader.
 """

@@ -172,6 +172,12 @@ def delete_of_job() -> Delete:
 
 # -- reading ---------------------------------------------------------------------------------
 
+# How many times a job was deferred (the runner's max_deferrals cap): served by the unique
+# (job_id, attempt) index's job_id prefix; read only when a job asks to be deferred.
+DEFERRALS_OF_JOB: Select[Any] = select(func.count()).where(
+    a.job_id == bindparam("p_id"), a.outcome == AttemptOutcome.DEFERRED.value
+)
+
 # Read back with duration_ms untyped: the driver path asks each column's type for its result
 # processor without the driver's type code, which PostgreSQL's Float cannot answer (psycopg
 # returns floats as floats anyway; to_attempt makes sure).

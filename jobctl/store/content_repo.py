@@ -41,7 +41,9 @@ from jobctl.store.record_rows import utc
 P = ParamSpec("P")
 R = TypeVar("R")
 co, cc, ci, im = ORGS.c, CONTENT.c, ITEMS.c, IMAGES.c
-ORG_FIELDS = ("name", "brand_voice", "tone", "brand_colors", "hashtags_always", "hashtags_never", "limits")
+ORG_FIELDS = (
+    "name", "brand_voice", "tone", "brand_colors", "hashtags_always", "hashtags_never", "limits", "timezone",
+)  # fmt: skip
 
 
 
@@ -56,6 +58,7 @@ def _org(row: Row[Any]) -> Organization:
         hashtags_always=tuple(m["hashtags_always"] or ()),
         hashtags_never=tuple(m["hashtags_never"] or ()),
         limits=dict(m["limits"] or {}),
+        timezone=m["timezone"],
         created_at=m["created_at"],
         updated_at=m["updated_at"],
     )
@@ -70,6 +73,7 @@ def _org_values(org: Organization) -> dict[str, Any]:
         "hashtags_always": list(org.hashtags_always),
         "hashtags_never": list(org.hashtags_never),
         "limits": dict(org.limits),
+        "timezone": org.timezone,
     }
 
 
@@ -119,6 +123,10 @@ class ContentRepository:
         self._label = engine_label(engine)
         self._db_errors = database_errors()
         self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+
+    @property
+    def engine(self) -> Engine:
+        return self._engine
 
     def _transaction(self) -> Any:
         return self._engine.connect().execution_options(**{SQLITE_IMMEDIATE: True})
@@ -265,6 +273,15 @@ class ContentRepository:
     def get_image(self, image_id: str) -> ImageRecord | None:
         with self._auto.connect() as conn:
             row = conn.execute(select(IMAGES).where(im.id == image_id)).first()
+        return _image(row) if row is not None else None
+
+    @translated
+    def latest_image_for(self, content_item_id: str) -> ImageRecord | None:
+        """The newest image generated for a content item (the one publishing attaches)."""
+        stmt = select(IMAGES).where(im.content_item_id == content_item_id)
+        stmt = stmt.order_by(im.created_at.desc(), im.id.desc()).limit(1)
+        with self._auto.connect() as conn:
+            row = conn.execute(stmt).first()
         return _image(row) if row is not None else None
 
     @translated

@@ -34,6 +34,7 @@ class Organization(SQLModel, table=True):
     limits: Any = Field(sa_column=Column("limits", json_type(), nullable=False))
     created_at: datetime = Field(sa_column=Column("created_at", UTCDateTime, nullable=False))
     updated_at: datetime = Field(sa_column=Column("updated_at", UTCDateTime, nullable=False))
+    timezone: str | None = Field(default=None, sa_column=Column("timezone", String(64)))  # 0009
 
 
 class ContentItem(SQLModel, table=True):

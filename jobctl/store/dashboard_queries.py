@@ -36,9 +36,11 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.types import Integer
 
+from jobctl.domain.accounts import AccountStatus
 from jobctl.domain.context import SourceStatus
 from jobctl.domain.errors import DatabaseUnavailableError
 from jobctl.domain.status import JobStatus
+from jobctl.store.account_tables import ACCOUNTS
 from jobctl.store.context_tables import SOURCES
 from jobctl.store.db_errors import database_errors, describe_db_error
 from jobctl.store.engine import autocommit, engine_label
@@ -252,6 +254,15 @@ class DashboardQueries:
         """UNHEALTHY context sources, counting no further than `cap` (a range of
         ix_context_sources_status: cheap enough for every refresh of the last-hour figures)."""
         inner = select(literal(1)).where(SOURCES.c.status == UNHEALTHY).limit(cap)
+        with self._auto.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(inner.subquery())).scalar_one())
+
+    @_translated
+    def count_reauth_accounts(self, *, cap: int) -> int:
+        """Social accounts in NEEDS_REAUTH, counting no further than `cap` (a range of
+        ix_social_accounts_status)."""
+        needs = AccountStatus.NEEDS_REAUTH.value
+        inner = select(literal(1)).where(ACCOUNTS.c.status == needs).limit(cap)
         with self._auto.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(inner.subquery())).scalar_one())
 

@@ -334,6 +334,25 @@ class JobRepository:
         return self._write(q.RETRY, now, {**params, **q.error_params(error)}, outcome, with_error=True)
 
     @_translated
+    def defer(
+        self, job_id: str, attempt: int, error: JobError, next_attempt_at: datetime, now: datetime
+    ) -> bool:
+        """RUNNING attempt `attempt` -> PENDING until `next_attempt_at` without spending a retry:
+        the job asked to wait (a rate limit). max_attempts grows by one (attempts still counts
+        executions: it is the fence), `error` says why on the row and on the attempt, which ends
+        `deferred`, all in one transaction; False if the fence rejects it."""
+        params = {"p_id": job_id, "p_attempt": attempt, "p_next": utc(next_attempt_at)}
+        return self._write(
+            q.DEFER, now, {**params, **q.error_params(error)}, AttemptOutcome.DEFERRED, with_error=True
+        )
+
+    @_translated
+    def deferrals(self, job_id: str) -> int:
+        """How many executions of `job_id` ended `deferred` (the runner caps them)."""
+        stmt = self._driver.statement(attempts_sql.DEFERRALS_OF_JOB, lambda: attempts_sql.DEFERRALS_OF_JOB)
+        return int(self._driver.rows(stmt, {"p_id": job_id})[0][0])
+
+    @_translated
     def reject_late_finish(self, job_id: str, attempt: int, now: datetime) -> bool:
         """Record that attempt `attempt` finished after it was given up on (its result changed
         nothing): late_finish_rejected, unless it was cancelled. True if recorded."""

@@ -103,6 +103,14 @@ FAIL = _fenced(status=JobStatus.FAILED.value, finished_at=NOW, **_ERROR_VALUES)
 RETRY = _fenced(
     status=PENDING, next_attempt_at=bindparam("p_next", type_=UTCDateTime()), worker=None, **_ERROR_VALUES
 )
+# A deferral (the job asked to wait: a rate limit's Retry-After): PENDING until p_next like a
+# retry, and, like a hand-back, the attempt is given back (max_attempts + 1). `attempts` still
+# grows: it is the fencing token and part of the attempt rows' key, so every execution keeps
+# its own number; the retry budget (max_attempts - attempts) is what stays the same.
+DEFER = _fenced(
+    status=PENDING, next_attempt_at=bindparam("p_next", type_=UTCDateTime()), worker=None,
+    max_attempts=c.max_attempts + 1, **_ERROR_VALUES,
+)  # fmt: skip
 CANCEL_VALUES: dict[str, Any] = {
     "status": JobStatus.CANCELLED.value, "finished_at": NOW, "next_attempt_at": None, "updated_at": NOW,
 }  # fmt: skip

@@ -126,8 +126,11 @@ METADATA = SQLModel.metadata
 # The scheduler's tables live in their own module; importing it here keeps METADATA complete
 # (alembic comparisons, create_all) whichever module is imported first.
 import jobctl.store.account_tables  # noqa: E402
+import jobctl.store.analytics_tables  # noqa: E402
 import jobctl.store.attempt_tables  # noqa: E402
+import jobctl.store.audit_tables  # noqa: E402
 import jobctl.store.content_tables  # noqa: E402
 import jobctl.store.context_tables  # noqa: E402
+import jobctl.store.learning_tables  # noqa: E402
 import jobctl.store.schedule_tables  # noqa: E402
 import jobctl.store.token_tables  # noqa: E402, F401

@@ -12,8 +12,10 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from jobctl.api.dashboard import Action, BulkReport, Dashboard, JobSearch
+from jobctl.domain.audit import ids_filter
 from jobctl.domain.status import JobStatus
 
 
@@ -32,6 +34,15 @@ class Target:
     def count(self, dash: Dashboard) -> int:
         return len(self.ids) + sum(dash.count(s) for s in self.searches)
 
+    def audit_filter(self) -> dict[str, Any] | None:
+        """What the audit row records for an action on several jobs (None for one job)."""
+        if len(self.ids) < 2 and not self.searches:
+            return None
+        out: dict[str, Any] = {"description": self.description}
+        if self.ids:
+            out |= ids_filter([i for i, _ in self.ids])
+        return out
+
     def job_ids(self, dash: Dashboard) -> Iterator[str]:
         yield from (i for i, _ in self.ids)
         for search in self.searches:
@@ -46,7 +57,8 @@ def carry_out(
     progress: Callable[[int], None] | None = None,
     stop: threading.Event | None = None,
 ) -> BulkReport:
-    return dash.bulk(action, target.job_ids(dash), progress=progress, stop=stop)
+    audit = target.audit_filter()
+    return dash.bulk(action, target.job_ids(dash), progress=progress, stop=stop, audit=audit)
 
 
 VERB = {Action.RETRY: "Retry", Action.CANCEL: "Cancel", Action.DELETE: "Delete"}

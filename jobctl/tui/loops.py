@@ -255,7 +255,8 @@ class Loops(App[None]):
         rows = queue_rows(list(self.dash.api.settings.queues), self.activity, self.recent, now)
         workers = self.activity.workers if self.activity else None
         unhealthy = self.recent.unhealthy_sources if self.recent else None
-        self.overview_view.show(rows, workers, now, unhealthy)
+        reauth = self.recent.reauth_accounts if self.recent else None
+        self.overview_view.show(rows, workers, now, unhealthy, reauth)
         if workers is not None:
             self.workers_view.show(workers, now)
         self.top_bar.show_failures(self.recent.new_failures if self.recent else None)

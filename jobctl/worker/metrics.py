@@ -8,7 +8,7 @@ prometheus-client metric families, at scrape time. No prometheus-client metric o
 the numbers live in one place, and summing children's snapshots needs nothing but arithmetic.
 
 Exposed names (all prefixed `jobctl_`): `jobs_{started,completed,failed,retried,recovered,
-released,cancelled}_total`, `late_finishes_rejected_total`, `lease_renewals_total` (counters),
+released,deferred,cancelled}_total`, `late_finishes_rejected_total`, `lease_renewals_total` (counters),
 `job_duration_seconds` (histogram), `jobs_running` (gauge, from the snapshots too) and
 `queue_depth` (gauge, read from Redis by the source).
 """
@@ -31,6 +31,7 @@ COUNTERS = {
     "jobs_retried": "Failed attempts scheduled for a retry",
     "jobs_recovered": "Jobs recovered from dead, cut-off or hung executions",
     "jobs_released": "Executions handed back unfinished (shutdown, self-fencing) without spending a retry",
+    "jobs_deferred": "Executions that asked to wait (a rate limit): deferred without spending a retry",
     "jobs_cancelled": "Running jobs stopped by an operator's cancel",
     "late_finishes_rejected": "Results of executions that were already given up on, refused by the fence",
 }

@@ -1,8 +1,9 @@
 """The one RQ entry point: runs a job by id, keeping its SQL row the system of record.
 
 Flow: claim the row (PENDING -> RUNNING, attempts + 1: the attempt number is the fencing token),
-validate the payload, run the processor, then record COMPLETED / FAILED / PENDING-for-retry with
-an update fenced on that attempt number — an execution that was given up on cannot overwrite
+validate the payload, run the processor, then record COMPLETED / FAILED / PENDING-for-retry /
+PENDING-deferred (the job asked to wait, JobDeferredError: no retry spent) with an update
+fenced on that attempt number — an execution that was given up on cannot overwrite
 newer state. Failures are re-raised so RQ files the job exactly as the row says: scheduled for
 the retry we decided, or in its FailedJobRegistry. When this execution no longer owns the job
 (cancelled, recovered, handed back), it returns a marker and the worker leaves RQ's job alone.
@@ -97,7 +98,7 @@ def run_job(runtime: WorkerRuntime, job_id: str) -> Any:
     ctx = JobContext(
         job_id=row.id, job_type=row.type, queue=row.queue, attempt=attempt,
         max_attempts=row.max_attempts, organization_id=row.organization_id, worker=runtime.owner,
-        sink=runtime.progress,
+        sink=runtime.progress, rate_gate=runtime.rate_gate, redis=runtime.backends.redis,
     )  # fmt: skip
     execution = Execution(
         job_id=job_id, job_type=row.type, queue=row.queue, attempt=attempt, ctx=ctx,
@@ -215,6 +216,13 @@ def _fail_or_retry(
     repo = runtime.backends.repo
     rq_job = get_current_job()
     now = utcnow()
+    at_least = 0  # a deferral past its cap still waits as long as the service asked
+    if isinstance(exc, JobDeferredError):
+        wait = deferral_wait(exc)
+        over = _over_deferral_cap(runtime, row, exc)
+        if over is None:
+            return _defer(runtime, row, attempt, exc, wait=wait, took_ms=duration_ms)
+        exc, at_least = over, wait
     error = error_of(exc)
     retryable = not isinstance(exc, _NOT_RETRYABLE) and getattr(exc, "retryable", True)
     lost = isinstance(exc, JobStalledError)  # hung: the first loss of a job re-runs at once
@@ -224,24 +232,20 @@ def _fail_or_retry(
         delay = loss_delay(runtime.backends, row, attempt)
     else:
         delay = runtime.policy.delay_for(attempt, row.max_attempts) if retryable else None
-        if delay is not None and isinstance(exc, JobDeferredError) and exc.retry_after_s is not None:
-            # The service said when to come back (Retry-After): then, not the policy's wait.
-            delay = max(1, math.ceil(exc.retry_after_s))
+        if delay is not None:
+            delay = max(delay, at_least)
     fields = _fields(row, attempt, duration_ms=duration_ms, error=f"{error.type}: {error.message}")
     hung = {"outcome": AttemptOutcome.HUNG} if lost else {}  # else: retry_scheduled / failed
     if delay is not None:
         if not repo.schedule_retry(row.id, attempt, error, now + timedelta(seconds=delay), now, **hung):
             _unnote(runtime, row, lost)
             return _late_finish(runtime, row, attempt, "FAILED", record=not lost)
-        kind = events.LOST if lost else events.DEFERRED if isinstance(exc, JobDeferredError) else events.RETRY
+        kind = events.LOST if lost else events.RETRY
         next_at = now + timedelta(seconds=delay)
         runtime.emit(row, kind, "RUNNING", "PENDING", attempt, error=error, next_attempt_at=next_at)
         runtime.metrics.inc("jobs_retried", row.queue, row.type)
         log.warning(f"job failed, retry in {delay}s", extra={**fields, "status": "PENDING"})
-        if rq_job is not None:
-            # Make RQ do exactly what the row says: one retry, after `delay` seconds.
-            rq_job.retries_left = 1
-            rq_job.retry_intervals = [delay]
+        _rq_retry_in(rq_job, delay)
         return None
     if not repo.fail(row.id, attempt, error, now, **hung):
         _unnote(runtime, row, lost)
@@ -251,6 +255,60 @@ def _fail_or_retry(
     log.error("job failed", extra={**fields, "status": "FAILED"})
     if rq_job is not None:
         rq_job.retries_left = 0
+    return None
+
+
+def _rq_retry_in(rq_job: Any, delay: int) -> None:
+    """Make RQ do exactly what the row says: run the job once more, `delay` seconds from now
+    (RQ's retry puts it in the queue's ScheduledJobRegistry; the row's budget is jobctl's)."""
+    if rq_job is not None:
+        rq_job.retries_left = 1
+        rq_job.retry_intervals = [delay]
+
+
+DEFAULT_DEFER_S = 60  # a deferral that names no time: one minute, the usual rate-limit window
+
+
+def deferral_wait(exc: JobDeferredError) -> int:
+    """Whole seconds until the deferred job runs again: what the service said (rounded up, at
+    least 1 s), else DEFAULT_DEFER_S."""
+    if exc.retry_after_s is None:
+        return DEFAULT_DEFER_S
+    return max(1, math.ceil(exc.retry_after_s))
+
+
+def _over_deferral_cap(runtime: WorkerRuntime, row: JobRecord, exc: JobDeferredError) -> BaseException | None:
+    """None while the job may still defer; past `[jobs] max_deferrals`, the retryable failure
+    to record instead (a job that is told to wait for ever must end some day)."""
+    cap = runtime.settings.max_deferrals
+    done = runtime.backends.repo.deferrals(row.id) if cap > 0 else 0
+    if done < cap:
+        return None
+    return JobProcessingError(
+        f"{exc.message} (deferred {done} times already, the limit: [jobs] max_deferrals = {cap}, "
+        "JOBCTL_MAX_DEFERRALS; this attempt counts as failed)"
+    )
+
+
+def _defer(
+    runtime: WorkerRuntime, row: JobRecord, attempt: int, exc: JobDeferredError, *, wait: int, took_ms: float
+) -> Marker | None:
+    """PENDING again in `wait` seconds, the attempt ended `deferred` and given back (the retry
+    budget stays), no failure counted; RQ re-runs it then, through its scheduled registry."""
+    now = utcnow()
+    at = now + timedelta(seconds=wait)
+    # When first: the timeline's one-line error is cut at 100 characters.
+    message = f"deferred {wait}s, until {at:%Y-%m-%d %H:%M:%S}Z (no retry spent): {redact(exc.message)}"
+    error = JobError(type=type(exc).__name__, message=message)  # a wait, not a crash: no traceback
+    if not runtime.backends.repo.defer(row.id, attempt, error, at, now):
+        return _late_finish(runtime, row, attempt, "deferred")
+    runtime.emit(row, events.DEFERRED, "RUNNING", "PENDING", attempt, error=error, next_attempt_at=at)
+    runtime.metrics.inc("jobs_deferred", row.queue, row.type)
+    log.info(
+        f"job deferred for {wait}s (no retry spent)",
+        extra=_fields(row, attempt, status="PENDING", event="deferred", duration_ms=took_ms, error=message),
+    )
+    _rq_retry_in(get_current_job(), wait)
     return None
 
 

@@ -24,6 +24,7 @@ from jobctl.processors.registry import Registry, default_registry
 from jobctl.queue.backends import Backends
 from jobctl.queue.events import EventBuffer, event_of
 from jobctl.queue.progress import ProgressWriter
+from jobctl.queue.rate_gate import RedisRateGate
 from jobctl.queue.rq_job import cancel_key
 from jobctl.worker.interrupt import Interruptible
 from jobctl.worker.metrics import Metrics
@@ -91,6 +92,7 @@ class WorkerRuntime:
         # Set by the worker pool: records successful executions in batches (None: at once).
         self.completer: Completer | None = None
         self._progress: ProgressWriter | None = None
+        self._rate_gate: RedisRateGate | None = None
         self._events: EventBuffer | None = None
 
     @property
@@ -129,6 +131,14 @@ class WorkerRuntime:
                 ttl_s=s.log_ttl_seconds,
             )  # fmt: skip
         return self._progress
+
+    @property
+    def rate_gate(self) -> RedisRateGate:
+        """The platform clients' rate-limit gate, shared through Redis with every worker
+        (handed to each job as ctx.rate_gate; built on first use)."""
+        if self._rate_gate is None:
+            self._rate_gate = RedisRateGate(self.backends.redis)
+        return self._rate_gate
 
     def flush_progress(self, job_id: str) -> None:
         """Send a finishing job's last progress and lines before its row turns final, so a

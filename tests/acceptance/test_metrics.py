@@ -29,6 +29,7 @@ WORKER_FAMILIES = {
     "jobctl_jobs_retried": "counter",
     "jobctl_jobs_recovered": "counter",
     "jobctl_jobs_released": "counter",
+    "jobctl_jobs_deferred": "counter",
     "jobctl_jobs_cancelled": "counter",
     "jobctl_late_finishes_rejected": "counter",
     "jobctl_lease_renewals": "counter",

@@ -1,7 +1,8 @@
 """publish-content through a real worker: acme's feed on 127.0.0.1 is synced, generate-content
 drafts a post per platform, an account is added pointing at a platform server on 127.0.0.1,
 and `jobctl enqueue publish-content ... --wait` ends PUBLISHED with the server's post id, posting
-once even though the first attempt timed out after the server had accepted the post. The
+once even though the first attempt was rate limited (deferred by its Retry-After, no retry
+spent) and the next timed out after the server had accepted the post. The
 account's token shows in no output and no worker log line."""
 
 from __future__ import annotations
@@ -10,11 +11,13 @@ import json
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from cli_support import Cli, serve_directory
+from cryptography.fernet import Fernet
 from platform_fake import FakePlatforms, Scripted, serve
 
 TOKEN = "x-user-token-SECRET-9f8e7d6c"
@@ -53,6 +56,7 @@ def test_publish_content_posts_once_through_a_worker(
     cli: Cli, feed_site: str, platforms: FakePlatforms, tmp_path: Path
 ) -> None:
     cli.env.update({
+        "JOBCTL_TOKEN_KEYS": Fernet.generate_key().decode(),  # the worker decrypts with it
         "JOBCTL_FETCH_ALLOW_PRIVATE": "1", "JOBCTL_X_API_URL": platforms.url,
         "JOBCTL_LINKEDIN_API_URL": platforms.url,
         "JOBCTL_PUBLISH_TIMEOUT_SECONDS": "1",
@@ -77,12 +81,21 @@ def test_publish_content_posts_once_through_a_worker(
     assert account["platform"] == "twitter" and account["access_token"] == "set"
     outputs += [add.stdout, add.stderr]
 
-    platforms.script.append(Scripted(hang_s=3.0))  # accepted, but answered after the 1 s deadline
+    # First a rate limit (deferred 2 s, no retry spent), then a post accepted but answered after
+    # the 1 s deadline (a retry, which finds the post instead of posting again).
+    limited = Scripted(status=429, headers={"Retry-After": "2"}, body={"title": "Too Many Requests"})
+    platforms.script += [limited, Scripted(hang_s=3.0)]
     job = _wait_json(
         cli, "publish-content", f"content_item_id={item_id}", f"social_account_id={account['id']}"
     )
     assert job["status"] == "COMPLETED", job
-    assert job["attempts"] == 2, job  # the first timed out; the retry found the post
+    assert (job["attempts"], job["max_attempts"]) == (3, 5), job  # the deferral was given back
+    shown_job = cli.json("jobs", "show", job["id"], "--json")
+    assert [a["outcome"] for a in shown_job["timeline"]] == ["deferred", "retry_scheduled", "completed"]
+    deferred, timed_out = shown_job["timeline"][:2]
+    assert "HTTP 429" in deferred["error"]["message"] and "deferred 2s" in deferred["error"]["message"]
+    gap = datetime.fromisoformat(timed_out["started_at"]) - datetime.fromisoformat(deferred["finished_at"])
+    assert gap.total_seconds() >= 1.9  # not before the Retry-After
     assert platforms.count("twitter") == 1
     result = job["result"]
     assert result["found_existing"] is True and result["external_post_id"] == platforms.posts[0]["id"]
@@ -121,12 +134,14 @@ def test_publish_content_posts_once_through_a_worker(
 
 
 def test_accounts_add_reads_tokens_from_stdin_or_env_never_argv(cli: Cli) -> None:
+    cli.env["JOBCTL_TOKEN_KEYS"] = Fernet.generate_key().decode()
     base = [sys.executable, "-m", "jobctl", "accounts", "add", "acme", "linkedin", "Acme"]
     missing = subprocess.run(
         [*base, "--external-id", "urn:li:organization:1"], env=cli.env, capture_output=True, text=True,
         stdin=subprocess.DEVNULL, timeout=60,
     )  # fmt: skip
     assert missing.returncode == 3 and "set JOBCTL_ACCOUNT_ACCESS_TOKEN" in missing.stderr
+    assert "--token-file" in missing.stderr
     assert "Traceback" not in missing.stderr
     piped = subprocess.run(
         [*base, "--external-id", "urn:li:organization:1", "--token-stdin", "--json"], env=cli.env,
@@ -136,7 +151,7 @@ def test_accounts_add_reads_tokens_from_stdin_or_env_never_argv(cli: Cli) -> Non
     assert TOKEN not in piped.stdout + piped.stderr
     account = json.loads(piped.stdout)
     listed = cli.json("accounts", "list", "--org", "acme", "--json")
-    assert [a["id"] for a in listed] == [account["id"]] and listed[0]["status"] == "ACTIVE"
+    assert [a["id"] for a in listed] == [account["id"]] and listed[0]["status"] == "CONNECTED"
     assert cli.run("accounts", "remove", account["id"]).returncode == 0
     gone = cli.run("accounts", "show", account["id"])
     assert gone.returncode == 4 and "no social account" in gone.stderr

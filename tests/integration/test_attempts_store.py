@@ -168,3 +168,25 @@ def test_reader_returns_the_same_timeline(repo: JobRepository, db_url: str, engi
         assert reader.attempts("missing") == []
     finally:
         reader.close()
+
+
+def test_a_deferral_gives_its_attempt_back_and_is_fenced(repo: JobRepository) -> None:
+    """DEFER: PENDING until the time given, the attempt ends `deferred` with why, max_attempts
+    grows by one (the budget max_attempts - attempts stays), counted by deferrals()."""
+    repo.insert(new_job("d"), T0)
+    wait = JobError(type="JobDeferredError", message="deferred 120s: HTTP 429")
+    assert repo.claim("d", "w1", at(1)) == 1
+    assert repo.defer("d", 1, wait, at(121), at(1.5)) is True
+    row = repo.get("d")
+    assert row is not None and row.status.value == "PENDING" and row.next_attempt_at == at(121)
+    assert (row.attempts, row.max_attempts, row.worker, row.error) == (1, 5, None, wait)
+    (first,) = repo.attempts("d")
+    assert (first.outcome, first.error, first.duration_ms) == (O.DEFERRED, wait, 500.0)
+    assert repo.deferrals("d") == 1 and repo.deferrals("unknown") == 0
+    assert repo.defer("d", 1, wait, at(200), at(2)) is False  # not RUNNING: fenced off
+    assert repo.claim("d", "w2", at(121)) == 2
+    assert repo.defer("d", 1, wait, at(300), at(122)) is False  # a stale execution: fenced off
+    assert repo.complete("d", 2, {"ok": True}, at(122)) is True
+    row = repo.get("d")
+    assert row is not None and (row.attempts, row.max_attempts, row.error) == (2, 5, None)
+    assert [a.outcome for a in repo.attempts("d")] == [O.DEFERRED, O.COMPLETED]

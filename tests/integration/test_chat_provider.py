@@ -202,3 +202,21 @@ def test_retry_after_parses_seconds_and_http_dates() -> None:
     assert retry_after("Thu, 01 Jan 2026 12:00:30 GMT", now) == 30.0
     assert retry_after("Thu, 01 Jan 2026 11:00:00 GMT", now) == 0.0
     assert retry_after("soon") is None and retry_after(None) is None
+
+
+def test_the_prompt_carries_the_brand_learning(server: ChatServer) -> None:
+    from dataclasses import replace
+
+    from jobctl.services.content.guidance import Guidance
+
+    guidance = Guidance(
+        preferred_hashtags=("#Queues",), avoided_hashtags=("#Cloud",), best_times=("Tuesday (UTC)",),
+        notes=("posts with #Queues get 80% more engagement than posts without it (n=120 vs 280; ...)",),
+    )  # fmt: skip
+    _provider(server).drafts(replace(_brief(), guidance=guidance), "twitter", 1)
+    _provider(server).drafts(_brief(), "twitter", 1)
+    learned, plain = (s["body"]["messages"][1]["content"] for s in server.seen)
+    assert "past post metrics show" in learned and "- posts with #Queues get 80% more engagement" in learned
+    assert "Prefer these hashtags where they fit the post: #Queues." in learned
+    assert "Avoid these hashtags (they did worse): #Cloud." in learned
+    assert "past post metrics" not in plain and "Prefer these hashtags" not in plain

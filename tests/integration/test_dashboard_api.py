@@ -91,9 +91,14 @@ def test_failed_groups_and_group_actions(dash: Dashboard) -> None:
     key = FailedGroupKey("ping", "JobProcessingError", "ping failed on purpose (attempt 4)")
     search = Action.RETRY.narrowed(JobSearch(group=key))
     assert dash.count(search) == 2
-    report = dash.bulk(Action.RETRY, dash.matching_ids(search))
+    report = dash.bulk(Action.RETRY, dash.matching_ids(search), audit={"description": "failed group"})
     assert report.done == 2 and not report.skipped
     assert [g.key.error_type for g in dash.failed_groups()] == ["PayloadValidationError"]
+    from jobctl.api.bulk import BulkAPI  # a bulk action from the dashboard is audited too
+
+    [entry] = BulkAPI(dash.api).audit_log()
+    assert (entry.action, entry.count, entry.filter) == ("jobs.retry", 2, {"description": "failed group"})
+    assert entry.detail is not None and entry.detail["via"] == "top"
 
 
 def test_bulk_skips_what_changed_and_reports_it(dash: Dashboard) -> None:

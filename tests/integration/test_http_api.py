@@ -25,12 +25,13 @@ BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
 @pytest.fixture(scope="module")
-def http_redis_url() -> Iterator[str]:
+def http_redis_url(redis_server_url: str) -> Iterator[str]:
     """A Redis DB of its own (JOBCTL_TEST_HTTP_REDIS_DB, default 11), flushed before and after."""
     import redis
 
-    base = os.environ.get("JOBCTL_TEST_REDIS_URL", "redis://127.0.0.1:6379").rstrip("/")
-    url = f"{base}/{int(os.environ.get('JOBCTL_TEST_HTTP_REDIS_DB', '11'))}"
+    from tests.services import redis_db_url
+
+    url = redis_db_url(redis_server_url, 11, "JOBCTL_TEST_HTTP_REDIS_DB")
     conn = redis.Redis.from_url(url)
     conn.flushdb()
     try:
@@ -48,11 +49,9 @@ def module_db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
     from sqlalchemy import create_engine, text
     from sqlalchemy.pool import NullPool
 
-    from tests.conftest import DEFAULT_POSTGRES_URL, _with_search_path
+    from tests.conftest import _with_search_path
 
-    server_url = os.environ.get("JOBCTL_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
-    if server_url.strip().lower() == "skip":
-        pytest.skip("PostgreSQL tests disabled (JOBCTL_TEST_POSTGRES_URL=skip)")
+    server_url = str(request.getfixturevalue("postgres_server_url"))  # skips if disabled
     schema = f"jobctl_test_{uuid.uuid4().hex[:12]}"
     admin = create_engine(server_url, poolclass=NullPool)
     with admin.begin() as conn:

@@ -162,8 +162,13 @@ def test_retry_failed_job_gets_a_fresh_budget(api: JobctlAPI) -> None:
 def test_unknown_and_unavailable_types(api: JobctlAPI) -> None:
     with pytest.raises(UnknownJobTypeError, match="unknown job type"):
         api.enqueue_job("make-coffee", {})
+    from jobctl.domain.job_types import BUILTIN_JOB_TYPES
+    from jobctl.processors.registry import Registry
+
+    bare = JobctlAPI(api.settings, registry=Registry(dict(BUILTIN_JOB_TYPES), {}, {}))  # nothing installed
     with pytest.raises(ProcessorNotAvailableError, match="no processor"):
-        api.enqueue_job("refresh-token", {"social_account_id": "sa1"}, organization_id="acme")
+        bare.enqueue_job("refresh-token", {"social_account_id": "sa1"}, organization_id="acme")
+    bare.close()
     assert api.list_jobs(JobFilter()) == []  # nothing written
 
 

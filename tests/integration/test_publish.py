@@ -9,10 +9,12 @@ import logging
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
-from platform_fake import FakePlatforms, Scripted, serve
+from cryptography.fernet import Fernet
+from platform_fake import FakePlatforms, Scripted, serve, serve_files
 
 from jobctl.domain.accounts import AccountStatus, SocialAccount
 from jobctl.domain.content import ContentStatus, NewContent
@@ -41,12 +43,25 @@ def fake() -> Iterator[FakePlatforms]:
         yield server
 
 
+@pytest.fixture
+def card_url(tmp_path: Path) -> Iterator[str]:
+    """A JPEG on a "public" server: Instagram and Threads fetch the image_url they are given."""
+    from PIL import Image
+
+    Image.new("RGB", (1080, 1080), "#224466").save(tmp_path / "card.jpg", format="JPEG")
+    with serve_files(tmp_path) as base:
+        yield f"{base}/card.jpg"
+
+
 class Setup:
-    def __init__(self, engine: Any, fake: FakePlatforms) -> None:
+    def __init__(self, engine: Any, fake: FakePlatforms, card_url: str) -> None:
         self.content = ContentRepository(engine)
-        self.accounts = AccountRepository(engine)
+        # Tokens are encrypted at rest: the repository gets a key, as the worker does from
+        # JOBCTL_TOKEN_KEYS.
+        self.accounts = AccountRepository(engine, (Fernet.generate_key().decode(),))
         self.fake = fake
         self.timeout_s = 5.0
+        self.card_url = card_url
 
     def item(self, platform: str, body: str = BODY) -> str:
         new = NewContent(platform, 0, body, ("#Queues",), (), "offline", "extractive-v1")
@@ -57,7 +72,7 @@ class Setup:
     def account(self, platform: str) -> str:
         account = SocialAccount(
             id=f"acc_{platform}", organization_id="acme", platform=platform, handle=f"@acme_{platform}",
-            external_id=EXTERNAL[platform], status=AccountStatus.ACTIVE, access_token=TOKEN,
+            external_id=EXTERNAL[platform], status=AccountStatus.CONNECTED, access_token=TOKEN,
         )  # fmt: skip
         return self.accounts.add_account(account, now()).id
 
@@ -70,13 +85,13 @@ class Setup:
     def publish(self, item_id: str, account_id: str, image_url: str | None = None) -> Any:
         return publish_item(
             self.content, self.accounts, self.client, content_item_id=item_id, social_account_id=account_id,
-            job_id="job-1", now=now, image_url=image_url or "http://127.0.0.1/images/card.png",
+            job_id="job-1", now=now, image_url=image_url or self.card_url,
         )  # fmt: skip
 
 
 @pytest.fixture
-def setup(engine: Any, fake: FakePlatforms) -> Setup:
-    return Setup(engine, fake)
+def setup(engine: Any, fake: FakePlatforms, card_url: str) -> Setup:
+    return Setup(engine, fake, card_url)
 
 
 @pytest.mark.parametrize("platform", ["twitter", "linkedin", "facebook", "instagram", "threads"])
@@ -220,3 +235,17 @@ def test_no_token_in_any_log_line_or_error(setup: Setup, caplog: pytest.LogCaptu
         assert TOKEN not in text
     for account in setup.accounts.list_accounts("acme"):
         assert TOKEN not in repr(account) and TOKEN not in str(account.to_json())
+
+
+def test_a_wrong_token_key_fails_before_any_request_naming_the_account_not_the_token(
+    setup: Setup, engine: Any
+) -> None:
+    from jobctl.domain.errors import ConfigError, ExitCode
+
+    item, account = setup.item("twitter"), setup.account("twitter")
+    setup.accounts = AccountRepository(engine, (Fernet.generate_key().decode(),))  # not the one used
+    with pytest.raises(ConfigError) as info:
+        setup.publish(item, account)
+    assert info.value.exit_code == ExitCode.CONFIG and account in info.value.message
+    assert TOKEN not in info.value.message and "\n" not in info.value.message
+    assert setup.fake.seen == []

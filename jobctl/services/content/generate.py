@@ -2,6 +2,10 @@
 `variations_per_platform` different variations per platform, each within that platform's rules,
 stored as DRAFT ContentItems; the job result is a ContentGenerationResult.
 
+The organisation's current brand-learning insights (`learnings`) guide it: better hashtags are
+preferred, worse ones avoided, the chat provider's prompt carries the insights, and the result
+says which were used and the best posting time (jobctl.services.content.guidance).
+
 Posts are grounded in the organisation's context: with no context items (or none from the
 sources the payload names) the job fails at once, saying which source to add. Whatever the
 provider, nothing that breaks a platform rule or repeats another variation is ever stored: the
@@ -11,13 +15,15 @@ providers repair or regenerate, and this service checks again before it writes.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from jobctl.domain.content import ContentGenerationResult, GeneratedItem, NewContent, Organization
 from jobctl.domain.errors import PermanentJobError
+from jobctl.domain.learning import BrandLearning
 from jobctl.domain.payloads import GenerateContentPayload
 from jobctl.services.content.compose import Brief, Provider, budget
+from jobctl.services.content.guidance import Guidance
 from jobctl.services.content.ranking import rank_items
 from jobctl.store.content_repo import ContentRepository
 
@@ -42,6 +48,7 @@ def generate_content(
     job_id: str | None,
     now: Callable[[], datetime],
     check: Callable[[], None] = lambda: None,
+    learnings: Sequence[BrandLearning] = (),
 ) -> ContentGenerationResult:
     """Rank, write, check and store; `check` is called between platforms (cancel, progress)."""
     org = repo.get_org(payload.organization_id) or Organization.defaults(payload.organization_id)
@@ -51,7 +58,8 @@ def generate_content(
     ranking = rank_items(payload.topic, items, limit=RANKED_ITEMS)
     if not ranking.matched:
         log.info("no context item of %s shares a term with the topic; using the newest", org.id)
-    brief = Brief(org, payload.topic, payload.tone or org.tone, ranking)
+    guidance = Guidance.from_learnings(learnings)
+    brief = Brief(org, payload.topic, payload.tone or org.tone, ranking, guidance)
     new: list[NewContent] = []
     for platform in dict.fromkeys(payload.platforms):
         check()
@@ -91,4 +99,5 @@ def generate_content(
         model=provider.model,
         items=generated,
         context_items_used=used,
+        learnings=guidance.to_json([t for n in new for t in n.hashtags]) if guidance else None,
     )

@@ -20,7 +20,7 @@ from jobctl.domain.context import ItemRecord
 from jobctl.domain.errors import PermanentJobError
 from jobctl.domain.platform_rules import hashtags_in
 from jobctl.services.content.compose import Brief, Budget, Draft, budget, choose_hashtags, sentences
-from jobctl.services.content.ranking import key_terms, rank_sentences
+from jobctl.services.content.ranking import key_terms, rank_sentences, tokenize
 
 MODEL = "extractive-v1"
 _MAX_SENTENCES = {"twitter": 2, "threads": 3, "linkedin": 5, "instagram": 4, "facebook": 4}
@@ -48,10 +48,12 @@ class OfflineProvider:
                 "for an offline post: add a source with more text (`jobctl sources add`)"
             )
         used = [r.item for r in brief.ranking.items]
-        terms = key_terms(brief.topic, [f"{i.title or ''} {i.text}" for i in used])
+        texts = [f"{i.title or ''} {i.text}" for i in used]
+        terms = key_terms(brief.topic, texts)
+        prefer = _relevant(brief.guidance.preferred_hashtags, [brief.topic, *texts])
         out: list[Draft] = []
         bodies: set[str] = set()
-        for body, lead in _candidates(pool, terms, plan, platform, brief):
+        for body, lead in _candidates(pool, terms, plan, platform, brief, prefer=prefer):
             if body in bodies or not plan.fits(body):
                 continue
             bodies.add(body)
@@ -86,8 +88,15 @@ def _pool(brief: Brief) -> list[_Sentence]:
     return list(unique.values())[:_POOL]
 
 
+def _relevant(tags: tuple[str, ...], texts: list[str]) -> list[str]:
+    """The brand learning's better hashtags whose word the topic or the context uses: a proven
+    hashtag is preferred, but never one that would bring in a subject the context lacks."""
+    words = {w for t in texts for w in tokenize(t)}
+    return [t for t in tags if t.lstrip("#").lower() in words]
+
+
 def _candidates(
-    pool: list[_Sentence], terms: list[str], plan: Budget, platform: str, brief: Brief
+    pool: list[_Sentence], terms: list[str], plan: Budget, platform: str, brief: Brief, *, prefer: list[str]
 ) -> Iterator[tuple[str, _Sentence]]:
     """Bodies in the order variations take them: lead sentence, then layout, then hashtags."""
     n = len(pool)
@@ -104,6 +113,7 @@ def _candidates(
                     plan=plan,
                     platform=platform,
                     brief=brief,
+                    prefer=prefer,
                 )
                 if body:
                     yield body, pool[lead]
@@ -119,12 +129,16 @@ def _compose(
     plan: Budget,
     platform: str,
     brief: Brief,
+    prefer: list[str],
 ) -> str | None:
     first = pool[lead]
     title = (first.item.title or "").strip()
     if titled and (not title or title in first.text):
         return None
-    all_tags = choose_hashtags(brief.organization, terms, plan.max_hashtags, shift)
+    all_tags = choose_hashtags(
+        brief.organization, terms, plan.max_hashtags, shift,
+        prefer=prefer, avoid=brief.guidance.avoided_hashtags,
+    )  # fmt: skip
     # What gives way when the budget is tight: first the hashtags, then the link.
     for link, tags in ((first.item.url, all_tags), (first.item.url, []), (None, all_tags), (None, [])):
         body = _fill(

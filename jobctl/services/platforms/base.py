@@ -13,6 +13,12 @@ Authorization header (Meta's Graph APIs accept `Authorization: Bearer` as well a
 `access_token` parameter; the header keeps tokens out of URLs and so out of httpx's request
 log lines), and every message built from a response is redacted of them.
 
+Shared rate limits (issue 13): `ClientSettings.rate_gate` (jobctl.services.platforms.ratelimit)
+is checked before every request, and closed by every answer that says the account's budget is
+spent (a 429 or a platform's rate-limit code, or a 2xx whose headers say nothing is left):
+while it is closed, `request()` raises RateLimited(retry_after_s = what is left) without
+sending, so no job on any worker calls that account before the reset.
+
 Extending (issue 13): a metrics fetch or a token refresh is another method on the platform's
 class, calling `start_operation()` then `request()`; it gets the deadline, the bearer header,
 the error mapping and the redaction for free. `classify()` is where a platform's own
@@ -32,6 +38,9 @@ from typing import Any, ClassVar
 import httpx
 
 from jobctl.domain.redaction import redact
+from jobctl.services.platforms.media import MediaFile
+from jobctl.services.platforms.metrics import MetricsQuery, PostStats
+from jobctl.services.platforms.ratelimit import RateGate, exhausted_for_s, meta_regain_s
 
 _EXCERPT = 300
 _URL = re.compile(r"https?://\S+")
@@ -73,6 +82,8 @@ class ClientSettings:
     total_timeout_s: float = 30.0  # one operation (publish: every request it takes)
     default_rate_wait_s: float = 60.0  # a rate limit that says nothing about when to come back
     linkedin_version: str = "202405"  # LinkedIn-Version header (YYYYMM) of the versioned /rest APIs
+    # Shared by every client of an account (the worker's lives in Redis); None: no gate.
+    rate_gate: RateGate | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -94,8 +105,9 @@ def same_text(ours: str, theirs: str | None) -> bool:
 
 
 def retry_after_s(headers: Mapping[str, str], now: float | None = None) -> float | None:
-    """Retry-After (seconds or an HTTP date, RFC 9110) or X's x-rate-limit-reset (Unix time);
-    None when neither is usable."""
+    """Retry-After (seconds or an HTTP date, RFC 9110), X's x-rate-limit-reset (Unix time), or
+    Meta's estimated_time_to_regain_access (minutes, X-Business-Use-Case-Usage); None when
+    none is usable."""
     now = time.time() if now is None else now
     value = headers.get("retry-after", "").strip()
     if value.isdigit():
@@ -110,7 +122,7 @@ def retry_after_s(headers: Mapping[str, str], now: float | None = None) -> float
     reset = headers.get("x-rate-limit-reset", "").strip()
     if reset.isdigit():
         return max(0.0, float(reset) - now)
-    return None
+    return meta_regain_s(headers)
 
 
 class PlatformClient(ABC):
@@ -133,6 +145,9 @@ class PlatformClient(ABC):
         self._clock = clock
         self._deadline: float | None = None
         self.requests = 0
+        # Called before every request: a job's ctx.check_cancelled, so a sync of many posts shows
+        # progress (its lease is renewed) and stops at once when cancelled.
+        self.before_request: Callable[[], None] | None = None
 
     def close(self) -> None:
         if self._owns_client:
@@ -153,6 +168,16 @@ class PlatformClient(ABC):
     @abstractmethod
     def find_post(self, text: str) -> str | None:
         """The id of the account's recent post with this text, if any (for idempotent retries)."""
+
+    def publish_media(self, text: str, media: MediaFile) -> str:
+        """Post `text` with the image `media` attached, through the platform's documented media
+        flow (upload then post, or a container); the post's id. Media rules are checked before."""
+        raise NotImplementedError(f"{self.platform} cannot publish media")
+
+    def post_metrics(self, query: MetricsQuery) -> list[PostStats]:
+        """The account's posts published since `query.since`, with their counts (issue 13; each
+        platform's module implements it against its documented metrics API)."""
+        raise NotImplementedError(f"{self.platform}: no metrics client")
 
     def error_reason(self, body: Any) -> str | None:
         """The human reason in the platform's error body (overridden per platform)."""
@@ -176,6 +201,8 @@ class PlatformClient(ABC):
 
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """Send one request within the operation's deadline; a 2xx answer, else a PlatformError."""
+        if self.before_request is not None:
+            self.before_request()
         if self._deadline is None:
             self.start_operation()
         assert self._deadline is not None
@@ -183,6 +210,7 @@ class PlatformClient(ABC):
         where = f"{self.platform} {method} {path}"
         if remaining <= 0:
             raise PlatformUnavailable(f"{where}: total deadline of {self.settings.total_timeout_s:g}s spent")
+        self.check_gate(where)  # a closed rate-limit gate: RateLimited, nothing sent
         headers = {**self.headers(), **kwargs.pop("headers", {})}
         url = self.settings.base_url.rstrip("/") + path
         self.requests += 1
@@ -191,14 +219,89 @@ class PlatformClient(ABC):
         except httpx.HTTPError as exc:
             raise PlatformUnavailable(self.redact(f"{where}: {type(exc).__name__} (no answer)")) from None
         if 200 <= response.status_code < 300:
+            self.note_rate_headers(response)
             return response
-        raise self._error(where, response)
+        raise self.noted(self._error(where, response), response)
+
+    # -- the shared rate-limit gate (ClientSettings.rate_gate) ---------------------------------
+
+    def check_gate(self, where: str) -> None:
+        """Raise RateLimited, before anything is sent, while the account's gate is closed."""
+        gate = self.settings.rate_gate
+        wait = gate.wait_s(self.platform, self.credentials.external_id) if gate is not None else None
+        if wait is not None and wait > 0:
+            raise RateLimited(
+                f"{where}: not sent: {self.platform} account {self.credentials.external_id} is rate "
+                f"limited for {wait:.0f}s more (shared rate-limit gate)",
+                wait,
+            )
+
+    def rate_limit_wait(self, response: httpx.Response) -> float | None:
+        """How long the account must wait by this answer's rate-limit headers, when they say its
+        budget is spent (ratelimit.exhausted_for_s; a platform may override); else None."""
+        return exhausted_for_s(response.headers, self.settings.default_rate_wait_s)
+
+    def note_rate_headers(self, response: httpx.Response) -> None:
+        """A successful answer that spent the last of the budget closes the gate until reset."""
+        gate = self.settings.rate_gate
+        if gate is None:
+            return
+        wait = self.rate_limit_wait(response)
+        if wait is not None and wait > 0:
+            reason = f"{self.platform} {response.request.method} {response.request.url.path}: budget spent"
+            gate.close(self.platform, self.credentials.external_id, wait, reason)
+
+    def noted(self, error: PlatformError, response: httpx.Response) -> PlatformError:
+        """`error`, after a RateLimited one closed the gate for its wait (or longer, when the
+        headers say so): every client of the account then waits, not only this one."""
+        if not isinstance(error, RateLimited):
+            self.note_rate_headers(response)
+            return error
+        longer = self.rate_limit_wait(response)
+        if longer is not None and longer > error.retry_after_s:
+            error = RateLimited(f"{error.message} (its rate-limit headers say {longer:.0f}s)", longer)
+        gate = self.settings.rate_gate
+        if gate is not None:
+            gate.close(self.platform, self.credentials.external_id, error.retry_after_s, error.message[:200])
+        return error
+
+    def request_url(self, method: str, url: str, *, bearer: bool, **kwargs: Any) -> httpx.Response:
+        """Like `request`, to an absolute URL a platform handed out (LinkedIn's uploadUrl), with
+        the bearer header only when `bearer`. Errors name the host and path, never the query
+        (upload URLs carry signatures)."""
+        if self._deadline is None:
+            self.start_operation()
+        assert self._deadline is not None
+        remaining = self._deadline - self._clock()
+        parts = httpx.URL(url)
+        where = f"{self.platform} {method} {parts.host}{parts.path}"
+        if remaining <= 0:
+            raise PlatformUnavailable(f"{where}: total deadline of {self.settings.total_timeout_s:g}s spent")
+        self.check_gate(where)
+        headers = {**(self.headers() if bearer else {}), **kwargs.pop("headers", {})}
+        self.requests += 1
+        try:
+            response = self._client.request(method, url, headers=headers, timeout=remaining, **kwargs)
+        except httpx.HTTPError as exc:
+            raise PlatformUnavailable(self.redact(f"{where}: {type(exc).__name__} (no answer)")) from None
+        if 200 <= response.status_code < 300:
+            self.note_rate_headers(response)
+            return response
+        raise self.noted(self._error(where, response), response)
 
     def json(self, response: httpx.Response) -> Any:
         try:
             return response.json()
         except ValueError:
             raise PlatformUnavailable(f"{self.platform} sent an answer that is not JSON") from None
+
+    def json_object(self, response: httpx.Response) -> dict[str, Any]:
+        """The answer's JSON object (metrics reads): anything else is the platform misbehaving."""
+        body = self.json(response)
+        if not isinstance(body, dict):
+            where = f"{self.platform} {response.request.method} {response.request.url.path}"
+            raise PlatformUnavailable(f"{where}: the answer is not a JSON object")
+        return body
 
     def _error(self, where: str, response: httpx.Response) -> PlatformError:
         status = response.status_code

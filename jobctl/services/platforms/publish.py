@@ -16,6 +16,11 @@ Errors: rate limit -> JobDeferredError(retry_after_s); token refused -> the acco
 NEEDS_REAUTH and the job fails at once (PermanentJobError); content rejected -> the item becomes
 FAILED with the platform's reason (kept on its publish attempt) and the job fails at once;
 unavailable (5xx, timeout) -> a retryable JobProcessingError.
+
+Media: with `media` (the item's image, already checked against the platform's rules), the
+client's `publish_media` runs its documented flow (upload, then post; or a container). A retry
+may upload the image again (an unattached upload expires on every platform), but it still looks
+the post up first, so the post itself is never made twice.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from jobctl.domain.accounts import AccountStatus, SocialAccount
+from jobctl.domain.accounts import AccountStatus, SocialAccount, reauth_hint
 from jobctl.domain.content import ContentRecord, ContentStatus
 from jobctl.domain.errors import JobDeferredError, JobProcessingError, PermanentJobError
 from jobctl.services.platforms.base import (
@@ -35,6 +40,7 @@ from jobctl.services.platforms.base import (
     RateLimited,
     TokenRejected,
 )
+from jobctl.services.platforms.media import MediaFile
 from jobctl.store.accounts_repo import AccountRepository
 from jobctl.store.content_repo import ContentRepository
 
@@ -77,10 +83,10 @@ def _checked(
             f"content item {item.id} belongs to {item.organization_id}, account {account.id} to "
             f"{account.organization_id}"
         )
-    if account.status != AccountStatus.ACTIVE:
+    if account.status != AccountStatus.CONNECTED:
         raise PermanentJobError(
             f"account {account.id} ({account.platform} {account.handle}) is {account.status.value}: "
-            "reconnect it (`jobctl accounts remove` then `jobctl accounts add` with a new token)"
+            f"{reauth_hint(account.id)}"
         )
     return account
 
@@ -96,6 +102,7 @@ def publish_item(
     now: Callable[[], datetime],
     image_url: str | None = None,
     lease_s: float = 90.0,
+    media: MediaFile | None = None,
 ) -> PublishResult:
     item = content.get_content(content_item_id)
     account = accounts.get_account(social_account_id)
@@ -119,13 +126,18 @@ def publish_item(
             client.start_operation()
             found = client.find_post(item.body)
         client.start_operation()
-        post_id = found or client.publish(item.body, image_url)
+        if found:
+            post_id = found
+        elif media is not None:
+            post_id = client.publish_media(item.body, media)
+        else:
+            post_id = client.publish(item.body, image_url)
     except RateLimited as exc:
         raise JobDeferredError(exc.message, retry_after_s=exc.retry_after_s) from None
     except TokenRejected as exc:
-        accounts.set_status(account.id, AccountStatus.NEEDS_REAUTH, exc.message, now())
+        accounts.mark_needs_reauth(account.id, exc.message, now())
         raise PermanentJobError(
-            f"{exc.message}; account {account.id} is now NEEDS_REAUTH: reconnect it with a new token"
+            f"{exc.message}; account {account.id} is now NEEDS_REAUTH: {reauth_hint(account.id)}"
         ) from None
     except ContentRejected as exc:
         accounts.mark_failed(item.id, exc.reason, now())

@@ -29,6 +29,7 @@ _CLASS: dict[str, str] = {
     O.LATE_FINISH_REJECTED: "warn",
     O.CANCELLED: "muted",
     O.HANDED_BACK: "muted",
+    O.DEFERRED: "muted",  # asked to wait (rate limit): no retry spent, not a failure
 }
 _STAMP = "%Y-%m-%d %H:%M:%S"
 

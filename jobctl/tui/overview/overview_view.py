@@ -1,5 +1,6 @@
-"""The start page: queues, total throughput, workers; warnings for unattended queues and for
-context sources that turned UNHEALTHY (their scheduled syncs stop until someone acts)."""
+"""The start page: queues, total throughput, workers; warnings for unattended queues, for
+context sources that turned UNHEALTHY (their scheduled syncs stop until someone acts) and for
+social accounts in NEEDS_REAUTH (their publishing and syncs fail until someone reconnects them)."""
 
 from __future__ import annotations
 
@@ -30,8 +31,10 @@ class OverviewView(Vertical):
         workers: list[WorkerRow] | None,
         now: datetime,
         unhealthy_sources: int | None = None,
+        reauth_accounts: int | None = None,
     ) -> None:
-        """`unhealthy_sources`: None while the database has not answered (no line then)."""
+        """`unhealthy_sources`, `reauth_accounts`: None while the database has not answered
+        (no line then)."""
         self.query_one(QueuesTable).show(rows)
         warnings = [
             f"⚠ {q.name}: {(q.queued or 0) + (q.scheduled or 0):,} job(s) waiting and no live worker"
@@ -44,10 +47,12 @@ class OverviewView(Vertical):
             if q.paused
         ]
         if unhealthy_sources:
-            capped = unhealthy_sources >= FAILURE_BADGE_CAP
-            count = f"{FAILURE_BADGE_CAP - 1:,}+" if capped else f"{unhealthy_sources:,}"
+            count = _count(unhealthy_sources)
             # Short enough for 80 columns; `jobctl doctor` names them and says what to do.
             warnings.append(f"⚠ {count} context source(s) UNHEALTHY, syncs paused: see `jobctl doctor`")
+        if reauth_accounts:
+            count = _count(reauth_accounts)
+            warnings.append(f"⚠ {count} social account(s) NEEDS_REAUTH: `jobctl accounts reauth-needed`")
         box = self.query_one("#queue-warnings", Static)
         box.update("\n".join(warnings))
         box.display = bool(warnings)
@@ -64,3 +69,7 @@ class OverviewView(Vertical):
                 f"WORKERS {len(workers)}" + (f" ({stale} stale)" if stale else "")
             )
             self.query_one(WorkersTable).show(workers, now)
+
+
+def _count(n: int) -> str:
+    return f"{FAILURE_BADGE_CAP - 1:,}+" if n >= FAILURE_BADGE_CAP else f"{n:,}"

@@ -66,7 +66,7 @@ def test_little_text_round_trip_and_post_matching() -> None:
 
 def test_accounts_never_show_their_tokens() -> None:
     account = SocialAccount(
-        "acc_1", "acme", "twitter", "@acme", "1", AccountStatus.ACTIVE, "tok-SECRET-1", "ref-SECRET-2"
+        "acc_1", "acme", "twitter", "@acme", "1", AccountStatus.CONNECTED, "tok-SECRET-1", "ref-SECRET-2"
     )
     assert "SECRET" not in repr(account) and "SECRET" not in str(account.to_json())
     assert account.to_json()["access_token"] == "set" and account.to_json()["refresh_token"] == "set"
