@@ -25,6 +25,7 @@ from jobctl.cli import (
     demo,
     doctor,
     enqueue,
+    events,
     items,
     jobs,
     learnings,
@@ -76,6 +77,7 @@ def root(
 enqueue.register(app)
 worker.register(app)
 queues.register(app)
+events.register(app)
 top.register(app)
 app.add_typer(jobs.app, name="jobs")
 app.add_typer(schedules.app, name="schedules")
