@@ -62,7 +62,8 @@ def demo(
     keep: Annotated[
         bool,
         typer.Option(
-            "--keep/--clean", help="Keep the scratch data directory to look at afterwards, or remove it."
+            "--keep/--clean",
+            help="Keep the scratch data directory to look at afterwards, or remove it (not after a failure).",
         ),
     ] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
@@ -109,11 +110,13 @@ def demo(
             redis_stopped = _stop_redis(env, redis_pid)
             site.stop()
             platform.stop()
-            if not keep:
+            # --clean keeps a failed run's data (its logs say why); an interrupted one goes.
+            kept = keep or not (interrupted or report.get("ok"))
+            if not kept:
                 shutil.rmtree(data_dir, ignore_errors=True)
     if interrupted:
         info(f"demo: interrupted; stopped {len(children)} child process(es) and the embedded Redis"
-             + ("" if keep else "; data removed") + (f"; data in {data_dir}" if keep else ""))  # fmt: skip
+             + (f"; data in {data_dir}" if kept else "; data removed"))  # fmt: skip
         raise typer.Exit(130)
     report |= {
         "elapsed_s": round(time.monotonic() - started, 2),
@@ -122,9 +125,9 @@ def demo(
         + [{"role": "redis", "pid": redis_pid, "stopped": redis_stopped}],
         "data_dir": str(data_dir),
         "config": str(config),
-        "kept": keep,
+        "kept": kept,
     }
-    _finish(report, keep, as_json)
+    _finish(report, kept, as_json)
 
 
 def _run(

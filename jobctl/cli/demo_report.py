@@ -95,7 +95,7 @@ def next_steps(data_dir: str, config: str, kept: bool) -> list[str]:
         "jobctl content list              # the generated posts (one published)",
         "jobctl learnings --org demo-org  # what brand learning found in the analytics",
         "jobctl schedules list            # the demo's schedule and the defaults, paused",
-        f"unset JOBCTL_CONFIG; rm -rf {data_dir}  # when done (`jobctl demo --clean` keeps nothing)",
+        f"unset JOBCTL_CONFIG; rm -rf {data_dir}  # when done (`jobctl demo --clean`: gone after a pass)",
     ]
 
 

@@ -163,3 +163,14 @@ def test_ctrl_c_stops_every_child(tmp_path: Path) -> None:
     assert "demo: interrupted; stopped 4 child process(es) and the embedded Redis" in err, err
     assert not _eventually_gone(pids), "children left running after Ctrl-C"
     assert not list(tmp_path.glob("jobctl-demo-*"))  # --clean, even when interrupted
+
+
+def test_a_demo_that_runs_out_of_time_fails_and_keeps_its_evidence(tmp_path: Path) -> None:
+    out = Cli(_env(tmp_path)).run("demo", "--json", "--clean", "--timeout", "1", timeout=120)
+    assert out.returncode == 1, out.stdout[-3000:] + out.stderr[-3000:]
+    report = json.loads(out.stdout)
+    assert report["ok"] is False
+    failed = {c["check"] for c in report["checks"] if not c["ok"]}
+    assert "every job ended within 1s" in failed
+    assert report["kept"] is True and (Path(report["data_dir"]) / "logs" / "scheduler.log").is_file()
+    assert not _eventually_gone([c["pid"] for c in report["children"]]), "children left running"
