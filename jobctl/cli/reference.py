@@ -39,6 +39,12 @@ ENVIRONMENT = {
     "JOBCTL_LOG_MAX_BYTES": "bytes of log lines kept per job, the newest (default: 65536).",
     "JOBCTL_LOG_TTL_SECONDS": "a job's progress and log lines expire after this (default: 604800, a week).",
     "JOBCTL_MAX_DEFERRALS": "times a job may wait for a rate limit without spending a retry (default: 50).",
+    "JOBCTL_RETENTION_JOBS_DAYS": "days finished jobs (attempts, logs, RQ data) are kept; 0 = forever "
+    "(default: 30).",
+    "JOBCTL_RETENTION_SCHEDULE_FIRINGS_DAYS": "days schedule firings are kept; 0 = forever (default: 30).",
+    "JOBCTL_RETENTION_ANALYTICS_DAYS": "days post analytics are kept; 0 = forever (default: 400).",
+    "JOBCTL_RETENTION_AUDIT_DAYS": "days audit log entries are kept; 0 = forever (default: 365).",
+    "JOBCTL_RETENTION_BATCH_SIZE": "rows per DELETE transaction of the retention sweep (default: 5000).",
     "JOBCTL_CONTENT_API_URL": "OpenAI-compatible base URL (.../v1) for generate-content (default: offline).",
     "JOBCTL_CONTENT_MODEL": "the chat-completions model generate-content asks for (default: gpt-4o-mini).",
     "JOBCTL_CONTENT_API_KEY": "bearer key of that endpoint (never logged or shown; default: none).",
