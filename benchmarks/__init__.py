@@ -26,6 +26,7 @@ MODULES = (
     "content",
     "context_sync",
     "http_api",
+    "retention_prune",
 )
 
 

@@ -4,9 +4,9 @@ run), and measure tables (`jobctl doctor`).
 A rule (jobctl.domain.retention.RULES) names its table by name: the Core table comes from
 METADATA, and a table that METADATA does not know or the database does not have is skipped
 (`table()` returns None), so a rule can land before its table. A batch is one short
-transaction: the oldest `limit` primary keys by the rule's (indexed) time column, then a DELETE
-of exactly those keys that re-tests the age. Finished jobs go through OpsQueries.delete_batch
-(jobs with their attempt rows; PENDING/RUNNING never match), the purge path `jobs purge` uses.
+transaction: the oldest `limit` rows by the rule's (indexed) time column, deleted by their row
+ids with the age re-tested. Finished jobs go through OpsQueries.delete_batch (by primary key,
+with their attempt rows; PENDING/RUNNING never match), the path `jobs purge` uses.
 
 Sizes: PostgreSQL says a table's bytes (pg_total_relation_size: heap, indexes and TOAST) and
 estimates its rows (pg_class.reltuples); SQLite's bytes come from the dbstat virtual table
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, delete, func, inspect, literal, select, text, tuple_
+from sqlalchemy import Table, bindparam, func, inspect, literal, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
@@ -87,16 +87,26 @@ class RetentionQueries:
 
     def delete_older(self, rule: RetentionRule, cutoff: datetime, limit: int) -> int:
         """Delete up to `limit` rows of `rule`'s table older than `cutoff`, oldest first, in one
-        transaction; how many went."""
+        statement (so one transaction); how many went.
+
+        The rows are named by their physical row id, whatever the primary key (schedule_firings
+        has two columns): PostgreSQL's `ctid = ANY(ARRAY(SELECT ctid ... ORDER BY t LIMIT n))`
+        evaluates the ids first, as an index range of the time column, then fetches each row by
+        its id (a TID scan). `key IN (SELECT ... LIMIT n)` was planned as a hash join against a
+        sequential scan of the whole table, every batch. SQLite: `rowid IN (...)`, its key. A
+        row updated meanwhile has a new ctid and is left for the next sweep."""
         table = self._required(rule)
-        column = table.c[rule.time_column]
-        keys = list(table.primary_key.columns)
-        oldest = select(*keys).where(column < cutoff).order_by(column).limit(limit)
-        chosen = keys[0].in_(oldest.scalar_subquery()) if len(keys) == 1 else tuple_(*keys).in_(oldest)
-        stmt = delete(table).where(chosen, column < cutoff)
+        quote = self._engine.dialect.identifier_preparer
+        name, col = quote.format_table(table), quote.quote(rule.time_column)
+        rid = "ctid" if self.backend == "postgresql" else "rowid"
+        chosen = f"SELECT {rid} FROM {name} WHERE {col} < :cutoff ORDER BY {col} LIMIT :n"
+        where = f"ctid = ANY(ARRAY({chosen}))" if rid == "ctid" else f"rowid IN ({chosen})"
+        stmt = text(f"DELETE FROM {name} WHERE {where} AND {col} < :cutoff").bindparams(
+            bindparam("cutoff", type_=table.c[rule.time_column].type), bindparam("n")
+        )
         try:
             with self._engine.begin() as conn:
-                return int(conn.execute(stmt).rowcount or 0)
+                return int(conn.execute(stmt, {"cutoff": cutoff, "n": limit}).rowcount or 0)
         except database_errors() as exc:
             raise self._fail(exc) from exc
 

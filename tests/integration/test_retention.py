@@ -73,7 +73,8 @@ def _with_windows(api: Any, **values: int) -> None:
 def world(api: Any) -> dict[str, Any]:
     """Seven old finished jobs (each with an attempt row, progress and log keys), two recent
     ones, a PENDING and a RUNNING job created long ago; firings and audit rows old and new."""
-    old = [_finish(api, s) for s in [JobStatus.COMPLETED] * 3 + [JobStatus.FAILED] * 2 + [JobStatus.CANCELLED] * 2]
+    statuses = [JobStatus.COMPLETED] * 3 + [JobStatus.FAILED] * 2 + [JobStatus.CANCELLED] * 2
+    old = [_finish(api, s) for s in statuses]
     recent = [_finish(api, JobStatus.COMPLETED), _finish(api, JobStatus.FAILED)]
     pending = str(api.enqueue_job("ping", {}, queue=Q).id)
     running = str(api.enqueue_job("ping", {}, queue=Q).id)
@@ -157,8 +158,8 @@ def test_dry_run_counts_and_changes_nothing(api: Any, world: dict[str, Any]) -> 
     done = prune(api)
     assert done.deleted == 7 + 3 + 1
     entry = BulkAPI(api).audit_log(action=PRUNE)[0]
-    assert entry.count == 11 and entry.filter == {"days": {"jobs": 30, "schedule_firings": 30,
-                                                         "post_analytics": 400, "audit_log": 365}}  # fmt: skip
+    windows = {"jobs": 30, "schedule_firings": 30, "post_analytics": 400, "audit_log": 365}
+    assert entry.count == 11 and entry.filter == {"days": windows}
 
 
 def test_zero_days_keeps_forever_and_missing_tables_are_skipped(api: Any, world: dict[str, Any]) -> None:
@@ -168,8 +169,10 @@ def test_zero_days_keeps_forever_and_missing_tables_are_skipped(api: Any, world:
     sweep.rules = rules
     report = sweep.run(utcnow())
     skipped = {t.table: t.skipped for t in report.tables}
-    assert skipped == {"jobs": "kept forever (0 days)", "schedule_firings": None,
-                       "post_analytics": "no such table", "audit_log": None, "no_such_table": "no such table"}  # fmt: skip
+    assert skipped == {
+        "jobs": "kept forever (0 days)", "schedule_firings": None, "post_analytics": "no such table",
+        "audit_log": None, "no_such_table": "no such table",
+    }  # fmt: skip
     assert _jobs(api, world["old"]) == 7
     assert _count(api, FIRINGS) == 1
 
@@ -196,7 +199,7 @@ def test_two_sweeps_at_once_one_works(api: Any, world: dict[str, Any], redis_url
     other.release()
 
 
-def test_a_lost_lease_stops_the_sweep_between_batches(api: Any, world: dict[str, Any], redis_url: str) -> None:
+def test_a_lost_lease_stops_the_sweep_between_batches(api: Any, world: Any, redis_url: str) -> None:
     _with_windows(api, batch_size=2)
     sweep = open_sweep(api, holder="slow")
     probe = redis.Redis.from_url(redis_url)

@@ -18,7 +18,8 @@ def test_defaults_file_and_environment(tmp_path: Path) -> None:
     assert load_settings(None, env).retention == RetentionSettings(30, 30, 400, 365, 5000)
     path = tmp_path / "jobctl.toml"
     path.write_text("[retention]\njobs_days = 7\naudit_days = 0\nbatch_size = 1000\n")
-    s = load_settings(path, {**env, "JOBCTL_RETENTION_JOBS_DAYS": "14", "JOBCTL_RETENTION_ANALYTICS_DAYS": " "})
+    over = {"JOBCTL_RETENTION_JOBS_DAYS": "14", "JOBCTL_RETENTION_ANALYTICS_DAYS": " "}
+    s = load_settings(path, {**env, **over})
     assert s.retention == RetentionSettings(jobs_days=14, audit_days=0, batch_size=1000)
     assert s.describe()["retention"] == {"jobs_days": 14, "schedule_firings_days": 30, "analytics_days": 400,
                                          "audit_days": 0, "batch_size": 1000}  # fmt: skip
@@ -36,7 +37,7 @@ def test_defaults_file_and_environment(tmp_path: Path) -> None:
         ("[retention]\nbatch_size = 1000000\n", {}, "must be at most 100000"),
         ("[retention]\njobs_days = true\n", {}, "expected a whole number"),
         ("[retention]\nlogs_days = 3\n", {}, "logs_days"),
-        ("", {"JOBCTL_RETENTION_AUDIT_DAYS": "a year"}, "JOBCTL_RETENTION_AUDIT_DAYS: expected a whole number"),
+        ("", {"JOBCTL_RETENTION_AUDIT_DAYS": "a year"}, "RETENTION_AUDIT_DAYS: expected a whole number"),
     ],
 )
 def test_bad_values_are_one_line_errors(tmp_path: Path, text: str, env: dict[str, str], needle: str) -> None:
