@@ -80,7 +80,7 @@ def retention_from_table(r: RetentionSettings, table: Mapping[str, object], fail
 
 
 def retention_from_env(r: RetentionSettings, env: Mapping[str, str], fail: Fail) -> RetentionSettings:
-    """Overlay the JOBCTL_RETENTION_* variables (empty values count as unset)."""
+    """Overlay the environment variables of FIELDS (empty values count as unset)."""
     values = {}
     for key, name, low in FIELDS:
         if raw := env.get(name, "").strip():

@@ -38,13 +38,13 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] 
     sys.stdout.write(f"{info['url']}: revision {info['revision'] or 'none'} (head {info['head']}, {state})\n")
 
 
-PRUNE_HELP = """Delete what the [retention] windows let go, now: finished jobs (with their attempt
-rows, RQ data, progress and log lines), schedule firings, analytics and audit rows older than
-their window (JOBCTL_RETENTION_*_DAYS; 0 keeps forever). PENDING and RUNNING jobs are never
-touched. Runs in batches of [retention] batch_size rows, pausing between them; every
-`jobctl scheduler` does the same hourly, so this is for a first clean-up or a deployment
-without a scheduler (cron). --dry-run only counts. A prune that deleted something writes one
-audit row. Exit 11 if another process is pruning at that moment."""
+PRUNE_HELP = """Delete what the [retention] windows let go, now: finished jobs (with their
+attempt rows, RQ data, progress and log lines), schedule firings, analytics and audit rows
+older than their window ([retention] *_days, e.g. JOBCTL_RETENTION_JOBS_DAYS; 0 keeps forever).
+PENDING and RUNNING jobs are never touched. Runs in batches of [retention] batch_size rows,
+pausing between them; every `jobctl scheduler` does the same hourly, so this is for a first
+clean-up or a deployment without a scheduler (cron). --dry-run only counts. A prune that
+deleted something writes one audit row. Exit 11 if another process is pruning at that moment."""
 
 
 @app.command("prune", help=PRUNE_HELP)
