@@ -245,3 +245,26 @@ def test_the_scheduler_loop_sweeps_when_due(api: Any, world: dict[str, Any]) -> 
     stop.set()
     loop.join(10)
     assert _jobs(api, world["old"]) == 0 and loop.sweeps == 1
+
+
+def test_a_running_scheduler_process_sweeps(env: dict[str, str], api: Any, world: dict[str, Any]) -> None:
+    """`jobctl scheduler` runs the sweep beside its loop (first look ~10 s after start)."""
+    import os
+    import subprocess
+    import sys
+
+    environ = {**os.environ, **env, "PYTHONPATH": os.pathsep.join(sys.path)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jobctl", "scheduler", "--log-json"], env=environ,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        r = api.backends.redis
+        deadline = time.monotonic() + 60
+        while r.get(LAST_SWEEP_KEY) is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert r.get(LAST_SWEEP_KEY) is not None, "no sweep within 60 s of the scheduler's start"
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    assert _jobs(api, world["old"]) == 0 and _jobs(api, world["active"]) == 2
