@@ -25,6 +25,7 @@ MODULES = (
     "extraction_quality",
     "content",
     "context_sync",
+    "analytics_sync",
     "http_api",
     "retention_prune",
 )

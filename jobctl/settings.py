@@ -44,6 +44,7 @@ _TOP_LEVEL_KEYS = frozenset(
         "accounts",
         "oauth",
         "retention",
+        "analytics",
     }
 )
 _QUEUE_KEYS = frozenset({"concurrency", "lock_seconds"})
@@ -69,6 +70,7 @@ PLATFORM_URL_ENV = {
     "threads": "JOBCTL_THREADS_API_URL",
 }  # fmt: skip
 _PLATFORM_KEYS = frozenset({*(f"{p}_api_url" for p in DEFAULT_PLATFORM_URLS), "timeout_s", "media_url"})
+_ANALYTICS_KEYS = frozenset({"lookback_days", "max_posts"})
 _REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 
 
@@ -127,6 +129,10 @@ class Settings:
     oauth: OAuthSettings = field(default_factory=OAuthSettings)
     # How long finished jobs, firings, analytics and audit rows stay (jobctl.retention_config).
     retention: RetentionSettings = field(default_factory=RetentionSettings)
+    # sync-analytics: how far back a sync lists each account's posts when its payload names no
+    # `since`, and the most posts it collects per account and sync (bounds one job's requests).
+    analytics_lookback_days: int = 30
+    analytics_max_posts: int = 200
 
     @property
     def effective_database_url(self) -> str:
@@ -195,6 +201,10 @@ class Settings:
             },
             "oauth": self.oauth.describe(),
             "retention": self.retention.describe(),
+            "analytics": {
+                "lookback_days": self.analytics_lookback_days,
+                "max_posts": self.analytics_max_posts,
+            },
         }
 
 
@@ -518,6 +528,25 @@ def _token_keys(src: _Source, key: str, value: object) -> tuple[str, ...]:
         raise src.error(key, str(exc)) from None
 
 
+def _apply_analytics(src: _Source, raw: object, s: Settings) -> Settings:
+    table = _want_table(src, "analytics", raw, _ANALYTICS_KEYS)
+    if "lookback_days" in table:
+        days = _want_int(src, "analytics.lookback_days", table["lookback_days"], minimum=1)
+        s = replace(s, analytics_lookback_days=days)
+    if "max_posts" in table:
+        posts = _want_int(src, "analytics.max_posts", table["max_posts"], minimum=1)
+        s = replace(s, analytics_max_posts=posts)
+    return s
+
+
+def _analytics_env(s: Settings, env: Mapping[str, str]) -> Settings:
+    if (value := _get(env, "JOBCTL_ANALYTICS_LOOKBACK_DAYS")) is not None:
+        s = replace(s, analytics_lookback_days=_env_int("JOBCTL_ANALYTICS_LOOKBACK_DAYS", value, 1))
+    if (value := _get(env, "JOBCTL_ANALYTICS_MAX_POSTS")) is not None:
+        s = replace(s, analytics_max_posts=_env_int("JOBCTL_ANALYTICS_MAX_POSTS", value, 1))
+    return s
+
+
 def _platform_env(s: Settings, env: Mapping[str, str]) -> Settings:
     urls = dict(s.platform_urls)
     for platform, name in PLATFORM_URL_ENV.items():
@@ -532,6 +561,7 @@ def _platform_env(s: Settings, env: Mapping[str, str]) -> Settings:
         s = replace(s, token_keys=_token_keys(_ENV, TOKEN_KEYS_ENV, value))
     s = replace(s, oauth=oauth_from_env(s.oauth, env, _ENV.error))
     return replace(s, retention=retention_from_env(s.retention, env, _ENV.error))
+    return _analytics_env(s, env)
 
 
 def _env_bool(name: str, value: str) -> bool:
@@ -598,6 +628,7 @@ def _apply_sections(src: _Source, data: dict[str, object], s: Settings) -> Setti
         ("fetch", _apply_fetch), ("content", _apply_content), ("jobs", _apply_jobs),
         ("platforms", _apply_platforms), ("accounts", _apply_accounts), ("oauth", _apply_oauth),
         ("retention", _apply_retention),
+        ("analytics", _apply_analytics),
     )  # fmt: skip
     for key, apply in sections:
         if key in data:
@@ -720,6 +751,8 @@ _SOURCES: tuple[tuple[str, str | None, tuple[str, ...]], ...] = (
     ("accounts.token_keys", TOKEN_KEYS_ENV, ("accounts", "token_keys")),
     *_oauth_sources(),
     *_retention_sources(),
+    ("analytics.lookback_days", "JOBCTL_ANALYTICS_LOOKBACK_DAYS", ("analytics", "lookback_days")),
+    ("analytics.max_posts", "JOBCTL_ANALYTICS_MAX_POSTS", ("analytics", "max_posts")),
 )
 
 

@@ -130,6 +130,7 @@ class QueueRow:
     completed_1h: int | None
     failed_1h: int | None
     throughput: tuple[int, ...]  # jobs finished per minute, oldest first, THROUGHPUT_MINUTES long
+    paused: bool = False  # `jobctl queues pause`: workers take nothing from it
 
     @property
     def unattended(self) -> bool:
@@ -397,6 +398,7 @@ def queue_rows(
                 throughput=tuple(
                     series.get(m, 0) for m in range(current - THROUGHPUT_MINUTES + 1, current + 1)
                 ),
+                paused=bool(rq is not None and rq.paused is not None),
             )
         )
     return rows

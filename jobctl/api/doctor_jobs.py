@@ -45,6 +45,7 @@ class JobChecks:
     redis_problem: str | None = None
     workers: list[Any] = field(default_factory=list)
     lost_by_queue: dict[str, int] = field(default_factory=dict)
+    paused: dict[str, Any] = field(default_factory=dict)  # queue -> jobctl.queue.pause.PauseInfo
 
     def run(self) -> list[Check]:
         checks = guarded("workers", self.check_workers)
@@ -102,6 +103,10 @@ class JobChecks:
         names = list(self.settings.queues)
         if (missing := self._missing("queues", db=True, redis=False)) is not None:
             return [missing]
+        if not self.redis_problem:
+            from jobctl.queue.pause import paused_queues
+
+            self.paused = paused_queues(self.redis)
         from jobctl.store.doctor_queries import DoctorQueries
 
         counts = DoctorQueries(self.engine).pending_counts(names, cap=PENDING_COUNT_CAP)
@@ -119,6 +124,17 @@ class JobChecks:
                 continue
             consumers = self._consumers(q)
             details["workers"] = [w.owner for w in consumers]
+            pause = self.paused.get(q)
+            if pause is not None:
+                details["paused_by"] = pause.by
+                details["paused_at"] = pause.at.isoformat() if pause.at else None
+                since = f" since {pause.at.isoformat(timespec='seconds')}" if pause.at else ""
+                who = f" by {pause.by}" + (f"@{pause.host}" if pause.host else "") if pause.by else ""
+                status, what = (WARN, f"{waiting} job(s) waiting") if n else (OK, "no jobs waiting")
+                out.append(Check(name, status, f"queue {q} is PAUSED{since}{who}: {what}; workers take "
+                                 "nothing from it", f"`jobctl queues resume {q}` when it should run again"
+                                 if n else None, details))  # fmt: skip
+                continue
             if not consumers and n:
                 out.append(Check(
                     name, WARN, f"{waiting} job(s) waiting on queue {q} and no worker consumes it",
@@ -250,6 +266,8 @@ class JobChecks:
     def _why_waiting(self, queue: str) -> tuple[str, str | None]:
         if self.redis_problem:
             return f"not checked why: {self.redis_problem}", None
+        if queue in self.paused:
+            return "the queue is paused", f"`jobctl queues resume {queue}`"
         consumers = self._consumers(queue)
         if not consumers:
             return "no worker consumes it", f"start `jobctl worker --queue {queue}`"

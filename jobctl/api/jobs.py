@@ -220,6 +220,7 @@ class JobctlAPI:
     def cancel_job(self, job_id: str) -> JobRecord:
         """PENDING: removed from its queue. RUNNING: its worker is told to stop it now."""
         from jobctl.queue.control import request_stop, withdraw
+        from jobctl.queue.events import CANCELLED, event_of, publish
 
         now = utcnow()
         with self.backends.errors():
@@ -233,11 +234,15 @@ class JobctlAPI:
                 request_stop(self.backends.redis, job_id)
             else:
                 withdraw(self.backends.redis, job_id, cancelled=True)
-        return self.get_job(job_id)
+        row = self.get_job(job_id)
+        cancelled = event_of(row, CANCELLED, previous.value, "CANCELLED", row.attempts, now)
+        publish(self.backends.redis, [cancelled])
+        return row
 
     def retry_job(self, job_id: str) -> JobRecord:
         """FAILED or CANCELLED -> PENDING with a fresh retry budget, back in its queue now."""
         from jobctl.queue.control import withdraw
+        from jobctl.queue.events import RETRIED, event_of
         from jobctl.worker.recovery import new_job_of
 
         now = utcnow()
@@ -250,7 +255,8 @@ class JobctlAPI:
                 )
             row = self.get_job(job_id)
             withdraw(self.backends.redis, job_id, cancelled=False)
-            self.backends.producer.push([new_job_of(row)], now)
+            retried = event_of(row, RETRIED, previous.value, "PENDING", row.attempts, now)
+            self.backends.producer.push([new_job_of(row)], now, [retried])
         return row
 
     def delete_job(self, job_id: str) -> JobStatus:

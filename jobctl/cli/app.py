@@ -16,6 +16,7 @@ import typer
 from jobctl import __version__
 from jobctl.cli import (
     accounts,
+    analytics,
     api_cmd,
     audit,
     check,
@@ -24,6 +25,7 @@ from jobctl.cli import (
     demo,
     doctor,
     enqueue,
+    events,
     items,
     jobs,
     learnings,
@@ -75,6 +77,7 @@ def root(
 enqueue.register(app)
 worker.register(app)
 queues.register(app)
+events.register(app)
 top.register(app)
 app.add_typer(jobs.app, name="jobs")
 app.add_typer(schedules.app, name="schedules")
@@ -84,6 +87,7 @@ app.add_typer(orgs.app, name="orgs")
 app.add_typer(content.app, name="content")
 app.add_typer(content.images_app, name="images")
 app.add_typer(accounts.app, name="accounts")
+app.add_typer(analytics.app, name="analytics")
 scheduler.register(app)
 app.add_typer(db.app, name="db")
 app.add_typer(redis_cmd.app, name="redis")

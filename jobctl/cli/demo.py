@@ -23,10 +23,9 @@ from jobctl.cli.output import info, print_json, table
 
 # Types tried only to report that they cannot run yet. The context-scraping types run against
 # the demo's own site on 127.0.0.1 (demo_site.py), never the network; content and image
-# generation run on the offline providers once the syncs have made context.
-SAMPLE_PAYLOADS: dict[str, dict[str, Any]] = {
-    "sync-analytics": {},
-}
+# generation run on the offline providers once the syncs have made context. (None left: every
+# built-in type has a processor; a plugin's type without one would be listed here.)
+SAMPLE_PAYLOADS: dict[str, dict[str, Any]] = {}
 QUEUES = ("content-generation", "context-scraping", "analytics-sync")
 
 

@@ -1,9 +1,12 @@
-"""Shell completions and the man page, generated from the CLI itself.
+"""Shell completions, the man page and the README's configuration reference, generated from the
+CLI and the settings themselves.
 
-`python -m jobctl.cli.reference --write` regenerates `completions/` and `man/jobctl.1` in the
-source tree; `--check` exits 1 when they are out of date (a test runs it), so what ships always
-describes the commands that exist. The completion scripts call back into `jobctl` (click's
-protocol, variable _JOBCTL_COMPLETE), so they complete the options of the installed version.
+`python -m jobctl.cli.reference --write` regenerates `completions/`, `man/jobctl.1` and the
+README's configuration section (between its `config-reference` markers, from
+jobctl.settings_catalog) in the source tree; `--check` exits 1 when any is out of date (a test
+runs it), so what ships always describes the commands and settings that exist. The completion
+scripts call back into `jobctl` (click's protocol, variable _JOBCTL_COMPLETE), so they complete
+the options of the installed version.
 """
 
 from __future__ import annotations
@@ -13,73 +16,87 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from jobctl import __version__
+from jobctl import __version__, settings_catalog
+from jobctl.http.config import HttpConfig
 
 PROG = "jobctl"
 COMPLETE_VAR = "_JOBCTL_COMPLETE"
 SHELLS = {"bash": "completions/jobctl.bash", "zsh": "completions/_jobctl", "fish": "completions/jobctl.fish"}
 MAN_PAGE = "man/jobctl.1"
 
-# What each environment variable does (a test checks every JOBCTL_* name in the code is here).
-ENVIRONMENT = {
+# Environment variables that are not settings of the config file; the settings' variables, with
+# their meaning and default, come from jobctl.settings_catalog (a test checks that every JOBCTL_*
+# name in the code is in ENVIRONMENT).
+OTHER_ENVIRONMENT = {
     "JOBCTL_CONFIG": "TOML config file to read (must exist); --config wins over it.",
-    "JOBCTL_DATABASE_URL": "sqlite:///PATH or postgresql://... (default: SQLite in the data directory).",
-    "JOBCTL_REDIS_URL": "redis://... (default: a private Redis started from the bundled server).",
-    "JOBCTL_DATA_DIR": "where the embedded SQLite file and Redis live (default: $XDG_DATA_HOME/jobctl).",
-    "JOBCTL_RETRY_INTERVALS": "seconds between attempts, comma-separated (default: 60,300,900).",
-    "JOBCTL_LOG_LEVEL": "DEBUG, INFO, WARNING or ERROR (default: INFO).",
-    "JOBCTL_HEARTBEAT_SECONDS": "worker heartbeat period (default: 5).",
-    "JOBCTL_STALL_SECONDS": "a worker silent this long is dead and its jobs are recovered (default: 15).",
-    "JOBCTL_RECONCILE_SECONDS": "how often rows and RQ are reconciled (default: 30).",
-    "JOBCTL_STATS_LOG_SECONDS": "how often a worker logs per-queue counts (default: 60).",
     "JOBCTL_REDIS_SERVER_BIN": "the redis-server binary for the embedded Redis (default: the bundled one).",
-    "JOBCTL_FETCH_ALLOW_PRIVATE": "1: context fetches may reach loopback/private addresses (default: 0).",
-    "JOBCTL_DOCUMENTS_ROOT": "process-document reads local paths only under this directory (default: none).",
-    "JOBCTL_LOG_MAX_LINES": "newest log lines kept per job (ctx.log, `jobctl jobs logs`; default: 200).",
-    "JOBCTL_LOG_MAX_BYTES": "bytes of log lines kept per job, the newest (default: 65536).",
-    "JOBCTL_LOG_TTL_SECONDS": "a job's progress and log lines expire after this (default: 604800, a week).",
-    "JOBCTL_MAX_DEFERRALS": "times a job may wait for a rate limit without spending a retry (default: 50).",
-    "JOBCTL_RETENTION_JOBS_DAYS": "days finished jobs (attempts, logs, RQ data) are kept; 0 = forever "
-    "(default: 30).",
-    "JOBCTL_RETENTION_SCHEDULE_FIRINGS_DAYS": "days schedule firings are kept; 0 = forever (default: 30).",
-    "JOBCTL_RETENTION_ANALYTICS_DAYS": "days post analytics are kept; 0 = forever (default: 400).",
-    "JOBCTL_RETENTION_AUDIT_DAYS": "days audit log entries are kept; 0 = forever (default: 365).",
-    "JOBCTL_RETENTION_BATCH_SIZE": "rows per DELETE transaction of the retention sweep (default: 5000).",
-    "JOBCTL_CONTENT_API_URL": "OpenAI-compatible base URL (.../v1) for generate-content (default: offline).",
-    "JOBCTL_CONTENT_MODEL": "the chat-completions model generate-content asks for (default: gpt-4o-mini).",
-    "JOBCTL_CONTENT_API_KEY": "bearer key of that endpoint (never logged or shown; default: none).",
-    "JOBCTL_CONTENT_TIMEOUT_SECONDS": "one job's total deadline for it, retries included (default: 120).",
-    "JOBCTL_IMAGE_API_URL": "OpenAI-compatible base URL (.../v1) for generate-image (default: offline).",
-    "JOBCTL_IMAGE_MODEL": "the images model generate-image asks for (default: gpt-image-1).",
-    "JOBCTL_IMAGE_API_KEY": "bearer key of the images endpoint (never logged or shown; default: none).",
-    "JOBCTL_X_API_URL": "X API v2 base URL for publish-content (default: https://api.x.com).",
-    "JOBCTL_LINKEDIN_API_URL": "LinkedIn API base URL (default: https://api.linkedin.com).",
-    "JOBCTL_FACEBOOK_API_URL": "Facebook Graph API base URL (default: https://graph.facebook.com/v21.0).",
-    "JOBCTL_INSTAGRAM_API_URL": "Instagram Graph API base URL (default: https://graph.facebook.com/v21.0).",
-    "JOBCTL_THREADS_API_URL": "Threads API base URL (default: https://graph.threads.net/v1.0).",
-    "JOBCTL_PUBLISH_TIMEOUT_SECONDS": "publish-content: deadline of one platform operation (default: 30).",
-    "JOBCTL_PUBLISH_MEDIA_URL": "Public URL of data dir images/ (Instagram, Threads need it; default: none).",
     "JOBCTL_ACCOUNT_ACCESS_TOKEN": "accounts add/reconnect --token-env default: the access token's variable.",
     "JOBCTL_ACCOUNT_REFRESH_TOKEN": "accounts add/reconnect: the refresh token's variable (optional).",
-    "JOBCTL_TOKEN_KEYS": "Fernet keys encrypting account tokens at rest, comma-separated, newest first "
-    "(`jobctl accounts new-key`; never shown; default: none).",
-    "JOBCTL_X_CLIENT_ID": "refresh-token: the X app's OAuth 2.0 client id.",
-    "JOBCTL_X_CLIENT_SECRET": "refresh-token: the X app's client secret (confidential clients; never shown).",
-    "JOBCTL_LINKEDIN_CLIENT_ID": "refresh-token: the LinkedIn app's client id.",
-    "JOBCTL_LINKEDIN_CLIENT_SECRET": "refresh-token: the LinkedIn app's client secret (never shown).",
-    "JOBCTL_META_APP_ID": "refresh-token: the Meta app id (Facebook, Instagram via Facebook Login).",
-    "JOBCTL_META_APP_SECRET": "refresh-token: the Meta app secret (never shown).",
-    "JOBCTL_X_TOKEN_URL": "X token endpoint (default: https://api.x.com/2/oauth2/token).",
-    "JOBCTL_LINKEDIN_TOKEN_URL": "LinkedIn token endpoint (default: https://www.linkedin.com/oauth/v2/accessToken).",
-    "JOBCTL_FACEBOOK_TOKEN_URL": "Facebook token endpoint (default: https://graph.facebook.com/v21.0/oauth/access_token).",
-    "JOBCTL_INSTAGRAM_TOKEN_URL": "Instagram token endpoint (default: depends on the grant).",
-    "JOBCTL_THREADS_TOKEN_URL": "Threads token endpoint (default: https://graph.threads.net/refresh_access_token).",
-    "JOBCTL_INSTAGRAM_TOKEN_GRANT": "Instagram refresh: fb_exchange_token (default) or ig_refresh_token.",
-    "JOBCTL_TOKEN_REFRESH_WINDOW_SECONDS": "refresh-token: refresh what expires within it (default: 86400).",
-    "JOBCTL_API_RATE_LIMIT": "jobctl api: requests per organisation per window (default: 600; 0: off).",
-    "JOBCTL_API_RATE_WINDOW": "jobctl api: the rate-limit window in seconds, counted in Redis (default: 60).",
+    "JOBCTL_API_RATE_LIMIT": "jobctl api: requests per organisation per window "
+    f"(default: {HttpConfig().rate_limit}; 0: off).",
+    "JOBCTL_API_RATE_WINDOW": "jobctl api: the rate-limit window in seconds, counted in Redis "
+    f"(default: {HttpConfig().rate_window_s}).",
     "JOBCTL_DEBUG": "1: print the traceback of an internal error.",
 }
+
+
+def setting_environment() -> dict[str, str]:
+    """Each setting's variable -> its meaning and default (secrets: never shown)."""
+    variables = settings_catalog.sources()
+    out = {}
+    for doc in settings_catalog.SETTINGS:
+        variable = variables.get(doc.source_name)
+        if variable is not None and variable not in out:
+            default = settings_catalog.default_text(doc)
+            out[variable] = f"{doc.meaning} (config: {doc.key}; default: {default})."
+    return out
+
+
+ENVIRONMENT = {
+    "JOBCTL_CONFIG": OTHER_ENVIRONMENT["JOBCTL_CONFIG"],
+    **setting_environment(),
+    **OTHER_ENVIRONMENT,
+}
+
+README = "README.md"
+CONFIG_START = "<!-- config-reference:start -->"
+CONFIG_END = "<!-- config-reference:end -->"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def config_reference() -> str:
+    """The README's configuration reference (markdown), between its markers."""
+    variables = settings_catalog.sources()
+    lines = [
+        CONFIG_START,
+        "<!-- generated from jobctl/settings_catalog.py by `python -m jobctl.cli.reference --write`: "
+        "edit there, not here -->",
+        "",
+        "| config file key | environment | type | default | meaning |",
+        "|---|---|---|---|---|",
+    ]
+    for doc in settings_catalog.SETTINGS:
+        variable = variables.get(doc.source_name)
+        env = f"`{variable}`" if variable else "(file only)"
+        cells = (f"`{doc.key}`", env, doc.type, settings_catalog.default_text(doc), doc.meaning)
+        lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+    lines += ["", "Environment variables that are not in the config file:", ""]
+    lines += ["| environment | meaning |", "|---|---|"]
+    lines += [f"| `{name}` | {_cell(meaning)} |" for name, meaning in OTHER_ENVIRONMENT.items()]
+    lines.append(CONFIG_END)
+    return "\n".join(lines)
+
+
+def with_config_reference(readme: str) -> str:
+    """`readme` with the text between the markers replaced (ValueError: markers missing)."""
+    start, end = readme.find(CONFIG_START), readme.find(CONFIG_END)
+    if start < 0 or end < start:
+        raise ValueError(f"{README} has no {CONFIG_START} ... {CONFIG_END} section")
+    return readme[:start] + config_reference() + readme[end + len(CONFIG_END) :]
+
 
 EXIT_STATUS = {
     0: "success",
@@ -202,6 +219,18 @@ def main(argv: list[str] | None = None) -> int:
             target.write_text(text)
         elif not target.exists() or target.read_text() != text:
             stale.append(path)
+    readme = args.root / README
+    if readme.exists():  # a scratch --root (the tests) may have none
+        text = readme.read_text()
+        try:
+            current = with_config_reference(text)
+        except ValueError as exc:
+            print(f"out of date: {exc}", file=sys.stderr)
+            return 1
+        if args.write:
+            readme.write_text(current)
+        elif current != text:
+            stale.append(f"{README} (configuration reference)")
     for path in stale:
         print(f"out of date: {path} (run: python -m jobctl.cli.reference --write)", file=sys.stderr)
     return 1 if stale else 0

@@ -13,6 +13,8 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from jobctl.domain.timeparse import parse_duration
+
 Platform = Literal["twitter", "threads", "linkedin", "facebook", "instagram"]
 
 
@@ -108,10 +110,30 @@ class ProcessDocumentPayload(Payload):
         return self
 
 
+def _duration(value: str) -> str:
+    if parse_duration(value).total_seconds() <= 0:
+        raise ValueError("must be a positive duration")
+    return value
+
+
 class SyncAnalyticsPayload(Payload):
+    """One account (`social_account_id`, which must belong to the organisation) or, without it,
+    every CONNECTED account of the organisation. The posts collected are those published since
+    `since` (a time) or within `lookback` (a duration such as `7d`, counted back from each run,
+    so a schedule's payload keeps meaning "the last week"); neither: the worker's
+    analytics.lookback_days. `max_posts` caps the posts per account (default: analytics.max_posts)."""
+
     organization_id: Identifier
     social_account_id: Identifier | None = None
     since: datetime | None = None
+    lookback: Annotated[str, Field(min_length=1, max_length=40), AfterValidator(_duration)] | None = None
+    max_posts: Annotated[int, Field(ge=1, le=5000)] | None = None
+
+    @model_validator(mode="after")
+    def _one_window(self) -> SyncAnalyticsPayload:
+        if self.since is not None and self.lookback is not None:
+            raise ValueError("give at most one of since or lookback")
+        return self
 
 
 class RefreshTokenPayload(Payload):

@@ -247,4 +247,6 @@ def queues(request: Request, who: CallerDep) -> Any:
     if not who.admin:
         for worker in out["workers"]:
             worker["current_job_id"] = None
+        for queue in out["queues"]:
+            queue["paused_by"] = None
     return out

@@ -118,6 +118,9 @@ class QueueInfo(BaseModel):
     completed: int
     cancelled: int
     workers: int
+    paused: bool = Field(False, description="`jobctl queues pause`: workers take no jobs from it.")
+    paused_at: datetime | None = None
+    paused_by: str | None = Field(None, description="The OS user who paused it; admin tokens only.")
 
 
 class WorkerView(BaseModel):

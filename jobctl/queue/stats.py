@@ -10,6 +10,7 @@ from typing import Any
 from redis import Redis
 from rq import Queue, Worker
 
+from jobctl.queue.pause import PauseInfo, paused_queues
 from jobctl.queue.rq_job import SERIALIZER, JobctlJob
 
 
@@ -23,9 +24,14 @@ class QueueCounts:
     completed: int  # FinishedJobRegistry (RQ keeps finished jobs for their result TTL)
     cancelled: int  # CanceledJobRegistry
     workers: int
+    paused: PauseInfo | None = None  # `jobctl queues pause`: who and since when
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        out["paused"] = self.paused is not None
+        out["paused_by"] = self.paused.by if self.paused else None
+        out["paused_at"] = self.paused.at.isoformat() if self.paused and self.paused.at else None
+        return out
 
 
 @dataclass(frozen=True)
@@ -63,6 +69,7 @@ def list_workers(connection: Redis) -> list[WorkerInfo]:
 
 def queue_counts(connection: Redis, names: Sequence[str], workers: Sequence[WorkerInfo]) -> list[QueueCounts]:
     out = []
+    paused = paused_queues(connection)
     for name in names:
         q = Queue(name, connection=connection, job_class=JobctlJob, serializer=SERIALIZER)
         out.append(
@@ -75,6 +82,7 @@ def queue_counts(connection: Redis, names: Sequence[str], workers: Sequence[Work
                 completed=q.finished_job_registry.count,
                 cancelled=q.canceled_job_registry.count,
                 workers=sum(1 for w in workers if name in w.queues),
+                paused=paused.get(name),
             )
         )
     return out

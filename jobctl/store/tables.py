@@ -126,6 +126,7 @@ METADATA = SQLModel.metadata
 # The scheduler's tables live in their own module; importing it here keeps METADATA complete
 # (alembic comparisons, create_all) whichever module is imported first.
 import jobctl.store.account_tables  # noqa: E402
+import jobctl.store.analytics_tables  # noqa: E402
 import jobctl.store.attempt_tables  # noqa: E402
 import jobctl.store.audit_tables  # noqa: E402
 import jobctl.store.content_tables  # noqa: E402

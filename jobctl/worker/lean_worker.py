@@ -40,12 +40,14 @@ import time
 from typing import Any
 
 from rq import SimpleWorker
+from rq.exceptions import DequeueTimeout
 from rq.executions import Execution
 from rq.job import Job, JobStatus, parse_job_id
 from rq.queue import Queue
 from rq.utils import as_text, get_version, now
 from rq.worker import WorkerStatus
 
+from jobctl.queue.pause import OPEN_BLOCK_S, PAUSED_POLL_S, PauseGate, give_back
 from jobctl.worker.lean_scripts import pop_and_start, succeed
 
 RQ_BEAT_EVERY_S = 5.0
@@ -76,19 +78,39 @@ class LeanQueue(Queue):
         serializer: Any = None,
         death_penalty_class: Any = None,
     ) -> tuple[Job, Queue] | None:
+        worker = getattr(_dequeuing, "worker", None)
+        gate = getattr(worker, "pause_gate", None)
+        if gate is not None and (paused := gate.paused()):
+            # Paused queues are left out (jobctl.queue.pause); with none open, wait and look again.
+            open_queues = [q for q in queues if q.name not in paused]
+            if not open_queues:
+                if timeout is None:
+                    return None
+                time.sleep(PAUSED_POLL_S)
+                raise DequeueTimeout(timeout, [q.key for q in queues])
+            if len(open_queues) < len(queues) and timeout is not None:
+                timeout = min(timeout, OPEN_BLOCK_S)  # type: ignore[assignment]  # BLPOP takes floats
+            queues = open_queues
         if len(queues) == 1 and connection is not None and get_version(connection) >= (6, 2, 0):
             job_class = job_class or queues[0].job_class
-            worker = getattr(_dequeuing, "worker", None)
             if worker is not None and worker.connection is connection:
                 popped = pop_and_start(worker, queues[0], job_class, serializer)
             else:
                 popped = _pop_and_fetch(queues[0], connection, job_class, serializer)
             if popped is not None or timeout is None:
                 return popped  # None: the queue is empty (a burst worker stops)
-        return super().dequeue_any(
+        popped = super().dequeue_any(
             queues, timeout, connection=connection, job_class=job_class, serializer=serializer,
             death_penalty_class=death_penalty_class,
         )  # fmt: skip
+        if popped is not None and gate is not None and timeout is not None:
+            # A blocking pop may have waited through a pause: such a job goes back, untouched.
+            job, queue = popped
+            if queue.name in gate.paused():
+                moved = len(queues) == 1 and get_version(connection) >= (6, 2, 0)
+                give_back(connection, queue.key, queue.intermediate_queue_key if moved else None, job.id)
+                raise DequeueTimeout(timeout, [q.key for q in queues])
+        return popped
 
 
 # The slot dequeuing in this thread (RQ calls the classmethod above without the worker).
@@ -127,6 +149,7 @@ class LeanSimpleWorker(SimpleWorker):
     """SimpleWorker writing the same RQ state in fewer round trips (see the module doc)."""
 
     queue_class = LeanQueue
+    pause_gate: PauseGate | None = None  # the process's view of paused queues (None: ignore)
 
     _beat_at = float("-inf")  # monotonic time of the last worker-hash refresh
     _suspension_at = float("-inf")

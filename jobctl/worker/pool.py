@@ -35,6 +35,7 @@ from jobctl.domain.errors import (
 from jobctl.domain.timeparse import utcnow
 from jobctl.queue.backends import Backends
 from jobctl.queue.lease import RedisLease
+from jobctl.queue.pause import PauseGate
 from jobctl.queue.rq_job import SERIALIZER, JobctlJob
 from jobctl.worker.completer import Completer
 from jobctl.worker.lean_worker import LeanQueue
@@ -118,6 +119,7 @@ class WorkerPool:
             if self._forced:
                 self._hand_back_leftovers()
             completer.stop()  # the last successes are recorded while this worker still beats
+            runtime.close_events()
             monitor.stop()
             heartbeat.stop()
             self._close_slot_connections()
@@ -145,6 +147,7 @@ class WorkerPool:
 
     def _start_slots(self) -> None:
         opts = self.options
+        gate = PauseGate(self.backends.redis)  # one view of `jobctl queues pause` for all slots
         for i in range(opts.concurrency):
             # Each slot on a connection pool of its own (the same server and options): one
             # shared by 60 slots serialised every command's checkout and release on the pool's
@@ -159,6 +162,7 @@ class WorkerPool:
                 job_class=JobctlJob, serializer=SERIALIZER,
             )  # fmt: skip
             slot.runtime = self.runtime  # type: ignore[assignment]
+            slot.pause_gate = gate
             slot.run_maintenance = i == 0
             self.slots.append(slot)
             t = threading.Thread(

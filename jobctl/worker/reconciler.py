@@ -25,6 +25,7 @@ from rq.job import JobStatus as RQJobStatus
 from rq.results import Result
 
 from jobctl.queue.backends import Backends
+from jobctl.queue.events import RECOVERED, event_of, publish
 from jobctl.queue.lease import RedisLease
 from jobctl.queue.rq_job import ENTRY_POINT, FAILURE_TTL_S, SERIALIZER, JobctlJob
 from jobctl.store.reconcile_queries import PendingRef, ReconcileQueries
@@ -238,6 +239,8 @@ class _Pass:
             if not self.producer.push_unique(row.id, row.type, row.queue, due, self.now):
                 continue  # someone else's unique push won
             self.requeued.append(row.id)
+            back = event_of(row, RECOVERED, "PENDING", "PENDING", row.attempts, self.now)
+            publish(self.producer.connection, [back])
             when = f"scheduled for {due.isoformat()}" if due and due > self.now else "queued now"
             log.warning(
                 f"lost job {row.id} re-enqueued in {row.queue} ({when}): its RQ job was missing",

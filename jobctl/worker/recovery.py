@@ -16,6 +16,7 @@ FAILED without a tight crash loop.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -29,7 +30,9 @@ from jobctl.domain.attempts import AttemptOutcome
 from jobctl.domain.errors import JobStalledError
 from jobctl.domain.records import JobError, JobRecord, NewJob
 from jobctl.domain.retry import RetryPolicy
+from jobctl.domain.timeparse import utcnow
 from jobctl.queue.backends import Backends
+from jobctl.queue.events import LOST, RECOVERED, JobEvent, add_to, event_of, publish
 from jobctl.queue.rq_job import FAILURE_TTL_S, SERIALIZER, JobctlJob
 from jobctl.worker.liveness import alive_owners
 from jobctl.worker.runtime import job_lease_key
@@ -84,16 +87,15 @@ def new_job_of(row: JobRecord) -> NewJob:
     )  # fmt: skip
 
 
-def requeue_in_rq(backends: Backends, job_id: str) -> None:
+def requeue_in_rq(backends: Backends, job_id: str, events: Sequence[JobEvent] = ()) -> None:
     """Replace the RQ job by a fresh one built from the row (queued now, or scheduled for the
-    row's next_attempt_at). Old executions' entries in the started registry go with it."""
+    row's next_attempt_at). Old executions' entries in the started registry go with it.
+    `events` (the transition that put it back) go in the same pipeline."""
     row = backends.repo.get(job_id)
     if row is None:
         return
     _drop_rq_job(backends, job_id)
-    from jobctl.domain.timeparse import utcnow
-
-    backends.producer.push([new_job_of(row)], utcnow())
+    backends.producer.push([new_job_of(row)], utcnow(), events)
 
 
 def _drop_rq_job(backends: Backends, job_id: str) -> None:
@@ -182,13 +184,17 @@ def recover(backends: Backends, row: JobRecord, reason: str, now: datetime) -> s
         if not backends.repo.schedule_retry(row.id, row.attempts, error, next_at, now, outcome=ended):
             unnote_loss(backends.redis, row.id)
             return None
-        requeue_in_rq(backends, row.id)
+        lost = event_of(
+            row, LOST, "RUNNING", "PENDING", row.attempts, now, error=error, next_attempt_at=next_at
+        )
+        requeue_in_rq(backends, row.id, [lost])
         outcome = "retried"
     else:
         if not backends.repo.fail(row.id, row.attempts, error, now, outcome=ended):
             unnote_loss(backends.redis, row.id)
             return None
         fail_in_rq(backends, row, f"jobctl: {error.message}")
+        publish(backends.redis, [event_of(row, LOST, "RUNNING", "FAILED", row.attempts, now, error=error)])
         outcome = "failed"
     when = "" if outcome == "failed" else (" re-run now" if delay == 0 else f" re-run in {delay}s")
     log.warning(
@@ -249,6 +255,7 @@ def rescue_intermediate(
                     and redis.lpos(queue.key, job_id) is None
                 ):
                     pipe.lpush(queue.key, job_id)
+                    add_to(pipe, event_of(row, RECOVERED, "PENDING", "PENDING", row.attempts, utcnow()))
                     log.warning(
                         "job popped by a worker that died before starting it: back in its queue",
                         extra={"job_id": job_id, "queue": name, "event": "rescued"},
@@ -278,7 +285,8 @@ def rescue_started(
             continue
         for job_id, row in backends.repo.get_many(stale).items():
             if row.status.value == "PENDING":
-                requeue_in_rq(backends, job_id)
+                back = event_of(row, RECOVERED, "PENDING", "PENDING", row.attempts, utcnow())
+                requeue_in_rq(backends, job_id, [back])
                 log.warning(
                     "job registered by a worker that died before running it: back in its queue",
                     extra={"job_id": job_id, "queue": name, "event": "rescued"},

@@ -37,6 +37,7 @@ from jobctl.domain.redaction import redact
 from jobctl.domain.status import JobStatus
 from jobctl.domain.timeparse import utcnow
 from jobctl.processors.base import JobContext
+from jobctl.queue import events
 from jobctl.worker.completer import Finished
 from jobctl.worker.runtime import Execution, WorkerRuntime
 
@@ -104,6 +105,7 @@ def run_job(runtime: WorkerRuntime, job_id: str) -> Any:
         lock_s=runtime.lock_seconds(row.queue),
     )  # fmt: skip
     log.info("job running", extra=_fields(row, attempt, status="RUNNING", worker=runtime.owner))
+    runtime.emit(row, events.STARTED, "PENDING", "RUNNING", attempt)
     runtime.metrics.inc("jobs_started", row.queue, row.type)
     runtime.begin(execution)
     started = time.monotonic()
@@ -141,6 +143,7 @@ def recorded_completion(
 ) -> Marker | None:
     """After the fenced COMPLETE: count and log it, or report the late finish it was."""
     if ok:
+        runtime.emit(row, events.COMPLETED, "RUNNING", "COMPLETED", attempt)
         runtime.metrics.inc("jobs_completed", row.queue, row.type)
         log.info(
             "job completed",
@@ -237,6 +240,9 @@ def _fail_or_retry(
         if not repo.schedule_retry(row.id, attempt, error, now + timedelta(seconds=delay), now, **hung):
             _unnote(runtime, row, lost)
             return _late_finish(runtime, row, attempt, "FAILED", record=not lost)
+        kind = events.LOST if lost else events.RETRY
+        next_at = now + timedelta(seconds=delay)
+        runtime.emit(row, kind, "RUNNING", "PENDING", attempt, error=error, next_attempt_at=next_at)
         runtime.metrics.inc("jobs_retried", row.queue, row.type)
         log.warning(f"job failed, retry in {delay}s", extra={**fields, "status": "PENDING"})
         _rq_retry_in(rq_job, delay)
@@ -244,6 +250,7 @@ def _fail_or_retry(
     if not repo.fail(row.id, attempt, error, now, **hung):
         _unnote(runtime, row, lost)
         return _late_finish(runtime, row, attempt, "FAILED", record=not lost)
+    runtime.emit(row, events.LOST if lost else events.FAILED, "RUNNING", "FAILED", attempt, error=error)
     runtime.metrics.inc("jobs_failed", row.queue, row.type)
     log.error("job failed", extra={**fields, "status": "FAILED"})
     if rq_job is not None:
@@ -295,6 +302,7 @@ def _defer(
     error = JobError(type=type(exc).__name__, message=message)  # a wait, not a crash: no traceback
     if not runtime.backends.repo.defer(row.id, attempt, error, at, now):
         return _late_finish(runtime, row, attempt, "deferred")
+    runtime.emit(row, events.DEFERRED, "RUNNING", "PENDING", attempt, error=error, next_attempt_at=at)
     runtime.metrics.inc("jobs_deferred", row.queue, row.type)
     log.info(
         f"job deferred for {wait}s (no retry spent)",
@@ -317,6 +325,8 @@ def hand_back(runtime: WorkerRuntime, row: JobRecord, attempt: int, why: str) ->
     from jobctl.worker.recovery import requeue_in_rq
 
     if runtime.backends.repo.release(row.id, attempt, utcnow()):
+        runtime.emit(row, events.RELEASED, "RUNNING", "PENDING", attempt)
+        runtime.events.flush()  # before the re-enqueue: another worker's "started" comes after
         requeue_in_rq(runtime.backends, row.id)
         runtime.metrics.inc("jobs_released", row.queue, row.type)
         log.warning(

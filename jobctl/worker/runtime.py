@@ -13,13 +13,16 @@ import threading
 import time
 from dataclasses import dataclass, field
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from jobctl.domain.errors import JobCancelledError, JobStalledError
+from jobctl.domain.records import JobRecord
 from jobctl.domain.retry import RetryPolicy
+from jobctl.domain.timeparse import utcnow
 from jobctl.processors.base import JobContext
 from jobctl.processors.registry import Registry, default_registry
 from jobctl.queue.backends import Backends
+from jobctl.queue.events import EventBuffer, event_of
 from jobctl.queue.progress import ProgressWriter
 from jobctl.queue.rate_gate import RedisRateGate
 from jobctl.queue.rq_job import cancel_key
@@ -90,6 +93,32 @@ class WorkerRuntime:
         self.completer: Completer | None = None
         self._progress: ProgressWriter | None = None
         self._rate_gate: RedisRateGate | None = None
+        self._events: EventBuffer | None = None
+
+    @property
+    def events(self) -> EventBuffer:
+        """The process's job-event buffer (jobctl.queue.events), built on first use."""
+        if self._events is None:
+            with self._lock:
+                if self._events is None:
+                    self._events = EventBuffer(self.backends.redis)
+        return self._events
+
+    def emit(
+        self, row: JobRecord, kind: str, from_status: str | None, to_status: str, attempt: int, **more: Any
+    ) -> None:
+        """Record one transition for `jobctl events` (buffered; never raises: a job must not
+        fail because its event could not be written)."""
+        try:
+            event = event_of(row, kind, from_status, to_status, attempt, utcnow(), worker=self.owner, **more)
+            self.events.emit(event)
+        except Exception as exc:
+            log.debug(f"job event not recorded: {exc}", extra={"job_id": row.id, "event": "events-error"})
+
+    def close_events(self) -> None:
+        """Send the last events (the worker is stopping)."""
+        if self._events is not None:
+            self._events.close()
 
     @property
     def progress(self) -> ProgressWriter:

@@ -71,7 +71,32 @@ class Cli:
 def base_env(tmp_path: Path) -> dict[str, str]:
     keep = {k: v for k, v in os.environ.items() if not k.startswith(("JOBCTL_", "XDG_"))}
     keep.update({"HOME": str(tmp_path), "JOBCTL_DATA_DIR": str(tmp_path / "data"), "NO_COLOR": "1"})
+    shim = entry_point_shim(tmp_path / "entry-points")
+    if shim is not None:
+        keep["PYTHONPATH"] = os.pathsep.join(p for p in (str(shim), keep.get("PYTHONPATH")) if p)
     return keep
+
+
+def entry_point_shim(root: Path) -> Path | None:
+    """A directory holding a dist-info that declares the `jobctl.processors` entry points of
+    this checkout's pyproject.toml that the installed jobctl's metadata lacks (a branch's new
+    processor before the package is reinstalled), to put on PYTHONPATH; None when none lack."""
+    import tomllib
+    from importlib.metadata import entry_points
+
+    group = "jobctl.processors"
+    pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
+    declared = tomllib.loads(pyproject.read_text())["project"]["entry-points"][group]
+    installed = {ep.name for ep in entry_points(group=group)}
+    missing = {name: target for name, target in declared.items() if name not in installed}
+    if not missing:
+        return None
+    dist = root / "jobctl_checkout_entry_points-0.dist-info"
+    dist.mkdir(parents=True, exist_ok=True)
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: jobctl-checkout-entry-points\nVersion: 0\n")
+    lines = "".join(f"{name} = {target}\n" for name, target in missing.items())
+    (dist / "entry_points.txt").write_text(f"[{group}]\n{lines}")
+    return root
 
 
 def wait_until(predicate: Any, timeout: float = 15.0, interval: float = 0.1) -> Any:

@@ -13,11 +13,8 @@ Q = "context-scraping"
 
 CASES = [
     (["enqueue", "make-coffee"], ExitCode.UNKNOWN_TYPE, "unknown job type 'make-coffee'"),
-    (
-        ["enqueue", "sync-analytics", "--org", "a"],
-        ExitCode.UNKNOWN_TYPE,
-        "no processor",
-    ),
+    # (A built-in type without a processor, exit 5, is tested in-process with a bare registry:
+    # tests/integration/test_lifecycle.py; every built-in type has one now.)
     (["enqueue", "ping", "sleep_s=abc", "--queue", Q], ExitCode.INVALID_INPUT, "sleep_s"),
     (["enqueue", "ping", "sleep_s:=999", "--queue", Q], ExitCode.INVALID_INPUT, "sleep_s"),
     (["enqueue", "ping", "colour=red", "--queue", Q], ExitCode.INVALID_INPUT, "colour"),

@@ -43,11 +43,6 @@ BAD_SCHEDULES: list[tuple[tuple[str, ...], int, str]] = [
 def test_bad_schedules_are_refused_in_one_line(sqlite_cli: Cli) -> None:
     cases = [(("bad", "ping", *args), code, msg) for args, code, msg in BAD_SCHEDULES] + [
         (("bad", "nope", "* * * * *"), ExitCode.UNKNOWN_TYPE, "unknown job type 'nope'"),
-        (
-            ("bad", "sync-analytics", "* * * * *", "organization_id=acme"),
-            ExitCode.UNKNOWN_TYPE,
-            "no schedule was written",
-        ),
         (("bad name", "ping", "* * * * *", "--queue", Q), ExitCode.INVALID_INPUT, "invalid schedule name"),
     ]
     for args, code, message in cases:

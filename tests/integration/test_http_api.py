@@ -18,6 +18,7 @@ import pytest
 from http_support import Server, start_server
 
 from jobctl.api.jobs import JobctlAPI
+from jobctl.domain.timeparse import utcnow
 
 pytestmark = pytest.mark.slow
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
@@ -280,13 +281,25 @@ def test_the_cli_and_the_api_see_the_same_jobs(server: Server, tokens: Any, http
         )
 
 
-def test_queues_health_and_metrics(server: Server, tokens: Any) -> None:
+def test_queues_health_and_metrics(server: Server, tokens: Any, core: JobctlAPI) -> None:
+    from jobctl.queue.pause import pause, resume
+
+    pause(core.backends.redis, "analytics-sync", utcnow())
+    try:
+        with client(server, tokens, "acme") as a:
+            queues = a.get("/api/queues")
+        with client(server, tokens, "admin") as admin:
+            as_admin = {q["name"]: q for q in admin.get("/api/queues").json()["queues"]}
+    finally:
+        resume(core.backends.redis, "analytics-sync")
+    assert as_admin["analytics-sync"]["paused"] and as_admin["analytics-sync"]["paused_by"]
     with client(server, tokens, "acme") as a:
-        queues = a.get("/api/queues")
         assert queues.status_code == 200
         assert {"analytics-sync", "content-generation", "context-scraping"} <= {
             q["name"] for q in queues.json()["queues"]
         }
+        paused = {q["name"]: q for q in queues.json()["queues"]}["analytics-sync"]
+        assert paused["paused"] and paused["paused_at"] and paused["paused_by"] is None  # admins only
         assert all(w["current_job_id"] is None for w in queues.json()["workers"])
         assert a.get("/healthz").json() == {"ok": True, "database": "ok", "redis": "ok"}
         metrics = a.get("/metrics").text

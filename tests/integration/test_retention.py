@@ -25,6 +25,7 @@ from jobctl.queue.lease import RedisLease
 from jobctl.queue.progress import logs_key, progress_key
 from jobctl.queue.rq_job import JobctlJob
 from jobctl.scheduler.retention import LAST_SWEEP_KEY, LEASE_NAME, RetentionLoop, SweepBusyError
+from jobctl.store.analytics_tables import POST_ANALYTICS
 from jobctl.store.attempt_tables import JOB_ATTEMPTS
 from jobctl.store.audit_repo import AuditRepository
 from jobctl.store.schedule_tables import FIRINGS
@@ -72,7 +73,8 @@ def _with_windows(api: Any, **values: int) -> None:
 @pytest.fixture
 def world(api: Any) -> dict[str, Any]:
     """Seven old finished jobs (each with an attempt row, progress and log keys), two recent
-    ones, a PENDING and a RUNNING job created long ago; firings and audit rows old and new."""
+    ones, a PENDING and a RUNNING job created long ago; firings, audit rows and post analytics,
+    old and new."""
     statuses = [JobStatus.COMPLETED] * 3 + [JobStatus.FAILED] * 2 + [JobStatus.CANCELLED] * 2
     old = [_finish(api, s) for s in statuses]
     recent = [_finish(api, JobStatus.COMPLETED), _finish(api, JobStatus.FAILED)]
@@ -99,6 +101,11 @@ def world(api: Any) -> dict[str, Any]:
     audit = AuditRepository(api.backends.engine)
     audit.add(NewAuditEntry(Actor("alice"), "jobs.purge", {}, 1), now - timedelta(days=400))
     audit.add(NewAuditEntry(Actor("alice"), "jobs.purge", {}, 1), now - timedelta(days=10))
+    metrics = [{"id": f"pa{d}", "organization_id": "acme", "platform": "twitter", "external_post_id": f"p{d}",
+                "likes": 1, "comments": 0, "shares": 0, "saves": 0, "clicks": 0,
+                "collected_at": now - timedelta(days=d)} for d in (500, 450, 3)]  # fmt: skip
+    with api.backends.engine.begin() as conn:
+        conn.execute(insert(POST_ANALYTICS), metrics)
     return {"old": old, "recent": recent, "active": [pending, running]}
 
 
@@ -123,8 +130,9 @@ def test_sweep_prunes_old_finished_jobs_in_bounded_batches(api: Any, world: dict
     assert (by_table["jobs"].deleted, by_table["jobs"].batches, len(deletes)) == (7, 3, 3)
     assert (by_table["schedule_firings"].deleted, by_table["schedule_firings"].batches) == (3, 2)
     assert by_table["audit_log"].deleted == 1
-    assert by_table["post_analytics"].skipped == "no such table"  # not on this branch's schema
-    assert sweep.statements == 3 + 2 + 1 and report.stopped is None
+    assert (by_table["post_analytics"].deleted, by_table["post_analytics"].batches) == (2, 1)
+    assert sweep.statements == 3 + 2 + 1 + 1 and report.stopped is None
+    assert _count(api, POST_ANALYTICS) == 1
     assert _jobs(api, old) == 0 and _attempts(api, old) == 0
     assert _jobs(api, recent) == 2 and _attempts(api, recent) == 2
     assert _jobs(api, active) == 2  # PENDING and RUNNING, though created 400 days ago
@@ -138,14 +146,14 @@ def test_sweep_prunes_old_finished_jobs_in_bounded_batches(api: Any, world: dict
     assert r.get(LAST_SWEEP_KEY) is not None and r.get(f"jobctl:lease:{LEASE_NAME}") is None
     # the next sweep finds nothing: one short batch per table
     again = open_sweep(api).run(utcnow())
-    assert again.deleted == 0 and [t.batches for t in again.tables] == [1, 1, 0, 1]
+    assert again.deleted == 0 and [t.batches for t in again.tables] == [1, 1, 1, 1]
 
 
 def test_dry_run_counts_and_changes_nothing(api: Any, world: dict[str, Any]) -> None:
     before = {t: _count(api, t) for t in (JOBS, JOB_ATTEMPTS, FIRINGS)}
     report = prune(api, dry_run=True)
     counts = {t.table: t.deleted for t in report.tables}
-    assert counts == {"jobs": 7, "schedule_firings": 3, "post_analytics": 0, "audit_log": 1}
+    assert counts == {"jobs": 7, "schedule_firings": 3, "post_analytics": 2, "audit_log": 1}
     assert report.dry_run and all(t.batches == 0 for t in report.tables)
     assert {t: _count(api, t) for t in (JOBS, JOB_ATTEMPTS, FIRINGS)} == before
     r = api.backends.redis
@@ -156,10 +164,10 @@ def test_dry_run_counts_and_changes_nothing(api: Any, world: dict[str, Any]) -> 
     assert [e.action for e in BulkAPI(api).audit_log()] == ["jobs.purge", "jobs.purge"]
     # the real run by hand writes one audit row with what it deleted
     done = prune(api)
-    assert done.deleted == 7 + 3 + 1
+    assert done.deleted == 7 + 3 + 2 + 1
     entry = BulkAPI(api).audit_log(action=PRUNE)[0]
     windows = {"jobs": 30, "schedule_firings": 30, "post_analytics": 400, "audit_log": 365}
-    assert entry.count == 11 and entry.filter == {"days": windows}
+    assert entry.count == 13 and entry.filter == {"days": windows}
 
 
 def test_zero_days_keeps_forever_and_missing_tables_are_skipped(api: Any, world: dict[str, Any]) -> None:
@@ -170,7 +178,7 @@ def test_zero_days_keeps_forever_and_missing_tables_are_skipped(api: Any, world:
     report = sweep.run(utcnow())
     skipped = {t.table: t.skipped for t in report.tables}
     assert skipped == {
-        "jobs": "kept forever (0 days)", "schedule_firings": None, "post_analytics": "no such table",
+        "jobs": "kept forever (0 days)", "schedule_firings": None, "post_analytics": None,
         "audit_log": None, "no_such_table": "no such table",
     }  # fmt: skip
     assert _jobs(api, world["old"]) == 7
@@ -178,7 +186,7 @@ def test_zero_days_keeps_forever_and_missing_tables_are_skipped(api: Any, world:
 
 
 def test_two_sweeps_at_once_one_works(api: Any, world: dict[str, Any], redis_url: str) -> None:
-    _with_windows(api, batch_size=1)  # 7 + 3 + 1 batches with a pause each: ~0.6 s
+    _with_windows(api, batch_size=1)  # 7 + 3 + 2 + 1 batches with a pause each: ~0.7 s
     first, second = open_sweep(api, holder="first"), open_sweep(api, holder="second")
     reports: list[Any] = []
     thread = threading.Thread(target=lambda: reports.append(first.run(utcnow())))
@@ -190,7 +198,7 @@ def test_two_sweeps_at_once_one_works(api: Any, world: dict[str, Any], redis_url
     with pytest.raises(SweepBusyError, match="first is pruning now"):
         second.run(utcnow())
     thread.join(30)
-    assert reports[0].deleted == 11 and second.statements == 0
+    assert reports[0].deleted == 13 and second.statements == 0
     # a lease held elsewhere (another host) refuses `jobctl db prune` too, untouched
     other = RedisLease(probe, LEASE_NAME, "elsewhere", 30)
     assert other.acquire() is not None
@@ -225,14 +233,15 @@ def test_doctor_reports_the_sizes(env: dict[str, str], api: Any, world: dict[str
     tables = {t["table"]: t for t in check.details["tables"]}
     assert tables["jobs"]["rows"] == 11 and tables["jobs"]["bytes"] > 0
     assert tables["schedule_firings"]["rows"] == 4 and tables["audit_log"]["rows"] == 2
-    assert tables["post_analytics"]["present"] is False
+    assert tables["post_analytics"]["rows"] == 3
     assert check.details["database_bytes"] > 0
     # 45-day-old jobs and 60-day-old firings are past their 30-day windows: nothing prunes them
-    assert check.status == "warn" and "older than their window: jobs, schedule_firings" in check.finding
+    overdue = "older than their window: jobs, schedule_firings, post_analytics"
+    assert check.status == "warn" and overdue in check.finding
     assert "jobs 11 rows (" in check.finding and "last sweep never" in check.finding
     prune(api)
     after = next(c for c in run_doctor(None, env).checks if c.name == "retention")
-    assert after.status == "ok" and "jobs 4 rows" in after.finding and "(11 rows deleted)" in after.finding
+    assert after.status == "ok" and "jobs 4 rows" in after.finding and "(13 rows deleted)" in after.finding
 
 
 def test_the_scheduler_loop_sweeps_when_due(api: Any, world: dict[str, Any]) -> None:

@@ -195,6 +195,16 @@ def test_a_firing_that_cannot_be_enqueued_is_recorded_as_an_error(
     broken.api.close()
 
 
+def test_a_schedule_of_a_type_without_a_processor_is_refused(api: JobctlAPI, schedules: ScheduleAPI) -> None:
+    from jobctl.domain.errors import ProcessorNotAvailableError
+
+    bare = ScheduleAPI(JobctlAPI(api.settings, registry=Registry(api.registry.specs, {}, {})))
+    with pytest.raises(ProcessorNotAvailableError, match="no schedule was written"):
+        bare.add("bad", "sync-analytics", "* * * * *", payload={"organization_id": "acme"})
+    bare.api.close()
+    assert schedules.list() == []
+
+
 def test_health_reports_role_and_next_runs(schedules: ScheduleAPI, conn: redis.Redis) -> None:
     schedules.add("every-minute", "ping", "* * * * *", queue=Q, timezone="Europe/Berlin")
     clock = Clock(datetime.now(UTC))

@@ -633,10 +633,10 @@ def test_database_at_0003_upgrades_to_job_attempts(db_url: str) -> None:
             )
         assert "job_attempts" not in inspect(eng).get_table_names()
         assert upgrade_schema(eng) == ("0003_jobs_finished_index", HEAD_REVISION)
-        assert HEAD_REVISION == "0012_retention_indexes"
+        assert HEAD_REVISION == "0013_retention_indexes"
         tables = set(inspect(eng).get_table_names())
         expected = {"job_attempts", "context_items", "organizations", "content_items", "image_assets"}
-        expected |= {"audit_log", "brand_learnings"}
+        expected |= {"audit_log", "brand_learnings", "post_analytics"}
         assert expected <= tables
         with eng.connect() as conn:
             assert conn.execute(text("SELECT count(*) FROM jobs")).scalar_one() == 1

@@ -1,1 +1,3 @@
-"""Analytics: post metrics from the platforms, and the brand learning computed from them."""
+"""Analytics: post metrics collected from the platforms into PostAnalytics (`sync`), the account
+state changes a sync makes (`accounts`), the brand learning computed from them (`learning`,
+`recompute`) and the call site each sync uses (`hooks`)."""

@@ -39,6 +39,7 @@ import httpx
 
 from jobctl.domain.redaction import redact
 from jobctl.services.platforms.media import MediaFile
+from jobctl.services.platforms.metrics import MetricsQuery, PostStats
 from jobctl.services.platforms.ratelimit import RateGate, exhausted_for_s, meta_regain_s
 
 _EXCERPT = 300
@@ -144,6 +145,9 @@ class PlatformClient(ABC):
         self._clock = clock
         self._deadline: float | None = None
         self.requests = 0
+        # Called before every request: a job's ctx.check_cancelled, so a sync of many posts shows
+        # progress (its lease is renewed) and stops at once when cancelled.
+        self.before_request: Callable[[], None] | None = None
 
     def close(self) -> None:
         if self._owns_client:
@@ -170,6 +174,11 @@ class PlatformClient(ABC):
         flow (upload then post, or a container); the post's id. Media rules are checked before."""
         raise NotImplementedError(f"{self.platform} cannot publish media")
 
+    def post_metrics(self, query: MetricsQuery) -> list[PostStats]:
+        """The account's posts published since `query.since`, with their counts (issue 13; each
+        platform's module implements it against its documented metrics API)."""
+        raise NotImplementedError(f"{self.platform}: no metrics client")
+
     def error_reason(self, body: Any) -> str | None:
         """The human reason in the platform's error body (overridden per platform)."""
         return None
@@ -192,6 +201,8 @@ class PlatformClient(ABC):
 
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """Send one request within the operation's deadline; a 2xx answer, else a PlatformError."""
+        if self.before_request is not None:
+            self.before_request()
         if self._deadline is None:
             self.start_operation()
         assert self._deadline is not None
@@ -283,6 +294,14 @@ class PlatformClient(ABC):
             return response.json()
         except ValueError:
             raise PlatformUnavailable(f"{self.platform} sent an answer that is not JSON") from None
+
+    def json_object(self, response: httpx.Response) -> dict[str, Any]:
+        """The answer's JSON object (metrics reads): anything else is the platform misbehaving."""
+        body = self.json(response)
+        if not isinstance(body, dict):
+            where = f"{self.platform} {response.request.method} {response.request.url.path}"
+            raise PlatformUnavailable(f"{where}: the answer is not a JSON object")
+        return body
 
     def _error(self, where: str, response: httpx.Response) -> PlatformError:
         status = response.status_code

@@ -7,6 +7,13 @@
   RateLimited, even on HTTP 400 (Meta gives no Retry-After: the default wait applies);
 - any other 4xx -> ContentRejected with the error's message.
 https://developers.facebook.com/docs/graph-api/guides/error-handling
+
+Rate-limit headers (X-App-Usage, X-Business-Use-Case-Usage and its
+estimated_time_to_regain_access) are read by base.retry_after_s and the shared gate
+(jobctl.services.platforms.ratelimit). https://developers.facebook.com/docs/graph-api/overview/rate-limiting
+
+Lists (`/{id}/posts`, `/{id}/media`, `/{id}/threads`) page with cursors: `paging.cursors.after`
+while `paging.next` is present (`list_edge`).
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from jobctl.services.platforms.base import (
     retry_after_s,
     same_text,
 )
+from jobctl.services.platforms.metrics import MetricsQuery, after_cursor, unix
 
 TOKEN_CODES = frozenset({102, 190})
 RATE_CODES = frozenset({4, 17, 32, 613, *range(80001, 80015)})
@@ -59,6 +67,23 @@ class MetaClient(PlatformClient):
 
             raise PlatformUnavailable(f"{self.platform} answered without an id")
         return str(body["id"])
+
+    def list_edge(self, path: str, fields: str, query: MetricsQuery) -> list[dict[str, Any]]:
+        """The objects of a list edge published since `query.since` (the API's `since`, Unix
+        seconds), following `after` cursors, at most `query.max_posts`."""
+        params: dict[str, Any] = {"fields": fields, "limit": min(100, max(1, query.page_size))}
+        if query.since is not None:
+            params["since"] = unix(query.since)
+        out: list[dict[str, Any]] = []
+        while len(out) < query.max_posts:
+            self.start_operation()
+            body = self.json_object(self.request("GET", path, params=params))
+            out += [o for o in (body.get("data") or []) if isinstance(o, dict) and o.get("id")]
+            after = after_cursor(body)
+            if after is None:
+                break
+            params["after"] = after
+        return out[: query.max_posts]
 
     def find_in(self, path: str, field: str, text: str) -> str | None:
         """The id of the first listed object at `path` whose `field` is `text`."""

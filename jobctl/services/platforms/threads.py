@@ -5,6 +5,13 @@
 2. `POST /{threads-user-id}/threads_publish` with `creation_id=container` -> `{"id": media id}`.
 https://developers.facebook.com/docs/threads/posts
 - Look-up: `GET /{threads-user-id}/threads?fields=id,text&limit=N` -> `{"data": [{"id", "text"}]}`.
+- Metrics: the user's threads `GET /{threads-user-id}/threads?fields=id,timestamp&limit=100
+  &since=UNIX` (cursor `after`), then for each `GET /{threads-media-id}/insights
+  ?metric=views,likes,replies,reposts,quotes,shares` -> `{"data": [{"name", "period":
+  "lifetime", "values": [{"value"}]}]}` (threads_manage_insights).
+  https://developers.facebook.com/docs/threads/insights
+  Mapping: impressions=views, likes, comments=replies, shares=reposts+quotes+shares; Threads
+  reports no reach, saves or clicks per post.
 - Media (publish_media): step 1 with `media_type=IMAGE` and `image_url` (public: Threads
   fetches it, it cannot take bytes; JPEG or PNG), then a wait until the container's `status` is
   FINISHED (`GET /{container-id}?fields=status,error_message`) instead of the fixed ~30 s the
@@ -17,13 +24,16 @@ Base URL default: https://graph.threads.net/v1.0.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from jobctl.services.platforms.base import ContentRejected
 from jobctl.services.platforms.media import MediaFile
 from jobctl.services.platforms.meta import MetaClient
+from jobctl.services.platforms.metrics import MetricsQuery, PostStats, insight_values, parse_time
 
 DEFAULT_BASE_URL = "https://graph.threads.net/v1.0"
+MEDIA_METRICS = "views,likes,replies,reposts,quotes,shares"
+METRIC_PARAMS = {"metric": MEDIA_METRICS}
 
 
 class ThreadsClient(MetaClient):
@@ -48,3 +58,18 @@ class ThreadsClient(MetaClient):
 
     def find_post(self, text: str) -> str | None:
         return self.find_in(f"/{self.credentials.external_id}/threads", "text", text)
+
+    def post_metrics(self, query: MetricsQuery) -> list[PostStats]:
+        posts = self.list_edge(f"/{self.credentials.external_id}/threads", "id,timestamp", query)
+        return [self._stats(p) for p in posts]
+
+    def _stats(self, post: dict[str, Any]) -> PostStats:
+        media_id = str(post["id"])
+        self.start_operation()
+        body = self.json_object(self.request("GET", f"/{media_id}/insights", params=METRIC_PARAMS))
+        v = insight_values(body)
+        return PostStats(
+            media_id, parse_time(post.get("timestamp")), impressions=v.get("views"),
+            likes=v.get("likes", 0), comments=v.get("replies", 0),
+            shares=v.get("reposts", 0) + v.get("quotes", 0) + v.get("shares", 0),
+        )  # fmt: skip

@@ -39,7 +39,12 @@ class OverviewView(Vertical):
         warnings = [
             f"⚠ {q.name}: {(q.queued or 0) + (q.scheduled or 0):,} job(s) waiting and no live worker"
             for q in rows
-            if q.unattended
+            if q.unattended and not q.paused
+        ]
+        warnings += [
+            f"⏸ {q.name} is PAUSED: {q.queued or 0:,} job(s) wait (`jobctl queues resume {q.name}`)"
+            for q in rows
+            if q.paused
         ]
         if unhealthy_sources:
             count = _count(unhealthy_sources)

@@ -32,7 +32,7 @@ class QueuesTable(KeyedTable):
                 (
                     q.name,
                     [
-                        cell(q.name),
+                        warn(f"{q.name} PAUSED", theme) if q.paused else cell(q.name),
                         count(q.queued),
                         count(q.running),
                         count(q.scheduled),

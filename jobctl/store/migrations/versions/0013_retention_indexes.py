@@ -1,16 +1,16 @@
 """Indexes the retention sweep needs: each pruned table's time column.
 
-Revision ID: 0012_retention_indexes
-Revises: 0011_token_encryption
+Revision ID: 0013_retention_indexes
+Revises: 0012_post_analytics
 
 The sweep (jobctl.scheduler.retention) deletes rows oldest first by one time column per table
 (jobctl.domain.retention.RULES), and doctor reads that column's minimum; both must be an index
-range, not a scan of a table of millions of rows. The tables at 0011 already have theirs:
+range, not a scan of a table of millions of rows. The tables at 0012 already have theirs:
 jobs (status, finished_at), partial, from 0003; job_attempts go by job_id (the unique
 (job_id, attempt)); schedule_firings (recorded_at) from 0002; audit_log (at) from 0010.
-`post_analytics` (collected_at) has none: it is created here when the table exists, so this
-revision works whichever order it is chained in with the one that creates that table (chained
-after it, the index is made; before it, that revision must make it). Written by hand and frozen.
+`post_analytics` (0012) has none on collected_at alone (its indexes lead with the organisation,
+the account or the post): it is made here. Guarded by the table's existence, so a database
+whose history lacks that table still upgrades. Written by hand and frozen.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0012_retention_indexes"
-down_revision: str | None = "0011_token_encryption"
+revision = "0013_retention_indexes"
+down_revision: str | None = "0012_post_analytics"
 branch_labels: str | None = None
 depends_on: str | None = None
 
