@@ -27,6 +27,7 @@ MODULES = (
     "context_sync",
     "analytics_sync",
     "http_api",
+    "retention_prune",
 )
 
 

@@ -20,6 +20,9 @@ from jobctl.domain.token_keys import TOKEN_KEYS_ENV, parse_token_keys
 from jobctl.oauth_config import KEYS as _OAUTH_KEYS
 from jobctl.oauth_config import OAuthSettings, oauth_from_env, oauth_from_table
 from jobctl.oauth_config import sources as _oauth_sources
+from jobctl.retention_config import KEYS as _RETENTION_KEYS
+from jobctl.retention_config import RetentionSettings, retention_from_env, retention_from_table
+from jobctl.retention_config import sources as _retention_sources
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
@@ -40,6 +43,7 @@ _TOP_LEVEL_KEYS = frozenset(
         "platforms",
         "accounts",
         "oauth",
+        "retention",
         "analytics",
     }
 )
@@ -123,6 +127,8 @@ class Settings:
     token_keys: tuple[str, ...] = field(default=(), repr=False)
     # refresh-token: token endpoints, app credentials (secrets repr=False), refresh window.
     oauth: OAuthSettings = field(default_factory=OAuthSettings)
+    # How long finished jobs, firings, analytics and audit rows stay (jobctl.retention_config).
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
     # sync-analytics: how far back a sync lists each account's posts when its payload names no
     # `since`, and the most posts it collects per account and sync (bounds one job's requests).
     analytics_lookback_days: int = 30
@@ -194,6 +200,7 @@ class Settings:
                 "token_key_count": len(self.token_keys),
             },
             "oauth": self.oauth.describe(),
+            "retention": self.retention.describe(),
             "analytics": {
                 "lookback_days": self.analytics_lookback_days,
                 "max_posts": self.analytics_max_posts,
@@ -553,6 +560,7 @@ def _platform_env(s: Settings, env: Mapping[str, str]) -> Settings:
     if (value := _get(env, TOKEN_KEYS_ENV)) is not None:
         s = replace(s, token_keys=_token_keys(_ENV, TOKEN_KEYS_ENV, value))
     s = replace(s, oauth=oauth_from_env(s.oauth, env, _ENV.error))
+    return replace(s, retention=retention_from_env(s.retention, env, _ENV.error))
     return _analytics_env(s, env)
 
 
@@ -619,6 +627,7 @@ def _apply_sections(src: _Source, data: dict[str, object], s: Settings) -> Setti
     sections = (
         ("fetch", _apply_fetch), ("content", _apply_content), ("jobs", _apply_jobs),
         ("platforms", _apply_platforms), ("accounts", _apply_accounts), ("oauth", _apply_oauth),
+        ("retention", _apply_retention),
         ("analytics", _apply_analytics),
     )  # fmt: skip
     for key, apply in sections:
@@ -630,6 +639,11 @@ def _apply_sections(src: _Source, data: dict[str, object], s: Settings) -> Setti
 def _apply_oauth(src: _Source, raw: object, s: Settings) -> Settings:
     table = _want_table(src, "oauth", raw, _OAUTH_KEYS)
     return replace(s, oauth=oauth_from_table(s.oauth, table, src.error))
+
+
+def _apply_retention(src: _Source, raw: object, s: Settings) -> Settings:
+    table = _want_table(src, "retention", raw, _RETENTION_KEYS)
+    return replace(s, retention=retention_from_table(s.retention, table, src.error))
 
 
 def _apply_documents(src: _Source, value: object, s: Settings, config_dir: Path) -> Settings:
@@ -736,6 +750,7 @@ _SOURCES: tuple[tuple[str, str | None, tuple[str, ...]], ...] = (
     ("platforms.media_url", "JOBCTL_PUBLISH_MEDIA_URL", ("platforms", "media_url")),
     ("accounts.token_keys", TOKEN_KEYS_ENV, ("accounts", "token_keys")),
     *_oauth_sources(),
+    *_retention_sources(),
     ("analytics.lookback_days", "JOBCTL_ANALYTICS_LOOKBACK_DAYS", ("analytics", "lookback_days")),
     ("analytics.max_posts", "JOBCTL_ANALYTICS_MAX_POSTS", ("analytics", "max_posts")),
 )

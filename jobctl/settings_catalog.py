@@ -281,6 +281,36 @@ SETTINGS: tuple[SettingDoc, ...] = (
         "sync-analytics: most posts collected per account and sync",
         "analytics_max_posts",
     ),
+    SettingDoc(
+        "retention.jobs_days",
+        "integer ≥ 0",
+        "days finished jobs are kept, with their attempts, logs and RQ data (0: forever)",
+        "retention.jobs_days",
+    ),
+    SettingDoc(
+        "retention.schedule_firings_days",
+        "integer ≥ 0",
+        "days schedule firings are kept (0: forever)",
+        "retention.schedule_firings_days",
+    ),
+    SettingDoc(
+        "retention.analytics_days",
+        "integer ≥ 0",
+        "days post analytics are kept (0: forever)",
+        "retention.analytics_days",
+    ),
+    SettingDoc(
+        "retention.audit_days",
+        "integer ≥ 0",
+        "days audit log entries are kept (0: forever)",
+        "retention.audit_days",
+    ),
+    SettingDoc(
+        "retention.batch_size",
+        "integer 1-100000",
+        "rows per DELETE transaction of the retention sweep",
+        "retention.batch_size",
+    ),
 )
 
 

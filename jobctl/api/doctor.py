@@ -87,7 +87,8 @@ def run_doctor(
 ) -> DoctorReport:
     """Every check, in order: config, database, Redis, then workers, queues and stuck jobs,
     then the context engine (unhealthy sources, the fetcher's private-address setting), then
-    the social accounts (token keys, plaintext or unreadable tokens, NEEDS_REAUTH)."""
+    the social accounts (token keys, plaintext or unreadable tokens, NEEDS_REAUTH), then
+    retention (the pruned tables' sizes and the last sweep)."""
     from jobctl.domain.timeparse import utcnow
     from jobctl.settings import load_settings
 
@@ -119,7 +120,8 @@ def run_doctor(
     try:
         from jobctl.api.doctor_jobs import JobChecks
 
-        jobs = JobChecks(settings, engine, redis.client, now or utcnow(), overdue_after)
+        at = now or utcnow()
+        jobs = JobChecks(settings, engine, redis.client, at, overdue_after)
         jobs.db_problem = _db_problem(db, embedded=settings.uses_embedded_database)
         jobs.redis_problem = _redis_problem(redis)
         checks += jobs.run()
@@ -129,6 +131,11 @@ def run_doctor(
         from jobctl.api.doctor_accounts import account_checks
 
         checks += account_checks(settings, engine, jobs.db_problem)
+        from jobctl.api.doctor_retention import retention_check
+
+        checks += guarded("retention", lambda: retention_check(
+            settings, engine, redis.client, at, db_problem=jobs.db_problem, redis_problem=jobs.redis_problem,
+        ))  # fmt: skip
     finally:
         if db.engine is not None:
             db.engine.dispose()

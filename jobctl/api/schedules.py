@@ -343,9 +343,12 @@ def run_scheduler(
             repo = schedules.repo  # connects and checks the schema before anything else
             api.backends.producer  # noqa: B018 - reach Redis now: fail fast, clearly
             redis_url = api.backends.redis_url
+        from jobctl.api.retention import open_sweep
+
         return serve(
             repo, redis_url, schedules.fire, once=once, health_port=health_port, health_host=health_host,
             lease_ttl_s=lease_ttl_s, health_interval_s=health_interval_s, name=name,
+            retention=lambda conn, holder: open_sweep(api, conn, holder),
         )  # fmt: skip
     finally:
         api.close()

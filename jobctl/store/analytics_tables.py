@@ -25,6 +25,8 @@ class PostAnalyticsRow(SQLModel, table=True):
         Index("ix_post_analytics_org_collected", "organization_id", "collected_at"),
         Index("ix_post_analytics_account_collected", "social_account_id", "collected_at"),
         Index("ix_post_analytics_post", "platform", "external_post_id", "collected_at"),
+        # The retention sweep's range and doctor's oldest row (migration 0013).
+        Index("ix_post_analytics_collected_at", "collected_at"),
     )
 
     id: str = Field(sa_column=Column("id", String(64), primary_key=True))

@@ -3,15 +3,16 @@ figures `jobctl check` judges (failed in a window, the oldest due PENDING job).
 
 Bulk work is bounded: ids come in keyset pages (`ids_after`), and a purge deletes at most
 `limit` jobs per transaction (`delete_batch`), so neither holds locks nor memory in proportion
-to the table. A purge DELETE re-tests its whole condition on each row it removes: a job an
-operator retried in between (PENDING again) is never deleted, and PENDING/RUNNING rows never
-match at all. A job's attempt rows go in the same transaction as the job.
+to the table. A purge locks the rows it chose under its whole condition (re-tested on a row
+changed meanwhile): a job an operator retried in between (PENDING again) is never deleted, and
+PENDING/RUNNING rows never match at all. A job's attempt rows go in the same transaction as the job.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Concatenate, ParamSpec, TypeVar
 
@@ -23,7 +24,7 @@ from jobctl.domain.errors import DatabaseUnavailableError
 from jobctl.domain.status import JobStatus
 from jobctl.store.attempt_tables import JOB_ATTEMPTS
 from jobctl.store.db_errors import database_errors, describe_db_error
-from jobctl.store.engine import autocommit, engine_label
+from jobctl.store.engine import SQLITE_IMMEDIATE, autocommit, engine_label
 from jobctl.store.record_rows import utc
 from jobctl.store.tables import JOBS
 
@@ -31,6 +32,7 @@ c = JOBS.c
 P = ParamSpec("P")
 R = TypeVar("R")
 PENDING, FAILED = JobStatus.PENDING.value, JobStatus.FAILED.value
+_CHUNK = 1000  # ids per IN list (SQLite allows 32,766 bound values a statement)
 
 
 def _translated(method: Callable[Concatenate[OpsQueries, P], R]) -> Callable[Concatenate[OpsQueries, P], R]:
@@ -92,16 +94,31 @@ class OpsQueries:
 
     @_translated
     def delete_batch(self, sel: JobSelection, limit: int) -> list[tuple[str, str]]:
-        """Delete up to `limit` matching jobs and their attempt rows in one transaction;
-        (id, queue) of each job deleted. An empty list: nothing matches any more."""
-        where = conditions(sel)
-        chosen = select(c.id).where(*where).limit(limit).scalar_subquery()
-        stmt = delete(JOBS).where(c.id.in_(chosen), *where).returning(c.id, c.queue)
-        with self._engine.begin() as conn:
-            gone = [(str(i), str(q)) for i, q in conn.execute(stmt)]
-            ids = [i for i, _ in gone]
-            for start in range(0, len(ids), 500):
-                conn.execute(delete(JOB_ATTEMPTS).where(JOB_ATTEMPTS.c.job_id.in_(ids[start : start + 500])))
+        """Delete up to `limit` matching jobs, oldest finished first, and their attempt rows in
+        one transaction; (id, queue) of each job deleted. An empty list: nothing matches any more.
+
+        Two steps in one transaction: lock the ids, one status at a time as a range of
+        ix_jobs_status_finished_at in finished_at order (PostgreSQL: FOR UPDATE SKIP LOCKED,
+        which re-tests the condition on a row changed meanwhile, e.g. retried, and holds it;
+        SQLite: BEGIN IMMEDIATE, no other writer in between), then DELETE those ids by primary
+        key. One statement, `id IN (SELECT ... LIMIT n) AND <condition>`, let PostgreSQL
+        hash-join the subquery against a sequential scan of the whole table, or AND a bitmap of
+        every finished job, on every batch: 1.7 s per batch of 5,000 on a table of 1,000,000
+        rows."""
+        with self._engine.connect().execution_options(**{SQLITE_IMMEDIATE: True}) as conn, conn.begin():
+            ids: list[str] = []
+            for status in sel.statuses:
+                if len(ids) >= limit:
+                    break
+                one = conditions(replace(sel, statuses=(status,)))
+                page = select(c.id).where(*one).order_by(c.finished_at).limit(limit - len(ids))
+                ids += [str(i) for i in conn.execute(page.with_for_update(skip_locked=True)).scalars()]
+            gone: list[tuple[str, str]] = []
+            for start in range(0, len(ids), _CHUNK):
+                chunk = ids[start : start + _CHUNK]
+                gone += [(str(i), str(q)) for i, q in conn.execute(
+                    delete(JOBS).where(c.id.in_(chunk)).returning(c.id, c.queue))]  # fmt: skip
+                conn.execute(delete(JOB_ATTEMPTS).where(JOB_ATTEMPTS.c.job_id.in_(chunk)))
         return gone
 
     # -- check figures -----------------------------------------------------------------------

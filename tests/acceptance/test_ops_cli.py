@@ -255,3 +255,31 @@ def _with_terminal(cli: Cli, answer: str, *args: str) -> subprocess.CompletedPro
         pass
     os.close(leader)
     return subprocess.CompletedProcess(proc.args, proc.returncode, shown.decode() + out, "")
+
+
+def test_db_prune_dry_run_and_run_by_hand(cli: Cli) -> None:
+    """`db prune`: `--dry-run` counts, a run deletes only what is past its window (nothing of
+    two fresh jobs, a PENDING and a CANCELLED one), 0 days keeps a table forever, `--json` on
+    both; `doctor --json` shows the table sizes. (What goes and what stays, batch by batch:
+    tests/integration/test_retention.py.)"""
+    done = _enqueue(cli, "--queue", IDLE)
+    assert cli.run("jobs", "cancel", done).returncode == 0
+    pending = _enqueue(cli, "--queue", IDLE)
+    dry = cli.json("db", "prune", "--dry-run", "--json")
+    assert dry["dry_run"] and [t["table"] for t in dry["tables"]][:2] == ["jobs", "schedule_firings"]
+    assert dry["tables"][0]["deleted"] == 0 and dry["tables"][0]["days"] == 30
+    ran = cli.json("db", "prune", "--json")
+    assert not ran["dry_run"] and ran["deleted"] == 0 and ran["stopped"] is None
+    text = cli.run("db", "prune", "--dry-run")
+    assert text.returncode == 0 and "would delete" in text.stdout and "post_analytics" in text.stdout
+    cli.env["JOBCTL_RETENTION_JOBS_DAYS"] = "0"
+    try:
+        kept = cli.json("db", "prune", "--dry-run", "--json")
+    finally:
+        del cli.env["JOBCTL_RETENTION_JOBS_DAYS"]
+    assert kept["tables"][0]["skipped"] == "kept forever (0 days)"
+    doctor = cli.json("doctor", "--json")
+    retention = next(c for c in doctor["checks"] if c["name"] == "retention")
+    assert {t["table"]: t.get("rows") for t in retention["details"]["tables"]}["jobs"] == 2
+    assert "last sweep" in retention["finding"]
+    assert _status(cli, done) == "CANCELLED" and _status(cli, pending) == "PENDING"

@@ -633,7 +633,7 @@ def test_database_at_0003_upgrades_to_job_attempts(db_url: str) -> None:
             )
         assert "job_attempts" not in inspect(eng).get_table_names()
         assert upgrade_schema(eng) == ("0003_jobs_finished_index", HEAD_REVISION)
-        assert HEAD_REVISION == "0012_post_analytics"
+        assert HEAD_REVISION == "0013_retention_indexes"
         tables = set(inspect(eng).get_table_names())
         expected = {"job_attempts", "context_items", "organizations", "content_items", "image_assets"}
         expected |= {"audit_log", "brand_learnings", "post_analytics"}
