@@ -114,7 +114,7 @@ class PublishContentProcessor:
         result = publish_item(
             content, accounts_store(), lambda account: client_for(settings, account, ctx.rate_gate),
             content_item_id=payload.content_item_id, social_account_id=payload.social_account_id,
-            job_id=ctx.job_id, now=support.now,
+            job_id=ctx.job_id, now=support.now, organization_id=ctx.organization_id,
             media=media_for(settings, content, payload.content_item_id),
             # a lookup and a publish, each within the deadline, and a margin
             lease_s=3 * settings.publish_timeout_s,

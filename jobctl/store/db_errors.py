@@ -45,6 +45,9 @@ _CONNECT_WORDS = re.compile(
 )
 
 
+_SEVERITY = re.compile(r"^(?:FATAL|ERROR|PANIC):\s+")
+
+
 def describe_db_error(url: str, exc: BaseException) -> str:
     """One line for a user: what failed, where (masked URL), the driver's reason, no secrets."""
     sa_exc = sys.modules.get("sqlalchemy.exc")
@@ -57,7 +60,12 @@ def describe_db_error(url: str, exc: BaseException) -> str:
     # Connection refused' -> keep the reason after the last "failed:".
     if "failed:" in detail:
         detail = detail.rsplit("failed:", 1)[1].strip() or detail
-    detail = redact(detail[:1].lower() + detail[1:])
+    # PostgreSQL's severity prefix ("FATAL:  sorry, too many clients already") says nothing to a
+    # user; and only a capitalised word is lowered ("Connection refused"), never an acronym.
+    detail = " ".join(_SEVERITY.sub("", detail).split()) or detail
+    if detail[1:2].islower():
+        detail = detail[:1].lower() + detail[1:]
+    detail = redact(detail)
     where = mask_url(url)
     if _CONNECT_WORDS.search(str(orig)) or (wrapped and getattr(exc, "connection_invalidated", False)):
         return f"cannot reach the database at {where}: {detail}"

@@ -189,6 +189,15 @@ def test_a_repeated_answer_is_regenerated(server: ChatServer) -> None:
     assert "repeated an earlier variation" in server.seen[2]["body"]["messages"][-1]["content"]
 
 
+def test_the_error_names_why_the_last_try_failed(server: ChatServer) -> None:
+    """An endpoint that always sends the same over-long post: the second variation, shortened,
+    repeats the first, and the error says so (it once named only the length problem)."""
+    long = " ".join(["Durable job records keep operators informed."] * 12)
+    server.replies += [Reply(content=long)] * 5
+    with pytest.raises(JobProcessingError, match="shortened it repeats an earlier variation"):
+        _provider(server).drafts(_brief(), "twitter", 2)
+
+
 def test_an_answer_without_content_is_a_retryable_error(server: ChatServer) -> None:
     server.replies.append(Reply(raw='{"choices": []}'))
     with pytest.raises(JobProcessingError, match="without choices") as info:

@@ -249,3 +249,27 @@ def test_a_wrong_token_key_fails_before_any_request_naming_the_account_not_the_t
     assert info.value.exit_code == ExitCode.CONFIG and account in info.value.message
     assert TOKEN not in info.value.message and "\n" not in info.value.message
     assert setup.fake.seen == []
+
+
+def test_a_job_of_another_organization_cannot_publish_the_item(setup: Setup) -> None:
+    """The job's organisation (an HTTP API token's) must own the item: acme's draft is not
+    posted through acme's account by a job of beta, and beta learns nothing of it."""
+    item, account = setup.item("twitter"), setup.account("twitter")
+    with pytest.raises(PermanentJobError, match="organization 'beta' has no content item"):
+        publish_item(
+            setup.content, setup.accounts, setup.client, content_item_id=item, social_account_id=account,
+            job_id="job-beta", now=now, organization_id="beta",
+        )  # fmt: skip
+    assert setup.fake.seen == [] and setup.fake.count() == 0
+    stored = setup.content.get_content(item)
+    assert stored is not None and stored.status == ContentStatus.DRAFT
+    result = publish_item(
+        setup.content, setup.accounts, setup.client, content_item_id=item, social_account_id=account,
+        job_id="job-acme", now=now, organization_id="acme",
+    )  # fmt: skip
+    assert setup.fake.count("twitter") == 1 and not result.already_published
+    with pytest.raises(PermanentJobError, match="has no content item"):  # published: still not beta's
+        publish_item(
+            setup.content, setup.accounts, setup.client, content_item_id=item, social_account_id=account,
+            job_id="job-beta-2", now=now, organization_id="beta",
+        )  # fmt: skip

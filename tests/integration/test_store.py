@@ -181,6 +181,20 @@ def test_describe_db_error_is_one_line() -> None:
     )
 
 
+def test_describe_db_error_drops_the_severity_and_keeps_acronyms() -> None:
+    """Seen with a saturated server: 'fATAL:  sorry, ...' was printed."""
+    exc = RuntimeError(
+        'connection failed: connection to server at "127.0.0.1", port 5432 failed: '
+        "FATAL:  sorry, too many clients already"
+    )
+    assert describe_db_error("postgresql://h/db", exc) == (
+        "cannot reach the database at postgresql://h/db: sorry, too many clients already"
+    )
+    assert describe_db_error("postgresql://h/db", RuntimeError("SSL SYSCALL error: EOF")).endswith(
+        ": SSL SYSCALL error: EOF"
+    )
+
+
 def test_sqlite_pragmas(sqlite_url: str) -> None:
     eng = create_store_engine(sqlite_url)
     try:

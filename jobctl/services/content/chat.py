@@ -82,7 +82,7 @@ class ChatProvider:
         self, brief: Brief, platform: str, plan: Budget, *, variation: int, count: int, earlier: list[str]
     ) -> str:
         feedback: str | None = None
-        text = ""
+        last = "a repeat"
         for attempt in range(3):
             messages = _messages(
                 brief, platform, plan, variation=variation, count=count, earlier=earlier, feedback=feedback
@@ -91,10 +91,13 @@ class ChatProvider:
             problems = plan.violations(text)
             if not problems and text not in earlier:
                 return text
+            last = str(problems) if problems else "a repeat"
             if problems and attempt >= 1:  # regenerated once already: repair it
                 repaired = shorten(text, plan)
                 if repaired and plan.fits(repaired) and repaired not in earlier:
                     return repaired
+                if repaired and plan.fits(repaired):
+                    last = f"{problems}, and shortened it repeats an earlier variation"
             feedback = (
                 f"Your answer broke the rules ({'; '.join(problems)}). Write it again, shorter."
                 if problems
@@ -102,7 +105,7 @@ class ChatProvider:
             )
         raise JobProcessingError(
             f"{NAME} endpoint gave no {platform} post that fits the rules and differs from the others "
-            f"after 3 tries (last: {plan.violations(text) or 'a repeat'})"
+            f"after 3 tries (last: {last})"
         )
 
     # -- HTTP --------------------------------------------------------------------------------------

@@ -103,8 +103,13 @@ def publish_item(
     image_url: str | None = None,
     lease_s: float = 90.0,
     media: MediaFile | None = None,
+    organization_id: str | None = None,
 ) -> PublishResult:
     item = content.get_content(content_item_id)
+    if item is not None and organization_id is not None and item.organization_id != organization_id:
+        # A job of one organisation (an HTTP API token's) never publishes another's item, nor
+        # learns that it exists: the same answer as an unknown id.
+        raise PermanentJobError(f"organization {organization_id!r} has no content item {content_item_id!r}")
     account = accounts.get_account(social_account_id)
     if item is not None and item.status == ContentStatus.PUBLISHED and item.external_post_id:
         return PublishResult(
