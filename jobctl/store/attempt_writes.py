@@ -64,8 +64,8 @@ class AttemptWrites:
         if self._pg:
             stmt = self._driver.statement(s.PG_CLAIM_MANY, lambda: s.PG_CLAIM_MANY, q.RECORD_COLUMNS)
             items = json.dumps([{"id": job_id, "at": utc(at).isoformat()} for job_id, at in claims])
-            params = {"p_items": items, "p_worker": worker, "p_running": RUNNING, "p_pending": PENDING}
-            return self._driver.rows(stmt, params)
+            batch = {"p_items": items, "p_worker": worker, "p_running": RUNNING, "p_pending": PENDING}
+            return self._driver.rows(stmt, batch)
         claim = self._driver.statement(q.CLAIM_ROW, lambda: q.CLAIM_ROW, q.RECORD_COLUMNS)
         start = self._driver.statement(s.SQLITE_START, lambda: s.SQLITE_START)
         rows: list[Sequence[Any]] = []
@@ -112,12 +112,14 @@ class AttemptWrites:
         if self._pg:
             stmt = self._driver.statement(s.PG_COMPLETE_MANY, lambda: s.PG_COMPLETE_MANY)
             try:
-                rows = [{"id": i, "attempt": n, "result": r, "at": utc(at).isoformat()} for i, n, r, at in items]
-                params = {
+                rows = [
+                    {"id": i, "attempt": n, "result": r, "at": utc(at).isoformat()} for i, n, r, at in items
+                ]
+                batch = {
                     "p_items": json.dumps(rows, allow_nan=False), "p_completed": JobStatus.COMPLETED.value,
                     "p_running": JobStatus.RUNNING.value, "p_outcome": AttemptOutcome.COMPLETED.value,
                 }  # fmt: skip
-                return {str(row[0]) for row in self._driver.rows(stmt, params)}
+                return {str(row[0]) for row in self._driver.rows(stmt, batch)}
             except (TypeError, ValueError, self._driver.data_error):
                 return None
         row = self._driver.statement(fenced, lambda: fenced)

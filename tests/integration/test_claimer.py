@@ -46,7 +46,12 @@ def test_slots_claiming_together_share_statements(api: JobctlAPI) -> None:
     # delivering a job twice): only one of the two may run it.
     threads = [threading.Thread(target=slot, args=(j,)) for j in ids]
     twice: list[object] = []
-    threads.append(threading.Thread(target=lambda: (start.wait(), twice.append(claimer.claim(ids[0], datetime.now(UTC))))))
+
+    def again() -> None:
+        start.wait()
+        twice.append(claimer.claim(ids[0], datetime.now(UTC)))
+
+    threads.append(threading.Thread(target=again))
     for t in threads:
         t.start()
     for t in threads:

@@ -144,6 +144,7 @@ def test_complete_many_fences_each_job_and_ends_its_attempt(api: JobctlAPI) -> N
     # SQLite's JSON text stores NaN.
     if api.backends.engine.dialect.name != "postgresql":
         return
-    assert repo.complete_many([(ids[3], 1, {"x": float("nan")}, end), (ids[2], 1, {"ok": 1}, end)]) == {ids[2]}
+    batch = [(ids[3], 1, {"x": float("nan")}, end), (ids[2], 1, {"ok": 1}, end)]
+    assert repo.complete_many(batch) == {ids[2]}
     assert api.get_job(ids[2]).status == JobStatus.COMPLETED
     assert api.get_job(ids[3]).status == JobStatus.RUNNING
