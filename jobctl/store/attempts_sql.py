@@ -246,4 +246,4 @@ WITH x AS (
 )
 SELECT {", ".join(RECORD_COLUMNS_BY_NAME)} FROM claimed
 """
-)
+).columns(*RECORD_COLUMNS)  # typed: SQLAlchemy converts them too when it runs the statement
