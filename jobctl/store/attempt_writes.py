@@ -15,6 +15,7 @@ attempt half of each pair. Errors propagate: the repository translates them.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -22,10 +23,13 @@ from typing import Any
 from sqlalchemy import Update
 
 from jobctl.domain.attempts import AttemptOutcome
+from jobctl.domain.status import JobStatus
 from jobctl.store import attempts_sql as s
 from jobctl.store import jobs_sql as q
 from jobctl.store.driver import Driver
 from jobctl.store.record_rows import utc
+
+RUNNING, PENDING = JobStatus.RUNNING.value, JobStatus.PENDING.value
 
 
 class AttemptWrites:
@@ -51,6 +55,29 @@ class AttemptWrites:
                 tx.rowcount(start, params)
         return rows
 
+    def claim_many(self, claims: Sequence[tuple[str, datetime]], worker: str) -> list[Sequence[Any]]:
+        """claim_row() for each (job_id, claimed_at): the rows claimed (jobs no longer PENDING
+        are left out). PostgreSQL: one statement (attempts_sql.PG_CLAIM_MANY); SQLite: one
+        transaction."""
+        if not claims:
+            return []
+        if self._pg:
+            stmt = self._driver.statement(s.PG_CLAIM_MANY, lambda: s.PG_CLAIM_MANY, q.RECORD_COLUMNS)
+            items = json.dumps([{"id": job_id, "at": utc(at).isoformat()} for job_id, at in claims])
+            batch = {"p_items": items, "p_worker": worker, "p_running": RUNNING, "p_pending": PENDING}
+            return self._driver.rows(stmt, batch)
+        claim = self._driver.statement(q.CLAIM_ROW, lambda: q.CLAIM_ROW, q.RECORD_COLUMNS)
+        start = self._driver.statement(s.SQLITE_START, lambda: s.SQLITE_START)
+        rows: list[Sequence[Any]] = []
+        with self._driver.transaction() as tx:
+            for job_id, at in claims:
+                params = {"p_id": job_id, "p_worker": worker, "p_now": utc(at)}
+                claimed = tx.rows(claim, params)
+                if claimed:
+                    tx.rowcount(start, params)
+                    rows.extend(claimed)
+        return rows
+
     def finish(
         self, fenced: Update, params: dict[str, Any], outcome: AttemptOutcome, *, with_error: bool
     ) -> bool:
@@ -68,6 +95,46 @@ class AttemptWrites:
                 return False
             tx.rowcount(end, params)
         return True
+
+    def complete_many(
+        self, fenced: Update, items: Sequence[tuple[str, int, object, datetime]]
+    ) -> set[str] | None:
+        """COMPLETE (`fenced`, jobs_sql.COMPLETE) each (job_id, attempt, result, finished_at) and
+        end the attempts it let through `completed`: the ids completed. PostgreSQL: one
+        statement for the batch (attempts_sql.PG_COMPLETE_MANY); SQLite: one transaction.
+        None when PostgreSQL refused a value in the batch (a result with NaN or a NUL
+        character): the caller then writes them one by one, so that job's write fails alone.
+
+        Measured in the 60-slot worker (benchmarks worker-concurrent-io): one complete() per
+        job, each its own statement and commit, were ~6 % of the process's GIL time."""
+        if not items:
+            return set()
+        if self._pg:
+            stmt = self._driver.statement(s.PG_COMPLETE_MANY, lambda: s.PG_COMPLETE_MANY)
+            try:
+                rows = [
+                    {"id": i, "attempt": n, "result": r, "at": utc(at).isoformat()} for i, n, r, at in items
+                ]
+                batch = {
+                    "p_items": json.dumps(rows, allow_nan=False), "p_completed": JobStatus.COMPLETED.value,
+                    "p_running": JobStatus.RUNNING.value, "p_outcome": AttemptOutcome.COMPLETED.value,
+                }  # fmt: skip
+                return {str(row[0]) for row in self._driver.rows(stmt, batch)}
+            except (TypeError, ValueError, self._driver.data_error):
+                return None
+        row = self._driver.statement(fenced, lambda: fenced)
+        outcome = AttemptOutcome.COMPLETED
+        end = self._driver.statement(
+            ("attempt-end", outcome, False), lambda: s.end_attempt(False, outcome, with_error=False)
+        )
+        done: set[str] = set()
+        with self._driver.transaction() as tx:
+            for job_id, attempt, result, at in items:
+                params = {"p_id": job_id, "p_attempt": attempt, "p_result": result, "p_now": utc(at)}
+                if tx.rowcount(row, params) == 1:
+                    tx.rowcount(end, params)
+                    done.add(job_id)
+        return done
 
     def reject_late(self, job_id: str, attempt: int, now: datetime) -> bool:
         """Attempt `attempt` returned after it was given up on: its real end, outcome

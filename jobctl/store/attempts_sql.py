@@ -31,6 +31,7 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    text,
     type_coerce,
     update,
 )
@@ -41,6 +42,7 @@ from jobctl.domain.attempts import GIVEN_UP, AttemptOutcome
 from jobctl.store.attempt_rows import ATTEMPT_COLUMN_NAMES
 from jobctl.store.attempt_tables import JOB_ATTEMPTS
 from jobctl.store.jobs_sql import NOW, RECORD_COLUMNS
+from jobctl.store.record_rows import RECORD_COLUMN_NAMES as RECORD_COLUMNS_BY_NAME
 from jobctl.store.tables import JOBS
 
 a = JOB_ATTEMPTS.c
@@ -185,3 +187,63 @@ READ_COLUMNS = tuple(type_coerce(col, NullType()) if col is a.duration_ms else c
 OF_JOB: Select[Any] = select(*READ_COLUMNS).where(a.job_id == bindparam("p_id")).order_by(a.attempt)
 if tuple(col.name for col in ATTEMPT_COLUMNS) != ATTEMPT_COLUMN_NAMES:
     raise AssertionError("ATTEMPT_COLUMNS and attempt_rows.ATTEMPT_COLUMN_NAMES disagree")
+
+
+# -- many successes at once (a worker's completer): one statement on PostgreSQL ---------------
+
+# p_items: a JSON array of {"id", "attempt", "result", "at"} (at: ISO-8601 with its offset).
+# Each job is COMPLETED only while that very attempt is RUNNING (COMPLETE's fence, jobs_sql),
+# and the attempts the fence let through end `completed` at their own finish time, duration
+# computed as duration_ms() does: the same rows complete() + its attempt end write, for the
+# whole batch in one round trip and one commit. Returns the ids it completed.
+PG_COMPLETE_MANY = text(
+    """
+WITH x AS (
+    SELECT * FROM json_to_recordset(CAST(:p_items AS json))
+        AS x(id varchar, attempt integer, result jsonb, at timestamptz)
+), done AS (
+    UPDATE jobs SET status = :p_completed, result = x.result, finished_at = x.at, updated_at = x.at,
+        error_type = NULL, error_message = NULL, error_traceback = NULL
+    FROM x
+    WHERE jobs.id = x.id AND jobs.status = :p_running AND jobs.attempts = x.attempt
+    RETURNING jobs.id, jobs.attempts, x.at
+), ended AS (
+    UPDATE job_attempts SET outcome = :p_outcome, finished_at = done.at,
+        duration_ms = CAST(round(CAST(extract(epoch FROM done.at - job_attempts.started_at) * 1000
+            AS numeric), 1) AS float),
+        error_type = NULL, error_message = NULL, error_traceback = NULL
+    FROM done
+    WHERE job_attempts.job_id = done.id AND job_attempts.attempt = done.attempts
+)
+SELECT id FROM done
+"""
+)
+
+
+# -- many claims at once (a worker's slots claiming together): one statement on PostgreSQL ----
+
+_RECORD = ", ".join(f"jobs.{name}" for name in RECORD_COLUMNS_BY_NAME)
+# p_items: a JSON array of {"id", "at"}. CLAIM_ROW (jobs_sql) for each job still PENDING, at
+# its own claim time, for worker p_worker, and the attempt each claim starts (as pg_claim's
+# INSERT does, a leftover row of that number started afresh); returns the claimed rows
+# (RECORD_COLUMNS): the same writes as one claim_row() a job, in one round trip and commit.
+PG_CLAIM_MANY = text(
+    f"""
+WITH x AS (
+    SELECT * FROM json_to_recordset(CAST(:p_items AS json)) AS x(id varchar, at timestamptz)
+), claimed AS (
+    UPDATE jobs SET status = :p_running, attempts = jobs.attempts + 1, started_at = x.at,
+        worker = :p_worker, next_attempt_at = NULL, updated_at = x.at
+    FROM x
+    WHERE jobs.id = x.id AND jobs.status = :p_pending
+    RETURNING {_RECORD}
+), started AS (
+    INSERT INTO job_attempts (job_id, attempt, worker, started_at)
+    SELECT id, attempts, worker, started_at FROM claimed
+    ON CONFLICT (job_id, attempt) DO UPDATE SET worker = excluded.worker,
+        started_at = excluded.started_at, finished_at = NULL, duration_ms = NULL, outcome = NULL,
+        error_type = NULL, error_message = NULL, error_traceback = NULL
+)
+SELECT {", ".join(RECORD_COLUMNS_BY_NAME)} FROM claimed
+"""
+).columns(*RECORD_COLUMNS)  # typed: SQLAlchemy converts them too when it runs the statement

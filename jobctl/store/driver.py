@@ -92,6 +92,8 @@ class Driver:
         self._auto = autocommit(engine)
         self._dialect = engine.dialect
         self._compiled: dict[Any, DriverStatement] = {}
+        # The driver's error for a value the database refuses (PostgreSQL: NaN or NUL in JSON).
+        self.data_error: type[Exception] = getattr(engine.dialect.loaded_dbapi, "DataError", Exception)
 
     def statement(
         self, key: Any, build: Callable[[], Executable], columns: Sequence[ColumnElement[Any]] = ()

@@ -18,6 +18,7 @@ from __future__ import annotations
 import builtins
 import functools
 import json
+import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -43,6 +44,7 @@ from jobctl.store.overlap import Overlap
 from jobctl.store.record_rows import record_fields, to_record, utc
 from jobctl.store.tables import JOBS
 
+log = logging.getLogger("jobctl.store")
 P = ParamSpec("P")
 R = TypeVar("R")
 c = JOBS.c
@@ -277,6 +279,14 @@ class JobRepository:
         return to_record(rows[0]) if rows else None
 
     @_translated
+    def claim_rows(self, claims: Sequence[tuple[str, datetime]], worker: str) -> dict[str, JobRecord]:
+        """claim_row() for many jobs at once, each (job_id, claimed_at): the claimed rows by id
+        (a job that was not PENDING is absent). One statement on PostgreSQL, one transaction
+        on SQLite; each claim starts its attempt as claim_row() does. A worker's slots claim
+        through this together (jobctl.worker.claimer)."""
+        return {r.id: r for r in map(to_record, self._attempts.claim_many(claims, worker))}
+
+    @_translated
     def release(self, job_id: str, attempt: int, now: datetime) -> bool:
         """RUNNING attempt `attempt` -> PENDING without spending a retry (the run was interrupted
         by the worker, not failed by the job; the attempt ends handed_back); False if the fence
@@ -299,9 +309,21 @@ class JobRepository:
     def complete_many(self, items: Sequence[tuple[str, int, object, datetime]]) -> set[str]:
         """complete() for many executions, each (job_id, attempt, result, finished_at) and
         fenced the same way, each ending its attempt row: the ids it changed. A worker's
-        completer records its batches through this. (One complete() each: a single
-        statement for the batch must also end the attempt rows; not written yet.)"""
-        return {job_id for job_id, attempt, result, at in items if self.complete(job_id, attempt, result, at)}
+        completer records its batches through this: one statement on PostgreSQL, one
+        transaction on SQLite (AttemptWrites.complete_many).
+        A batch PostgreSQL refuses a value of is written one complete() at a time; a job whose
+        result cannot be stored is left out (RUNNING: the sweep re-runs it when its lease lapses)."""
+        done = self._attempts.complete_many(q.COMPLETE, items)
+        if done is not None:
+            return done
+        done = set()
+        for job_id, attempt, result, at in items:
+            try:
+                if self.complete(job_id, attempt, result, at):
+                    done.add(job_id)
+            except (TypeError, ValueError, self._driver.data_error) as exc:
+                log.error(f"job {job_id}: its result cannot be stored: {exc}", extra={"job_id": job_id})
+        return done
 
     def fail(
         self,

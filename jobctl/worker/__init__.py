@@ -5,12 +5,13 @@ The life of an execution:
 1. A slot (`slot.py`, an RQ SimpleWorker in a thread of the pool, `pool.py`) pops a job and
    writes RQ's start in one Lua call (`lean_worker.py`, `lean_scripts.py`).
 2. The runner (`runner.py`, RQ's entry point) claims the SQL row: PENDING -> RUNNING,
-   attempts + 1. That attempt number fences every later write of this execution.
+   attempts + 1. That attempt number fences every later write of this execution. Slots
+   claiming at the same moment share one statement (`claimer.py`).
 3. The processor runs inside the runtime (`runtime.py`): its monitor renews the job's lease
    while it makes progress, stops it when an operator cancels it or when it made no progress
    for the queue's lock (`interrupt.py`), and counts it (`metrics.py`).
 4. It ends: a success goes to the completer (`completer.py`), which records it with others
-   in one fenced UPDATE and RQ's success script; a failure is recorded at once, as a retry
+   in one fenced statement and RQ's success script; a failure is recorded at once, as a retry
    (RQ schedules it as the row says) or FAILED.
 5. Meanwhile the process beats (`liveness.py`) and fences itself if it cannot. When a worker
    dies or a job hangs, a sweep in some live worker (`recovery.py`) gives up on the

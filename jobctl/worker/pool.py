@@ -37,6 +37,7 @@ from jobctl.queue.backends import Backends
 from jobctl.queue.lease import RedisLease
 from jobctl.queue.pause import PauseGate
 from jobctl.queue.rq_job import SERIALIZER, JobctlJob
+from jobctl.worker.claimer import Claimer
 from jobctl.worker.completer import Completer
 from jobctl.worker.lean_worker import LeanQueue
 from jobctl.worker.liveness import Heartbeat, heartbeat_key, owner_info
@@ -94,6 +95,7 @@ class WorkerPool:
             self._recover_at_start()
             _clear_stale_rq_workers(redis, [self._slot_name(i) for i in range(opts.concurrency)], opts.queues)
         runtime = self.runtime = WorkerRuntime(self.backends, self.owner)
+        runtime.claimer = Claimer(self.backends.repo, self.owner)
         completer = runtime.completer = Completer(runtime)
         completer.start()
         install_runtime(runtime)

@@ -90,8 +90,11 @@ def _fields(row: JobRecord, attempt: int, **more: Any) -> dict[str, Any]:
 
 
 def run_job(runtime: WorkerRuntime, job_id: str) -> Any:
-    repo = runtime.backends.repo
-    row = repo.claim_row(job_id, runtime.owner, utcnow())
+    claimer = runtime.claimer  # the pool's slots claim together (jobctl.worker.claimer)
+    if claimer is not None:
+        row = claimer.claim(job_id, utcnow())
+    else:
+        row = runtime.backends.repo.claim_row(job_id, runtime.owner, utcnow())
     if row is None:
         return _not_claimed(runtime, job_id)
     attempt = row.attempts

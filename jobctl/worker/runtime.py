@@ -30,6 +30,7 @@ from jobctl.worker.interrupt import Interruptible
 from jobctl.worker.metrics import Metrics
 
 if TYPE_CHECKING:
+    from jobctl.worker.claimer import Claimer
     from jobctl.worker.completer import Completer
 
 log = logging.getLogger("jobctl.worker")
@@ -91,6 +92,8 @@ class WorkerRuntime:
         self._running: dict[str, Execution] = {}
         # Set by the worker pool: records successful executions in batches (None: at once).
         self.completer: Completer | None = None
+        # Set by the worker pool: the slots' claims, batched (None: each claims on its own).
+        self.claimer: Claimer | None = None
         self._progress: ProgressWriter | None = None
         self._rate_gate: RedisRateGate | None = None
         self._events: EventBuffer | None = None

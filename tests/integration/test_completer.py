@@ -108,3 +108,43 @@ def test_the_slot_keeps_showing_its_next_job(api: JobctlAPI) -> None:
     completer.stop()
     assert redis.hget(worker.key, "current_job") == second.encode()
     assert redis.hget(worker.key, "state") == b"busy"
+
+
+def test_complete_many_fences_each_job_and_ends_its_attempt(api: JobctlAPI) -> None:
+    """One statement (PostgreSQL) or transaction (SQLite) for the batch, with complete()'s
+    fence per job: the current attempt completes, a stale one is refused, and a value the
+    database refuses (NaN) is written alone, failing only its own job."""
+    from datetime import timedelta
+
+    repo = api.backends.repo
+    ids = [api.enqueue_job("ping", {}, queue=Q).id for _ in range(4)]
+    start = datetime.now(UTC)
+    rows = [repo.claim_row(j, "w1", start) for j in ids]
+    assert all(r is not None and r.attempts == 1 for r in rows)
+    end = start + timedelta(milliseconds=250)
+    done = repo.complete_many(
+        [(ids[0], 1, {"n": 0}, end), (ids[1], 1, None, end), (ids[2], 2, {"stale": True}, end)]
+    )
+    assert done == {ids[0], ids[1]}
+    first, second, third = (api.get_job(j) for j in ids[:3])
+    assert first.status == JobStatus.COMPLETED and first.result == {"n": 0}
+    assert first.finished_at is not None and abs((first.finished_at - end).total_seconds()) < 0.001
+    assert second.status == JobStatus.COMPLETED and second.result is None
+    assert third.status == JobStatus.RUNNING and third.result is None  # attempt 2 is not running
+    timeline = repo.attempts(ids[0])
+    assert [(a.attempt, a.outcome) for a in timeline] == [(1, "completed")]
+    assert timeline[0].duration_ms is not None and abs(timeline[0].duration_ms - 250) <= 1
+    assert repo.attempts(ids[2])[0].outcome is None  # still open: the fence refused the write
+    # Done once: a second write of the same attempt changes nothing.
+    assert repo.complete_many([(ids[0], 1, {"n": 1}, end)]) == set()
+    assert api.get_job(ids[0]).result == {"n": 0}
+    assert repo.complete_many([]) == set()
+    # A result PostgreSQL's JSON refuses fails that job's write only, as complete() would.
+    # (left RUNNING for the sweep, as a worker killed before recording it would leave it).
+    # SQLite's JSON text stores NaN.
+    if api.backends.engine.dialect.name != "postgresql":
+        return
+    batch = [(ids[3], 1, {"x": float("nan")}, end), (ids[2], 1, {"ok": 1}, end)]
+    assert repo.complete_many(batch) == {ids[2]}
+    assert api.get_job(ids[2]).status == JobStatus.COMPLETED
+    assert api.get_job(ids[3]).status == JobStatus.RUNNING
