@@ -560,7 +560,7 @@ def _platform_env(s: Settings, env: Mapping[str, str]) -> Settings:
     if (value := _get(env, TOKEN_KEYS_ENV)) is not None:
         s = replace(s, token_keys=_token_keys(_ENV, TOKEN_KEYS_ENV, value))
     s = replace(s, oauth=oauth_from_env(s.oauth, env, _ENV.error))
-    return replace(s, retention=retention_from_env(s.retention, env, _ENV.error))
+    s = replace(s, retention=retention_from_env(s.retention, env, _ENV.error))
     return _analytics_env(s, env)
 
 
