@@ -104,7 +104,7 @@ EXIT_STATUS = {
     2: "usage error (unknown option, missing argument)",
     3: "invalid input: payload, key=value, duration, time, job id, queue; source kind, URL or path, "
     "a refused address",
-    4: "unknown job id, source id, item id, schedule name or token id",
+    4: "unknown job id, source id, item id, social account id, schedule name or token id",
     5: "unknown job type, or a type whose processor is not installed",
     6: "the organisation's active-job limit is reached",
     7: "Redis unreachable",

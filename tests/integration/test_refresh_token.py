@@ -161,14 +161,17 @@ def test_invalid_grant_marks_the_account_needs_reauth(setup: Setup) -> None:
     with pytest.raises(PermanentJobError) as caught:
         setup.refresher().refresh(acc)
     assert "NEEDS_REAUTH" in caught.value.message and "authorise the app again" in caught.value.message
+    assert f"jobctl accounts reconnect {acc}" in caught.value.message  # in place, not remove + add
+    assert "accounts remove" not in caught.value.message
     assert "invalid_grant" in caught.value.message
     account = setup.accounts.get_account(acc)
     assert account is not None and account.status == AccountStatus.NEEDS_REAUTH
     assert account.last_error and "invalid_grant" in account.last_error
     assert setup.fake.seen[0]["form"]["client_secret"] == SECRET  # LinkedIn: client_secret_post
     _no_secrets(caught.value.message, account.last_error)
-    with pytest.raises(PermanentJobError, match="NEEDS_REAUTH"):  # no further token request
+    with pytest.raises(PermanentJobError, match="NEEDS_REAUTH") as again:  # no further token request
         setup.refresher().refresh(acc, force=True)
+    assert f"jobctl accounts reconnect {acc}" in again.value.message
     assert setup.fake.count() == 1
 
 

@@ -171,7 +171,7 @@ class Refresher:
         if account.status == AccountStatus.NEEDS_REAUTH:
             raise PermanentJobError(
                 f"account {account.id} ({account.platform} {account.handle}) is NEEDS_REAUTH: its grant was "
-                "refused; reconnect it with new tokens (`jobctl accounts remove` then `jobctl accounts add`)"
+                f"refused; reconnect it with new tokens ({_reconnect(account.id)})"
             )
         if account.status != AccountStatus.CONNECTED:
             raise PermanentJobError(
@@ -203,8 +203,8 @@ class Refresher:
             self.accounts.mark_needs_reauth(account.id, message, self.now())
             raise PermanentJobError(
                 f"{message}; account {account.id} ({account.platform} {account.handle}) is now NEEDS_REAUTH: "
-                "the user must authorise the app again, then replace the account's tokens "
-                "(`jobctl accounts remove` and `jobctl accounts add`)"
+                "the user must authorise the app again, then give the account its new tokens "
+                f"({_reconnect(account.id)})"
             ) from None
         except RateLimited as exc:
             raise JobDeferredError(exc.message, retry_after_s=exc.retry_after_s) from None
@@ -276,3 +276,9 @@ def refresh_due(refresher: Refresher, organization_id: str, holder: str | None =
             raise JobDeferredError(message, retry_after_s=wait)
         raise JobProcessingError(message)
     return {"organization_id": organization_id, "due": len(due), "accounts": results}
+
+
+def _reconnect(account_id: str) -> str:
+    """The command that gives a NEEDS_REAUTH account new tokens in place: it keeps its id, its
+    post_analytics and its published items (remove + add would lose them)."""
+    return f"`jobctl accounts reconnect {account_id} --token-file FILE [--refresh-token-file FILE]`"
