@@ -557,11 +557,19 @@ def _platform_env(s: Settings, env: Mapping[str, str]) -> Settings:
         s = replace(s, publish_timeout_s=_env_seconds("JOBCTL_PUBLISH_TIMEOUT_SECONDS", value))
     if (value := _get(env, "JOBCTL_PUBLISH_MEDIA_URL")) is not None:
         s = replace(s, publish_media_url=_content_url(_ENV, "JOBCTL_PUBLISH_MEDIA_URL", value))
+    return s
+
+
+def _accounts_env(s: Settings, env: Mapping[str, str]) -> Settings:
     if (value := _get(env, TOKEN_KEYS_ENV)) is not None:
         s = replace(s, token_keys=_token_keys(_ENV, TOKEN_KEYS_ENV, value))
+    return s
+
+
+def _sections_env(s: Settings, env: Mapping[str, str]) -> Settings:
+    """The sections that parse their own variables (jobctl.oauth_config, retention_config)."""
     s = replace(s, oauth=oauth_from_env(s.oauth, env, _ENV.error))
-    s = replace(s, retention=retention_from_env(s.retention, env, _ENV.error))
-    return _analytics_env(s, env)
+    return replace(s, retention=retention_from_env(s.retention, env, _ENV.error))
 
 
 def _env_bool(name: str, value: str) -> bool:
@@ -654,7 +662,15 @@ def _apply_documents(src: _Source, value: object, s: Settings, config_dir: Path)
 
 
 def _with_env(s: Settings, env: Mapping[str, str]) -> Settings:
-    """The environment overrides the file, variable by variable; empty values count as unset."""
+    """The environment overrides the file, variable by variable; empty values count as unset.
+    Each section's variables are applied in turn (a list, not a chain of calls, so a new section
+    cannot cut the ones after it off: that happened once, to the analytics variables)."""
+    for step in _ENV_STEPS:
+        s = step(s, env)
+    return s
+
+
+def _core_env(s: Settings, env: Mapping[str, str]) -> Settings:
     if (value := _get(env, "JOBCTL_REDIS_URL")) is not None:
         s = replace(s, redis_url=_redis_url(_ENV, "JOBCTL_REDIS_URL", value))
     if (value := _get(env, "JOBCTL_DATABASE_URL")) is not None:
@@ -677,7 +693,7 @@ def _with_env(s: Settings, env: Mapping[str, str]) -> Settings:
         s = replace(s, documents_root=Path(value).expanduser().absolute())
     if (value := _get(env, "JOBCTL_FETCH_ALLOW_PRIVATE")) is not None:
         s = replace(s, fetch_allow_private_addresses=_env_bool("JOBCTL_FETCH_ALLOW_PRIVATE", value))
-    return _content_env(_jobs_from_env(s, env), env)
+    return s
 
 
 def _content_env(s: Settings, env: Mapping[str, str]) -> Settings:
@@ -695,7 +711,12 @@ def _content_env(s: Settings, env: Mapping[str, str]) -> Settings:
         s = replace(s, image_model=value.strip())
     if (value := _get(env, "JOBCTL_IMAGE_API_KEY")) is not None:
         s = replace(s, image_api_key=value.strip())
-    return _platform_env(s, env)
+    return s
+
+
+_ENV_STEPS = (
+    _core_env, _jobs_from_env, _content_env, _platform_env, _accounts_env, _sections_env, _analytics_env,
+)  # fmt: skip
 
 
 def load_settings(config_path: Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
