@@ -23,6 +23,7 @@ import httpx
 
 from jobctl.domain.errors import JobDeferredError, JobProcessingError, PermanentJobError
 from jobctl.domain.redaction import redact
+from jobctl.services.tls import shared_ssl_context
 
 _RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 _EXCERPT = 200
@@ -67,7 +68,8 @@ class Endpoint:
         self.settings = settings
         self.label = label
         self._owns_client = client is None
-        self._client = client or httpx.Client(trust_env=False)  # no proxies or .netrc from the environment
+        # no proxies or .netrc from the environment; the process-wide TLS context
+        self._client = client or httpx.Client(trust_env=False, verify=shared_ssl_context())
         self._sleep = sleep or time.sleep
         self._clock = clock
         self._deadline: float | None = None
