@@ -15,17 +15,22 @@ not kept: none beat this on mean F1, and recall mode / precision mode each faile
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import lxml.html
 import trafilatura
+from lxml.html import HtmlElement
 from readability import Document as ReadabilityDocument
 from trafilatura.settings import set_date_params
 
+from jobctl.services.context.metadata import fallback_metadata
 from jobctl.services.context.refine import refine
 from jobctl.services.context.rescue import (
     DENSITY_BELOW_WORDS,
+    MAX_DENSITY_CHARS,
     RESCUE_BELOW_WORDS,
     densest_block_text,
     rescue,
@@ -54,12 +59,16 @@ class Chosen:
 
 
 def run_trafilatura(
-    markup: str, *, url: str, favor_precision: bool = False, favor_recall: bool = False,
+    page: HtmlElement | str, *, url: str, favor_precision: bool = False, favor_recall: bool = False,
     with_metadata: bool = True,
 ) -> tuple[str, dict[str, str | None]]:
-    """trafilatura's text (blank-line paragraphs) and metadata; ('', {}) when it finds nothing."""
+    """trafilatura's text (blank-line paragraphs) and metadata; ('', {}) when it finds nothing.
+
+    `page` may be our parsed tree: trafilatura then copies it (it prunes its input) instead of
+    parsing the markup again.
+    """
     doc = trafilatura.bare_extraction(
-        markup, url=url, with_metadata=with_metadata, include_comments=False, include_tables=True,
+        page, url=url, with_metadata=with_metadata, include_comments=False, include_tables=True,
         favor_precision=favor_precision, favor_recall=favor_recall,
         # No "extensive" date search: it hands free text to dateparser, which loads each language's
         # data on first use (7 s for one Russian forum page here) and mostly guesses wrong dates.
@@ -73,39 +82,48 @@ def run_trafilatura(
     return text, meta
 
 
-def run_readability(markup: str, *, url: str) -> str:
-    """readability-lxml's main content as text; '' when it finds nothing.
+def run_readability(tree: HtmlElement) -> str:
+    """readability-lxml's main content of our parsed page as text; '' when it finds nothing.
 
+    Given the tree, readability skips its own parse (and its cleaner deep-copies before it
+    edits), but it drops hidden elements in place first, hence the copy (0.4 ms on a 54 KB page).
     No url is passed on purpose: with one, readability rewrites every link of the page absolute
     (40% of its time here) and we keep only the text.
     """
     try:
-        summary = ReadabilityDocument(markup).summary(html_partial=True)
+        summary = ReadabilityDocument(copy.deepcopy(tree)).summary(html_partial=True)
     except Exception:  # readability raises bare Unparseable/ValueError on odd markup
         return ""
     return html_fragment_to_text(summary)
 
 
 def choose_text(
-    markup: str, *, url: str, titles: Iterable[str | None] = (), article_body: str | None = None,
-    with_metadata: bool = True,
+    page: HtmlElement | str, *, url: str, titles: Iterable[str | None] = (), article_body: str | None = None,
+    with_metadata: bool = True, need_author: bool = True, need_date: bool = True, size: int | None = None,
 ) -> Chosen | None:
     """The main text of the page, or None when no extractor finds any.
 
-    `titles` are the page's headline candidates (a repeat of one at the top of the text is dropped);
-    `article_body` is the JSON-LD articleBody, if the page has one; `with_metadata` False skips
-    trafilatura's metadata pass (htmldate and friends, about a third of its time) when the caller
-    has title, author and date from structured markup already.
+    `page` is the prepared tree (extract.py), parsed once for every extractor, or markup;
+    `size` is the page's length in characters (the caps below). `titles` are the page's
+    headline candidates (a repeat of one at the top of the text is dropped); `article_body` is
+    the JSON-LD articleBody, if the page has one; `with_metadata` False skips trafilatura's
+    metadata pass (htmldate and friends) when the caller has title, author and date already.
     """
-    text, meta = run_trafilatura(markup, url=url, with_metadata=with_metadata)
+    if isinstance(page, str):
+        size = len(page) if size is None else size
+        page = lxml.html.document_fromstring(page)
+    tree = page
+    size = size if size is not None else len(lxml.html.tostring(tree))
+    meta = fallback_metadata(tree, url=url, need_author=need_author, need_date=need_date) if with_metadata else {}
+    text, _ = run_trafilatura(tree, url=url, with_metadata=False)
     headlines = [*titles, meta.get("title")]
 
     memo: list[str] = []
 
     def second_opinion() -> str:  # readability at most once per page, and only when asked
         if not memo:
-            small = len(markup) <= SECOND_OPINION_MAX_CHARS
-            memo.append(run_readability(markup, url=url) if small or not text else "")
+            small = size <= SECOND_OPINION_MAX_CHARS
+            memo.append(run_readability(tree) if small or not text else "")
         return memo[0]
 
     def found(kept: str, extractor: str) -> Chosen:
@@ -114,7 +132,7 @@ def choose_text(
     refined = refine(text, titles=headlines, second_opinion=second_opinion) if text else ""
     candidates = [
         ("readability", second_opinion, RESCUE_BELOW_WORDS),
-        ("density", lambda: densest_block_text(markup), DENSITY_BELOW_WORDS),
+        ("density", lambda: densest_block_text(tree) if size <= MAX_DENSITY_CHARS else "", DENSITY_BELOW_WORDS),
     ]
     rescued = rescue(refined, candidates)
     chosen: Chosen | None = None

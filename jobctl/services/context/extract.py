@@ -89,10 +89,10 @@ def extract_article(html: str, *, url: str) -> Article:
     headlines = [title, _html_title(tree), *(h.text_content() for h in tree.iter("h1"))][:6]
     article_body = find_article_body(tree)
     prepare_tree(tree)  # after links and metadata: it removes embeds and rewrites layout tables
-    markup = lxml.html.tostring(tree, encoding="unicode")
     chosen = choose_text(
-        markup, url=url, titles=headlines, article_body=article_body,
-        with_metadata=not (title and author and published),
+        tree, url=url, titles=headlines, article_body=article_body,
+        with_metadata=not (title and author and published), need_author=not author,
+        need_date=not published, size=min(len(html), MAX_HTML_CHARS),
     )
     if chosen is None or not chosen.text.strip():
         raise ExtractionError("no main text found on the page")
