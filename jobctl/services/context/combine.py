@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import copy
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import lxml.html
 import trafilatura
 from lxml.html import HtmlElement
 from readability import Document as ReadabilityDocument
+from trafilatura.readability_lxml import Document as ReadabilityFork
 from trafilatura.settings import set_date_params
 
 from jobctl.services.context.metadata import fallback_metadata
@@ -59,7 +60,11 @@ class Chosen:
 
 
 def run_trafilatura(
-    page: HtmlElement | str, *, url: str, favor_precision: bool = False, favor_recall: bool = False,
+    page: HtmlElement | str,
+    *,
+    url: str,
+    favor_precision: bool = False,
+    favor_recall: bool = False,
     with_metadata: bool = True,
 ) -> tuple[str, dict[str, str | None]]:
     """trafilatura's text (blank-line paragraphs) and metadata; ('', {}) when it finds nothing.
@@ -68,8 +73,13 @@ def run_trafilatura(
     parsing the markup again.
     """
     doc = trafilatura.bare_extraction(
-        page, url=url, with_metadata=with_metadata, include_comments=False, include_tables=True,
-        favor_precision=favor_precision, favor_recall=favor_recall,
+        page,
+        url=url,
+        with_metadata=with_metadata,
+        include_comments=False,
+        include_tables=True,
+        favor_precision=favor_precision,
+        favor_recall=favor_recall,
         # No "extensive" date search: it hands free text to dateparser, which loads each language's
         # data on first use (7 s for one Russian forum page here) and mostly guesses wrong dates.
         date_extraction_params=set_date_params(extensive=False),
@@ -97,9 +107,29 @@ def run_readability(tree: HtmlElement) -> str:
     return html_fragment_to_text(summary)
 
 
+def run_readability_fork(tree: HtmlElement) -> str:
+    """trafilatura's fork of readability on a copy of our page as text; '' when it finds nothing.
+
+    A leaner port (no lxml Cleaner pass, no link rewriting, no debug descriptions): ~4 ms on a
+    54 KB news page where readability-lxml takes ~20 ms. It edits its input, hence the copy.
+    """
+    try:
+        summary = ReadabilityFork(copy.deepcopy(tree), min_text_length=25).summary()
+    except Exception:  # the fork raises on odd markup as the original does
+        return ""
+    return html_fragment_to_text(summary)
+
+
 def choose_text(
-    page: HtmlElement | str, *, url: str, titles: Iterable[str | None] = (), article_body: str | None = None,
-    with_metadata: bool = True, need_author: bool = True, need_date: bool = True, size: int | None = None,
+    page: HtmlElement | str,
+    *,
+    url: str,
+    titles: Iterable[str | None] = (),
+    article_body: str | None = None,
+    with_metadata: bool = True,
+    need_author: bool = True,
+    need_date: bool = True,
+    size: int | None = None,
 ) -> Chosen | None:
     """The main text of the page, or None when no extractor finds any.
 
@@ -114,25 +144,40 @@ def choose_text(
         page = lxml.html.document_fromstring(page)
     tree = page
     size = size if size is not None else len(lxml.html.tostring(tree))
-    meta = fallback_metadata(tree, url=url, need_author=need_author, need_date=need_date) if with_metadata else {}
+    meta = {}
+    if with_metadata:
+        meta = fallback_metadata(tree, url=url, need_author=need_author, need_date=need_date)
     text, _ = run_trafilatura(tree, url=url, with_metadata=False)
     headlines = [*titles, meta.get("title")]
 
-    memo: list[str] = []
+    memo: dict[str, str] = {}
 
-    def second_opinion() -> str:  # readability at most once per page, and only when asked
-        if not memo:
-            small = size <= SECOND_OPINION_MAX_CHARS
-            memo.append(run_readability(tree) if small or not text else "")
-        return memo[0]
+    def opinion(name: str) -> Callable[[], str]:  # each second opinion at most once per page
+        def run() -> str:
+            if name not in memo:
+                small = size <= SECOND_OPINION_MAX_CHARS
+                runner = run_readability if name == "readability" else run_readability_fork
+                memo[name] = runner(tree) if small or not text else ""
+            return memo[name]
+
+        return run
+
+    second_opinion = opinion("readability")
 
     def found(kept: str, extractor: str) -> Chosen:
         return Chosen(kept, extractor, meta.get("title"), meta.get("author"), meta.get("date"))
 
-    refined = refine(text, titles=headlines, second_opinion=second_opinion) if text else ""
+    # The vote asks trafilatura's readability fork first (5x cheaper, and it agrees on most pages);
+    # readability-lxml only when the fork found another article.
+    votes = [opinion("fork"), second_opinion]
+    refined = refine(text, titles=headlines, second_opinion=votes) if text else ""
     candidates = [
         ("readability", second_opinion, RESCUE_BELOW_WORDS),
-        ("density", lambda: densest_block_text(tree) if size <= MAX_DENSITY_CHARS else "", DENSITY_BELOW_WORDS),
+        (
+            "density",
+            lambda: densest_block_text(tree) if size <= MAX_DENSITY_CHARS else "",
+            DENSITY_BELOW_WORDS,
+        ),
     ]
     rescued = rescue(refined, candidates)
     chosen: Chosen | None = None

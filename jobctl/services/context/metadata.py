@@ -8,6 +8,7 @@ those is present the caller falls back to trafilatura's values (`fallback_metada
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from datetime import UTC, datetime
@@ -18,10 +19,31 @@ from lxml.html import HtmlElement
 from trafilatura import metadata as trafilatura_metadata
 from trafilatura.settings import set_date_params
 
-_ARTICLE_TYPES = {"article", "newsarticle", "blogposting", "reportagenewsarticle", "techarticle",
-                  "scholarlyarticle", "webpage", "report", "analysisnewsarticle", "opinionnewsarticle"}
-_DATE_META = ("article:published_time", "og:published_time", "datePublished", "pubdate", "publishdate",
-              "date", "dc.date", "dc.date.issued", "dcterms.created", "sailthru.date", "parsely-pub-date")
+_ARTICLE_TYPES = {
+    "article",
+    "newsarticle",
+    "blogposting",
+    "reportagenewsarticle",
+    "techarticle",
+    "scholarlyarticle",
+    "webpage",
+    "report",
+    "analysisnewsarticle",
+    "opinionnewsarticle",
+}
+_DATE_META = (
+    "article:published_time",
+    "og:published_time",
+    "datePublished",
+    "pubdate",
+    "publishdate",
+    "date",
+    "dc.date",
+    "dc.date.issued",
+    "dcterms.created",
+    "sailthru.date",
+    "parsely-pub-date",
+)
 _AUTHOR_META = ("author", "article:author", "dc.creator", "byl", "parsely-author", "sailthru.author")
 _MAX_JSONLD_CHARS = 1_000_000
 
@@ -139,10 +161,8 @@ def fallback_metadata(
     found = trafilatura_metadata.examine_meta(tree)
     if found.author and " " not in found.author:
         found.author = None  # as trafilatura does: a single word is rarely a byline
-    try:
+    with contextlib.suppress(Exception):  # trafilatura guards this call so (bugs in its JSON-LD reader)
         found = trafilatura_metadata.extract_meta_json(tree, found)
-    except Exception:  # trafilatura guards this call the same way (bugs in its JSON-LD reader)
-        pass
     if not found.title:
         found.title = trafilatura_metadata.extract_title(tree)
     if need_author and not found.author:
