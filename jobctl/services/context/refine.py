@@ -13,7 +13,7 @@ Two rules, both measured on our own corpus (`python -m benchmarks.extraction_qua
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 SHORT_LINE_WORDS = 10
 """Lines with fewer words than this are the ones put to the vote (a heading, a list item, a CTA)."""
@@ -52,20 +52,28 @@ def drop_title_lines(lines: list[str], titles: Iterable[str | None]) -> list[str
     return kept or lines
 
 
-def vote_short_lines(lines: list[str], second_opinion: str) -> list[str]:
-    """Drop short lines the second extractor left out, when it agrees on the article itself."""
-    other = f" {_norm(second_opinion)} "
-    if other.strip() == "":
-        return lines
-    normalised = [_norm(line) for line in lines]
+def _agrees(normalised: list[str], other: str) -> bool:
+    """True when `other` (normalised, space-padded) holds AGREEMENT of the long lines' words."""
     long_words = agreed = 0
     for norm in normalised:
         count = _size(norm)
         if count >= SHORT_LINE_WORDS:
             long_words += count
             agreed += count if f" {norm} " in other else 0
-    if not long_words or agreed / long_words < AGREEMENT:
-        return lines
+    return bool(long_words) and agreed / long_words >= AGREEMENT
+
+
+def vote_short_lines(lines: list[str], second_opinion: str) -> list[str]:
+    """Drop short lines the second extractor left out, when it agrees on the article itself."""
+    voted = _vote(lines, [_norm(line) for line in lines], second_opinion)
+    return lines if voted is None else voted
+
+
+def _vote(lines: list[str], normalised: list[str], second_opinion: str) -> list[str] | None:
+    """The lines after the vote, or None when `second_opinion` found another article (no say)."""
+    other = f" {_norm(second_opinion)} "
+    if other.strip() == "" or not _agrees(normalised, other):
+        return None
     kept = [
         line
         for line, norm in zip(lines, normalised, strict=True)
@@ -74,14 +82,25 @@ def vote_short_lines(lines: list[str], second_opinion: str) -> list[str]:
     return kept or lines
 
 
-def refine(text: str, *, titles: Iterable[str | None], second_opinion: Callable[[], str]) -> str:
+Opinion = Callable[[], str]
+
+
+def refine(text: str, *, titles: Iterable[str | None], second_opinion: Opinion | Sequence[Opinion]) -> str:
     """trafilatura's blank-line paragraphs after both rules, in the same form.
 
     `second_opinion` is called only when there is a short line to vote on: a page of long
-    paragraphs never pays for the second extractor.
+    paragraphs never pays for the second extractor. Given several, they are asked in order
+    and the first that agrees on the article votes (a cheap one first, a costly one only when
+    the cheap one found something else).
     """
     lines = [line for line in text.split("\n\n") if line.strip()]
     lines = drop_title_lines(lines, titles)
-    if any(_size(_norm(line)) < SHORT_LINE_WORDS for line in lines):
-        lines = vote_short_lines(lines, second_opinion())
+    normalised = [_norm(line) for line in lines]
+    if any(_size(norm) < SHORT_LINE_WORDS for norm in normalised):
+        opinions = [second_opinion] if callable(second_opinion) else second_opinion
+        for opinion in opinions:
+            voted = _vote(lines, normalised, opinion())
+            if voted is not None:
+                lines = voted
+                break
     return "\n\n".join(lines)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-import lxml.etree
 import lxml.html
 
 from jobctl.services.context.refine import word_count
@@ -33,7 +32,7 @@ of RESCUE_BELOW_WORDS)."""
 PROSE_LINE_WORDS = 10
 """A line with this many words is a sentence, not a menu item or a label."""
 MAX_DENSITY_CHARS = 1_000_000
-"""Markup longer than this gets no density pass (a hostile page must not cost a second parse)."""
+"""Markup longer than this gets no density pass (a hostile page must not cost another walk)."""
 
 
 def prose_words(text: str) -> int:
@@ -42,15 +41,8 @@ def prose_words(text: str) -> int:
     return sum(n for n in counts if n >= PROSE_LINE_WORDS)
 
 
-def densest_block_text(markup: str) -> str:
+def densest_block_text(tree: lxml.html.HtmlElement) -> str:
     """Text of the element whose direct <p> children carry the most non-link text; '' if none."""
-    if len(markup) > MAX_DENSITY_CHARS:
-        return ""
-    parser = lxml.html.HTMLParser(no_network=True, huge_tree=False, recover=True, encoding="utf-8")
-    try:
-        tree = lxml.html.document_fromstring(markup.encode("utf-8", "replace"), parser=parser)
-    except (lxml.etree.ParserError, ValueError):
-        return ""
     scores: dict[lxml.html.HtmlElement, int] = {}
     for para in tree.iter("p"):
         parent = para.getparent()
