@@ -5,6 +5,8 @@
   row, so trends can be read back.
 - `list_metrics` / `latest_per_post` join `content_items` for the topic, hashtags and
   publication time of our own posts (brand learning reads them; nothing is copied).
+- `other_jobs_due` says whether another job of a type is waiting to run for an organisation
+  (brand learning then leaves the recompute to it: jobctl.services.analytics.coalesce).
 - `published_posts` maps an organisation's published content items by the platform's post id,
   so a sync can link the posts it fetches to the items we generated.
 
@@ -20,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.engine import Engine, Row
 from sqlalchemy.sql import Select
 
@@ -30,6 +32,7 @@ from jobctl.store.content_tables import CONTENT
 from jobctl.store.db_errors import database_errors, translated
 from jobctl.store.engine import autocommit, engine_label
 from jobctl.store.record_rows import utc
+from jobctl.store.tables import JOBS
 
 pa, cc = POST_ANALYTICS.c, CONTENT.c
 _INSERT = POST_ANALYTICS.insert()
@@ -181,3 +184,14 @@ class AnalyticsRepository:
         )
         with self._auto.connect() as conn:
             return {str(a): t for a, t in conn.execute(stmt)}
+
+    @translated
+    def other_jobs_due(self, organization_id: str, job_type: str, excluding: str, now: datetime) -> bool:
+        """Whether a PENDING `job_type` job of the organisation other than `excluding` is due
+        (no delay, or its delay over): one indexed look-up (organization_id, status)."""
+        j = JOBS.c
+        due = or_(j.next_attempt_at.is_(None), j.next_attempt_at <= utc(now))
+        mine = (j.organization_id == organization_id, j.status == "PENDING", j.type == job_type)
+        stmt = select(j.id).where(*mine, j.id != excluding, due).limit(1)
+        with self._auto.connect() as conn:
+            return conn.execute(stmt).first() is not None
