@@ -7,6 +7,7 @@ open. And publish-content defers (no request) while the gate is closed."""
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -177,3 +178,25 @@ def test_publish_content_defers_without_a_request_while_the_gate_is_closed(
         )  # fmt: skip
     assert deferred.value.retry_after_s is not None and 118 <= deferred.value.retry_after_s <= 120
     assert fake.seen == [] and TOKEN not in str(deferred.value)
+
+
+def test_each_thread_checks_over_its_own_connection_and_a_broken_one_is_replaced(conn: redis.Redis) -> None:
+    gate = RedisRateGate(conn)
+    gate.close("twitter", X_USER, 30, "test")
+    seen: list[Any] = []
+
+    def check() -> None:
+        seen.append((gate.wait_s("twitter", X_USER), gate._local.conn))
+
+    threads = [threading.Thread(target=check) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(w is not None and 29 < w <= 30 for w, _ in seen)
+    assert len({id(c) for _, c in seen}) == 3  # no pool checkout (its lock) per check
+    check()
+    mine = gate._local.conn
+    mine._sock.close()  # the connection breaks under it (a Redis restart, a proxy timeout)
+    wait = gate.wait_s("twitter", X_USER)
+    assert wait is not None and wait > 29 and gate._local.conn is not mine

@@ -1,6 +1,7 @@
-"""Brand learning's call site: every sync that stored metrics recomputes the organisation's
-insights (jobctl.services.analytics.recompute) from the newest collection of each of its posts
-over the learning window, and stores the new set in place of the old.
+"""Brand learning's call site: the organisation's insights (jobctl.services.analytics.recompute)
+recomputed from the newest collection of each of its posts over the learning window, and the new
+set stored in place of the old; after every sync that stored metrics, once per burst of syncs of
+one organisation (jobctl.services.analytics.coalesce decides which sync runs it).
 
 A learning failure is reported in the sync's result (`learning: "failed: ..."`) and logged, but
 does not fail the sync: the metrics are stored, and the next sync recomputes.

@@ -4,7 +4,7 @@ three functions). Each is tested against published values (tests/unit/analytics/
 - `student_t_sf` / `t_two_sided_p`: Student's t distribution through the regularized incomplete
   beta function, I_x(a, b), evaluated by its continued fraction (modified Lentz; Numerical
   Recipes 3rd ed. section 6.4; DLMF 8.17.22). Accurate to ~1e-12 for the df used here.
-- `t_quantile`: the inverse, by bisection on the two-sided p (monotone in |t|).
+- `t_quantile`: the inverse, by safeguarded Newton steps on the two-sided p (monotone in |t|).
 - `welch_test`: Welch's unequal-variance t-test with the Welch-Satterthwaite degrees of freedom,
   and the t confidence interval of the difference of means at those degrees of freedom.
 - `mann_whitney_u`: the two-sided Mann-Whitney U (Wilcoxon rank-sum) test, normal
@@ -81,8 +81,20 @@ def student_t_sf(t: float, df: float) -> float:
     return half if t >= 0 else 1.0 - half
 
 
+def _t_pdf(t: float, df: float) -> float:
+    """The density of Student's t at t."""
+    log_c = math.lgamma((df + 1.0) / 2.0) - math.lgamma(df / 2.0) - 0.5 * math.log(df * math.pi)
+    return math.exp(log_c - (df + 1.0) / 2.0 * math.log1p(t * t / df))
+
+
 def t_quantile(p: float, df: float) -> float:
-    """The t with P(T <= t) = p (0 < p < 1), by bisection to ~1e-12."""
+    """The t with P(T <= t) = p (0 < p < 1), to ~1e-12.
+
+    Newton's method on the two-sided tail from the Cornish-Fisher start (a few steps), kept
+    inside a bracket that bisection shrinks whenever a step would leave it. It replaced pure
+    bisection (~45 evaluations of the incomplete beta), which was two thirds of brand
+    learning's CPU (one interval per comparison).
+    """
     if not 0.0 < p < 1.0:
         raise ValueError("p must be in (0, 1)")
     if p == 0.5:
@@ -90,18 +102,27 @@ def t_quantile(p: float, df: float) -> float:
     target = 2.0 * min(p, 1.0 - p)  # two-sided tail mass beyond |t|
     lo, hi = 0.0, 1.0
     while t_two_sided_p(hi, df) > target:
-        hi *= 2.0
+        lo, hi = hi, hi * 2.0
         if hi > 1e12:
             break
+    z = NormalDist().inv_cdf(1.0 - target / 2.0)
+    t = z + (z**3 + z) / (4.0 * df) + (5 * z**5 + 16 * z**3 + 3 * z) / (96.0 * df * df)
+    if not lo < t < hi:
+        t = (lo + hi) / 2.0
     for _ in range(200):
-        mid = (lo + hi) / 2.0
-        if t_two_sided_p(mid, df) > target:
-            lo = mid
+        excess = t_two_sided_p(t, df) - target  # decreasing in t
+        if excess > 0:
+            lo = t
         else:
-            hi = mid
-        if hi - lo < 1e-12 * max(1.0, hi):
+            hi = t
+        step = excess / (2.0 * _t_pdf(t, df))  # d(two-sided p)/dt = -2 pdf(t)
+        nxt = t + step
+        if not lo < nxt < hi:
+            nxt = (lo + hi) / 2.0
+        if abs(nxt - t) < 1e-13 * max(1.0, t) or hi - lo < 1e-12 * max(1.0, hi):
+            t = nxt
             break
-    t = (lo + hi) / 2.0
+        t = nxt
     return t if p > 0.5 else -t
 
 
