@@ -75,7 +75,14 @@ def _parse_xml_feed(body: bytes, headers: Mapping[str, str], base_url: str) -> P
     warnings: list[str] = []
     body, response_headers = prepare(body, {k.lower(): v for k, v in headers.items()}, warnings)
     response_headers.setdefault("content-location", base_url)
-    parsed: Any = feedparser.parse(io.BytesIO(body), response_headers=response_headers)
+    # Items keep text, not markup: feedparser's sanitizer (its sgmllib parser rewriting every
+    # HTML field) and its pass resolving URIs inside that markup make HTML that textify then
+    # throws away (script and style included): a third of feedparser's CPU on a 50-item feed
+    # (36 -> 25 ms). Entry links and permalink guids are still resolved (feedparser does
+    # those apart from these passes), and HTML titles are made text below.
+    parsed: Any = feedparser.parse(
+        io.BytesIO(body), response_headers=response_headers, sanitize_html=False, resolve_relative_uris=False
+    )
     version = parsed.get("version") or ""
     if not version:
         reason = parsed.get("bozo_exception")
@@ -90,7 +97,19 @@ def _parse_xml_feed(body: bytes, headers: Mapping[str, str], base_url: str) -> P
         warnings.append(f"feed has {len(entries)} items; kept the first {MAX_ITEMS}")
         entries = entries[:MAX_ITEMS]
     items = [_xml_item(entry, base_url) for entry in entries]
-    return ParsedFeed(title=meta.get("title"), link=meta.get("link"), items=items, warnings=warnings)
+    title = _plain(meta.get("title"), meta.get("title_detail"))
+    return ParsedFeed(title=title, link=meta.get("link"), items=items, warnings=warnings)
+
+
+def _plain(value: str | None, detail: Any) -> str | None:
+    """A title as text: feedparser hands HTML titles (Atom type="html", RSS titles that look
+    like HTML) over as markup, unsanitized (see above)."""
+    if not value:
+        return value
+    kind = (detail or {}).get("type", "")
+    if "html" in kind and ("<" in value or "&" in value):
+        return " ".join(html_fragment_to_text(value).split()) or None
+    return value
 
 
 def _xml_item(entry: Any, base_url: str) -> FeedItem:
@@ -102,7 +121,7 @@ def _xml_item(entry: Any, base_url: str) -> FeedItem:
     text = html_fragment_to_text(html) if "<" in html else " ".join(html.split())
     link = entry.get("link")
     published = entry.get("published_parsed") or entry.get("updated_parsed")
-    title = entry.get("title")
+    title = _plain(entry.get("title"), entry.get("title_detail"))
     return FeedItem(
         guid=entry.get("id") or None,
         link=urljoin(base_url, link) if link else None,

@@ -73,6 +73,24 @@ def test_atom_relative_links_resolve_against_xml_base() -> None:
     assert item.published_at is not None and item.published_at.hour == 10
 
 
+def test_markup_becomes_text_without_scripts_in_titles_or_bodies() -> None:
+    """feedparser's sanitizer is off (items keep text only): HTML titles are made text and a
+    body's script, style and relative links leave nothing behind in the item."""
+    doc = ATOM.replace(
+        "<title>Entry</title>",
+        '<title type="html">&lt;b&gt;Bold&lt;/b&gt; &amp;amp; '
+        "&lt;script&gt;steal()&lt;/script&gt;news</title>",
+    ).replace(
+        "&lt;p&gt;Atom &lt;i&gt;body&lt;/i&gt;&lt;/p&gt;",
+        "&lt;style&gt;p{}&lt;/style&gt;&lt;p&gt;Atom &lt;a href='rel/x'&gt;body&lt;/a&gt;"
+        "&lt;script&gt;steal()&lt;/script&gt;&lt;/p&gt;",
+    )
+    item = parse_feed(doc.encode(), headers=XML, base_url=BASE).items[0]
+    assert item.title == "Bold & news"
+    assert item.text == "Atom body"
+    assert item.link == "https://atom.example/blog/entry-1"
+
+
 def test_json_feed() -> None:
     doc = {
         "version": "https://jsonfeed.org/version/1.1",
