@@ -124,13 +124,21 @@ def _xml_item(entry: Any, base_url: str) -> FeedItem:
     title = _plain(entry.get("title"), entry.get("title_detail"))
     return FeedItem(
         guid=entry.get("id") or None,
-        link=urljoin(base_url, link) if link else None,
+        link=_absolute(link, base_url),
         title=title or None,
         author=entry.get("author") or None,
         published_at=_struct_time(published),
         text=text,
         content_hash=content_hash(f"{title or ''}\n{text}"),
     )
+
+
+def _absolute(link: str | None, base_url: str) -> str | None:
+    """The item's link made absolute; feedparser has resolved most already (a urljoin that
+    changes nothing costs ~10 us, 0.5 ms a 50-item feed)."""
+    if not link:
+        return None
+    return link if link.startswith(("https://", "http://")) else urljoin(base_url, link)
 
 
 def _parse_json_feed(body: bytes, base_url: str) -> ParsedFeed:
