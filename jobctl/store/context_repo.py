@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import builtins
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, ParamSpec, TypeVar
 
@@ -47,7 +47,6 @@ R = TypeVar("R")
 cs, ci, sc = SOURCES.c, ITEMS.c, SCHEDULES.c
 OWNER_KIND = "context-source"  # jobctl.scheduler.defaults.CONTEXT_SOURCE (the store cannot import it)
 _ERROR_MAX = 2000
-
 
 
 def _source(row: Row[Any]) -> SourceRecord:
@@ -108,18 +107,43 @@ _PG_UPSERT = text(
 )
 
 
+# A feed sync's items and its success in one statement (one round trip, one commit): the
+# INSERT above and record_success's plain UPDATE as data-modifying CTEs, which PostgreSQL runs
+# once each whether or not the SELECT reads them. An UNHEALTHY source is left to
+# record_success's transaction (its revival also resumes its schedules).
+_PG_UPSERT_SUCCESS = text(
+    "WITH new_items AS ("
+    + _PG_UPSERT.text
+    + "), ok AS (UPDATE "
+    + SOURCES.name
+    + " SET consecutive_failures = 0, last_failed_job_id = NULL, "
+    "last_success_at = CAST(:fetched_at AS timestamptz), updated_at = CAST(:fetched_at AS timestamptz), "
+    "etag = CAST(:etag AS varchar), last_modified = CAST(:last_modified AS varchar) "
+    "WHERE id = CAST(:source_id AS varchar) AND status <> :unhealthy RETURNING id) "
+    "SELECT (SELECT count(*) FROM new_items) AS new, (SELECT count(*) FROM ok) AS succeeded"
+)
+
+
 def _no_nul(value: str | None) -> str | None:
     """Text without NUL characters, which neither backend's text columns take."""
     return value.replace("\x00", "") if value and "\x00" in value else value
 
 
-def _pg_params(source: SourceRecord, rows: Sequence[dict[str, Any]], now: datetime) -> dict[str, Any]:
+def _pg_params(source: SourceRecord, items: Iterable[NewItem], now: datetime) -> dict[str, Any]:
+    """The JSON rows of _PG_UPSERT, made from the items directly (see _item_row)."""
     batch = [
         {
-            name: (row[name].isoformat() if kind == "timestamptz" and row[name] else row[name])
-            for name, kind in _JSON_COLUMNS
+            "id": new_item_id(),
+            "url": item.url,
+            "guid": item.guid,
+            "dedupe_key": item.dedupe_key,
+            "title": _no_nul(item.title),
+            "author": _no_nul((item.author or None) and item.author[:500]),
+            "published_at": utc(item.published_at).isoformat() if item.published_at else None,
+            "text": _no_nul(item.text) or "",
+            "content_hash": item.content_hash,
         }
-        for row in rows
+        for item in items
     ]
     return {
         "rows": json.dumps(batch, ensure_ascii=False),
@@ -127,6 +151,14 @@ def _pg_params(source: SourceRecord, rows: Sequence[dict[str, Any]], now: dateti
         "organization_id": source.organization_id,
         "fetched_at": now,
     }
+
+
+def _unique(items: Sequence[NewItem]) -> list[NewItem]:
+    """The items once per dedupe key (the same item twice in one feed counts once)."""
+    unique: dict[str, NewItem] = {}
+    for item in items:
+        unique.setdefault(item.dedupe_key, item)
+    return list(unique.values())
 
 
 class ContextRepository:
@@ -143,6 +175,9 @@ class ContextRepository:
             .on_conflict_do_nothing(index_elements=[ci.source_id, ci.dedupe_key])
             .returning(ci.id)
         )
+        # Built once, the values bound per call: a statement built with .values() per call
+        # paid SQLAlchemy's cache-key walk over it at every sync (one per sync-rss job).
+        self._add_source_stmt = self._insert(SOURCES).on_conflict_do_nothing().returning(*SOURCES.c)
 
     def _transaction(self) -> Any:
         return self._engine.connect().execution_options(**{SQLITE_IMMEDIATE: True})
@@ -166,9 +201,8 @@ class ContextRepository:
             "created_at": now,
             "updated_at": now,
         }
-        stmt = self._insert(SOURCES).values(values).on_conflict_do_nothing().returning(*SOURCES.c)
         with self._auto.connect() as conn:
-            row = conn.execute(stmt).first()
+            row = conn.execute(self._add_source_stmt, values).first()
         if row is not None:  # created: the returned row is the record (one round trip)
             return _source(row), True
         record = self.find_source(organization_id, url)
@@ -335,20 +369,44 @@ class ContextRepository:
     def upsert_items(self, source: SourceRecord, items: Sequence[NewItem], now: datetime) -> UpsertCounts:
         """Keep each item once per (source, dedupe key); (new, seen) counts of this batch."""
         now = utc(now)
-        unique: dict[str, NewItem] = {}
-        for item in items:
-            unique.setdefault(item.dedupe_key, item)  # the same item twice in one feed counts once
-        rows = [self._item_row(source, item, now) for item in unique.values()]
-        if not rows:
+        unique = _unique(items)
+        if not unique:
             return UpsertCounts(new=0, seen=len(items))
         with self._auto.connect() as conn:
             if self._pg:
-                new = len(conn.execute(_PG_UPSERT, _pg_params(source, rows, now)).all())
+                new = len(conn.execute(_PG_UPSERT, _pg_params(source, unique, now)).all())
             else:
                 # One cached statement as executemany: SQLAlchemy batches it into multi-row
                 # INSERTs within SQLite's parameter limit ("insertmanyvalues", RETURNING too).
+                rows = [self._item_row(source, item, now) for item in unique]
                 new = len(conn.execute(self._upsert_stmt, rows).all())
         return UpsertCounts(new=new, seen=len(items) - new)
+
+    @translated
+    def upsert_items_succeeded(
+        self,
+        source: SourceRecord,
+        items: Sequence[NewItem],
+        now: datetime,
+        *,
+        etag: str | None,
+        last_modified: str | None,
+    ) -> UpsertCounts:
+        """upsert_items, then record_success with these validators; on PostgreSQL one
+        statement (a feed sync's items and source row were two round trips and two commits)."""
+        now = utc(now)
+        unique = _unique(items)
+        if not self._pg or not unique:
+            counts = self.upsert_items(source, items, now)
+            self.record_success(source.id, now, etag=etag, last_modified=last_modified)
+            return counts
+        params = _pg_params(source, unique, now)
+        params.update(etag=etag, last_modified=last_modified, unhealthy=SourceStatus.UNHEALTHY.value)
+        with self._auto.connect() as conn:
+            new, succeeded = conn.execute(_PG_UPSERT_SUCCESS, params).one()
+        if not succeeded:  # UNHEALTHY (or gone): the revival path, in its transaction
+            self.record_success(source.id, now, etag=etag, last_modified=last_modified)
+        return UpsertCounts(new=int(new), seen=len(items) - int(new))
 
     @staticmethod
     def _item_row(source: SourceRecord, item: NewItem, now: datetime) -> dict[str, Any]:

@@ -121,3 +121,47 @@ def test_upsert_keeps_every_field_on_both_backends(engine: Any) -> None:
     assert (second.url, second.title, second.author, second.published_at) == (None, None, None, None)
     assert first.fetched_at == NOW and first.organization_id == "acme" and first.source_id == src.id
     assert (got["g3"].title, got["g3"].text) == ("ab", "beforeafter")  # NUL: no text column takes it
+
+
+def test_items_and_success_together_on_both_backends(engine: Any) -> None:
+    """upsert_items_succeeded (a feed sync's one statement on PostgreSQL) stores the items,
+    resets the failures, keeps the validators; an UNHEALTHY source is revived, its schedules too."""
+    repo, schedules = ContextRepository(engine), ScheduleRepository(engine)
+    src, _ = repo.add_source("acme", SourceKind.RSS, "https://e.com/f", None, NOW)
+    repo.record_failure(src.id, "j0", "x", NOW)
+    batch = [_item("g1", None, "one"), _item("g2", None, "two"), _item("g1", None, "one")]
+    later = NOW + timedelta(minutes=5)
+    counts = repo.upsert_items_succeeded(src, batch, later, etag='"e1"', last_modified="lm1")
+    assert (counts.new, counts.seen) == (2, 1)
+    rec = repo.get_source(src.id)
+    assert rec is not None and rec.consecutive_failures == 0 and rec.last_failed_job_id is None
+    assert (rec.etag, rec.last_modified, rec.last_success_at, rec.updated_at) == ('"e1"', "lm1", later, later)
+    again = repo.upsert_items_succeeded(src, batch, later, etag=None, last_modified=None)
+    assert (again.new, again.seen) == (0, 3)
+    assert repo.get_source(src.id).etag is None  # type: ignore[union-attr]
+    schedules.insert(
+        NewSchedule(
+            id="s1",
+            name=f"context-sync:{src.id}",
+            job_type="ping",
+            cron="0 * * * *",
+            payload={},
+            owner_kind="context-source",
+            owner_id=src.id,
+        ),
+        NOW,
+    )
+    for n in range(5):
+        repo.record_failure(src.id, f"j{n + 1}", "x", NOW)
+    assert repo.get_source(src.id).status == SourceStatus.UNHEALTHY  # type: ignore[union-attr]
+    assert schedules.get("s1").enabled is False  # type: ignore[union-attr]
+    revived = repo.upsert_items_succeeded(
+        src, [_item("g3", None, "three")], later, etag='"e2"', last_modified=None
+    )
+    assert revived.new == 1
+    rec = repo.get_source(src.id)
+    assert rec is not None and rec.status == SourceStatus.ACTIVE and rec.etag == '"e2"'
+    assert schedules.get("s1").enabled is True  # type: ignore[union-attr]
+    empty = repo.upsert_items_succeeded(src, [], later, etag='"e3"', last_modified=None)
+    assert (empty.new, empty.seen) == (0, 0) and repo.get_source(src.id).etag == '"e3"'  # type: ignore[union-attr]
+    assert len(repo.list_items(source_id=src.id)) == 3

@@ -6,6 +6,7 @@ fetch a URL or open a local path itself, which would bypass every check of the s
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
@@ -69,13 +70,45 @@ def parse_feed(body: bytes, *, headers: Mapping[str, str], base_url: str) -> Par
     return _deduplicated(feed)
 
 
-def _parse_xml_feed(body: bytes, headers: Mapping[str, str], base_url: str) -> ParsedFeed:
-    import feedparser  # ~40 ms to import: only where feeds are parsed
+@functools.cache
+def _feedparser() -> Any:
+    """feedparser (~40 ms to import: only where feeds are parsed), its base-URI check memoised.
 
+    At every start tag feedparser re-checks the current base URI against the element's
+    xml:base, which is almost always the same URI again: make_safe_absolute_uri(base, base),
+    a urljoin each, ~35 an item and a quarter of its CPU on a 50-item feed (24 -> 18 ms).
+    It is a pure function of its two strings; long ones (hostile xml:base values) are not
+    kept, so the cache stays small.
+    """
+    import feedparser
+    import feedparser.mixin
+
+    check = getattr(feedparser.mixin, "make_safe_absolute_uri", None)
+    if check is not None:  # a feedparser without it parses as it comes
+        remembered = functools.lru_cache(maxsize=64)(check)
+
+        def make_safe_absolute_uri(base: str, rel: str | None = None) -> str:
+            if len(base) + len(rel or "") > 2048:
+                return str(check(base, rel))
+            return str(remembered(base, rel))
+
+        feedparser.mixin.make_safe_absolute_uri = make_safe_absolute_uri
+    return feedparser
+
+
+def _parse_xml_feed(body: bytes, headers: Mapping[str, str], base_url: str) -> ParsedFeed:
+    feedparser = _feedparser()
     warnings: list[str] = []
     body, response_headers = prepare(body, {k.lower(): v for k, v in headers.items()}, warnings)
     response_headers.setdefault("content-location", base_url)
-    parsed: Any = feedparser.parse(io.BytesIO(body), response_headers=response_headers)
+    # Items keep text, not markup: feedparser's sanitizer (its sgmllib parser rewriting every
+    # HTML field) and its pass resolving URIs inside that markup make HTML that textify then
+    # throws away (script and style included): a third of feedparser's CPU on a 50-item feed
+    # (36 -> 25 ms). Entry links and permalink guids are still resolved (feedparser does
+    # those apart from these passes), and HTML titles are made text below.
+    parsed: Any = feedparser.parse(
+        io.BytesIO(body), response_headers=response_headers, sanitize_html=False, resolve_relative_uris=False
+    )
     version = parsed.get("version") or ""
     if not version:
         reason = parsed.get("bozo_exception")
@@ -90,7 +123,19 @@ def _parse_xml_feed(body: bytes, headers: Mapping[str, str], base_url: str) -> P
         warnings.append(f"feed has {len(entries)} items; kept the first {MAX_ITEMS}")
         entries = entries[:MAX_ITEMS]
     items = [_xml_item(entry, base_url) for entry in entries]
-    return ParsedFeed(title=meta.get("title"), link=meta.get("link"), items=items, warnings=warnings)
+    title = _plain(meta.get("title"), meta.get("title_detail"))
+    return ParsedFeed(title=title, link=meta.get("link"), items=items, warnings=warnings)
+
+
+def _plain(value: str | None, detail: Any) -> str | None:
+    """A title as text: feedparser hands HTML titles (Atom type="html", RSS titles that look
+    like HTML) over as markup, unsanitized (see above)."""
+    if not value:
+        return value
+    kind = (detail or {}).get("type", "")
+    if "html" in kind and ("<" in value or "&" in value):
+        return " ".join(html_fragment_to_text(value).split()) or None
+    return value
 
 
 def _xml_item(entry: Any, base_url: str) -> FeedItem:
@@ -102,16 +147,24 @@ def _xml_item(entry: Any, base_url: str) -> FeedItem:
     text = html_fragment_to_text(html) if "<" in html else " ".join(html.split())
     link = entry.get("link")
     published = entry.get("published_parsed") or entry.get("updated_parsed")
-    title = entry.get("title")
+    title = _plain(entry.get("title"), entry.get("title_detail"))
     return FeedItem(
         guid=entry.get("id") or None,
-        link=urljoin(base_url, link) if link else None,
+        link=_absolute(link, base_url),
         title=title or None,
         author=entry.get("author") or None,
         published_at=_struct_time(published),
         text=text,
         content_hash=content_hash(f"{title or ''}\n{text}"),
     )
+
+
+def _absolute(link: str | None, base_url: str) -> str | None:
+    """The item's link made absolute; feedparser has resolved most already (a urljoin that
+    changes nothing costs ~10 us, 0.5 ms a 50-item feed)."""
+    if not link:
+        return None
+    return link if link.startswith(("https://", "http://")) else urljoin(base_url, link)
 
 
 def _parse_json_feed(body: bytes, base_url: str) -> ParsedFeed:

@@ -61,6 +61,15 @@ class ContextStore(Protocol):
     def move_source(self, source_id: str, new_url: str, now: datetime) -> bool: ...
     def disable_source(self, source_id: str, reason: str, now: datetime) -> None: ...
     def upsert_items(self, source: SourceRecord, items: Sequence[NewItem], now: datetime) -> UpsertCounts: ...
+    def upsert_items_succeeded(
+        self,
+        source: SourceRecord,
+        items: Sequence[NewItem],
+        now: datetime,
+        *,
+        etag: str | None,
+        last_modified: str | None,
+    ) -> UpsertCounts: ...
 
 
 @dataclass(frozen=True)
@@ -234,12 +243,13 @@ def sync_feed(
             )
             for i in parsed.items
         ]
-        counts = store.upsert_items(source, items, run.now())
-        validators = {
-            "etag": result.headers.get("etag"),
-            "last_modified": result.headers.get("last-modified"),
-        }
-        store.record_success(source.id, run.now(), **validators)
+        counts = store.upsert_items_succeeded(
+            source,
+            items,
+            run.now(),
+            etag=result.headers.get("etag"),
+            last_modified=result.headers.get("last-modified"),
+        )
         run.progress(f"feed synced: {counts.new} new, {counts.seen} seen")
         return {
             "source_id": source.id,

@@ -73,6 +73,43 @@ def test_atom_relative_links_resolve_against_xml_base() -> None:
     assert item.published_at is not None and item.published_at.hour == 10
 
 
+def test_markup_becomes_text_without_scripts_in_titles_or_bodies() -> None:
+    """feedparser's sanitizer is off (items keep text only): HTML titles are made text and a
+    body's script, style and relative links leave nothing behind in the item."""
+    doc = ATOM.replace(
+        "<title>Entry</title>",
+        '<title type="html">&lt;b&gt;Bold&lt;/b&gt; &amp;amp; '
+        "&lt;script&gt;steal()&lt;/script&gt;news</title>",
+    ).replace(
+        "&lt;p&gt;Atom &lt;i&gt;body&lt;/i&gt;&lt;/p&gt;",
+        "&lt;style&gt;p{}&lt;/style&gt;&lt;p&gt;Atom &lt;a href='rel/x'&gt;body&lt;/a&gt;"
+        "&lt;script&gt;steal()&lt;/script&gt;&lt;/p&gt;",
+    )
+    item = parse_feed(doc.encode(), headers=XML, base_url=BASE).items[0]
+    assert item.title == "Bold & news"
+    assert item.text == "Atom body"
+    assert item.link == "https://atom.example/blog/entry-1"
+
+
+def test_each_entry_resolves_against_its_own_xml_base() -> None:
+    """feedparser's base-URI check is memoised (feeds._feedparser): entries with other, or
+    very long, xml:base values still resolve against their own."""
+    long_base = "https://long.example/" + "d/" * 3000
+    doc = f"""<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom" xml:base="https://atom.example/blog/"><title>B</title>
+<entry xml:base="https://one.example/x/"><id>1</id><title>One</title><link href="a"/></entry>
+<entry><id>2</id><title>Two</title><link href="b"/></entry>
+<entry xml:base="{long_base}"><id>3</id><title>Three</title><link href="c"/></entry>
+<entry xml:base="../up/"><id>4</id><title>Four</title><link href="d"/></entry></feed>"""
+    links = [i.link for i in parse_feed(doc.encode(), headers=XML, base_url=BASE).items]
+    assert links == [
+        "https://one.example/x/a",
+        "https://atom.example/blog/b",
+        long_base + "c",
+        "https://atom.example/up/d",
+    ]
+
+
 def test_json_feed() -> None:
     doc = {
         "version": "https://jsonfeed.org/version/1.1",
