@@ -13,7 +13,7 @@ from typing import Any
 
 from rq.job import Job, _job_stack
 from rq.serializers import JSONSerializer
-from rq.utils import as_text, decode_redis_hash, str_to_date
+from rq.utils import as_text, str_to_date
 
 from jobctl.domain.errors import UnsafeJobError
 
@@ -41,6 +41,7 @@ _resolved: dict[str, Any] = {}
 # a dequeued job, ~10 % of a slot's pop): parsed here with fromisoformat (~0.5 µs) when in
 # RQ's own format (utcformat: 2026-01-15T12:00:00.123456Z), the same value; else as RQ does.
 _DATE_FIELDS = ("created_at", "enqueued_at", "started_at", "ended_at", "last_heartbeat")
+_DATE_KEYS = [(name, name.encode()) for name in _DATE_FIELDS]
 
 
 def _parse_date(value: bytes | str) -> datetime:
@@ -69,8 +70,8 @@ class JobctlJob(Job):
     def restore(self, raw_data: Any) -> Any:
         """Job.restore, its timestamps parsed by _parse_date (RQ leaves a missing or empty one
         as it does: created_at now, the others None)."""
-        obj = decode_redis_hash(raw_data)
-        dates = [(name, obj.pop(name, None)) for name in _DATE_FIELDS]
+        obj = dict(raw_data)  # keys as Redis returned them: bytes (or str when decoded)
+        dates = [(name, obj.pop(key, None) or obj.pop(name, None)) for name, key in _DATE_KEYS]
         super().restore(obj)
         for name, value in dates:
             if value:
