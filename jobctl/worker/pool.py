@@ -410,16 +410,10 @@ def _is_live_jobctl(pid: int) -> bool:
 
 
 def _own_pool(connection: Redis) -> Redis:
-    """A client like `connection` (same server, options and connection class) on its own pool,
-    holding one connection for its commands (pipelines still take theirs from the pool).
-
-    A slot is the only thread sending commands on its client, and a pool checkout + release
-    (redis-py 8 checks the socket for unread data on every checkout) cost ~30 µs of the
-    ~60 µs a command, measured on a single EXISTS; the slot's pop script pays it every job."""
+    """A client like `connection` (same server, options and connection class) on its own pool."""
     base = connection.connection_pool
     kwargs = {k: v for k, v in base.connection_kwargs.items() if k != "himport_registry"}
-    pool = ConnectionPool(connection_class=base.connection_class, **kwargs)
-    return Redis(connection_pool=pool, single_connection_client=True)
+    return Redis(connection_pool=ConnectionPool(connection_class=base.connection_class, **kwargs))
 
 
 def _clear_stale_rq_workers(connection: Any, names: Sequence[str], queues: Sequence[str]) -> None:
