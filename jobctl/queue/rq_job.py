@@ -8,10 +8,12 @@ entry point and refuses callbacks outright; job data is JSON, never pickle.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from rq.job import Job, _job_stack
 from rq.serializers import JSONSerializer
+from rq.utils import as_text, str_to_date
 
 from jobctl.domain.errors import UnsafeJobError
 
@@ -35,6 +37,23 @@ SERIALIZER = JSONSerializer
 _resolved: dict[str, Any] = {}
 
 
+# The job-hash timestamps Job.restore parses with strptime (pure Python, ~20 µs each; two
+# a dequeued job, ~10 % of a slot's pop): parsed here with fromisoformat (~0.5 µs) when in
+# RQ's own format (utcformat: 2026-01-15T12:00:00.123456Z), the same value; else as RQ does.
+_DATE_FIELDS = ("created_at", "enqueued_at", "started_at", "ended_at", "last_heartbeat")
+_DATE_KEYS = [(name, name.encode()) for name in _DATE_FIELDS]
+
+
+def _parse_date(value: bytes | str) -> datetime:
+    text = as_text(value)
+    if len(text) == 27 and text[10] == "T" and text[19] == "." and text[26] == "Z":
+        try:
+            return datetime.fromisoformat(text[:26]).replace(tzinfo=UTC)
+        except ValueError:
+            pass
+    return str_to_date(text)
+
+
 class JobctlJob(Job):
     """An RQ Job that only ever runs jobctl's entry point."""
 
@@ -47,6 +66,16 @@ class JobctlJob(Job):
             self.serializer = SERIALIZER
         else:
             super().__init__(id, connection, serializer)
+
+    def restore(self, raw_data: Any) -> Any:
+        """Job.restore, its timestamps parsed by _parse_date (RQ leaves a missing or empty one
+        as it does: created_at now, the others None)."""
+        obj = dict(raw_data)  # keys as Redis returned them: bytes (or str when decoded)
+        dates = [(name, obj.pop(key, None) or obj.pop(name, None)) for name, key in _DATE_KEYS]
+        super().restore(obj)
+        for name, value in dates:
+            if value:
+                setattr(self, name, _parse_date(value))
 
     def perform(self) -> Any:
         """Job.perform without its own PERSIST round trip when jobctl's worker already sent it

@@ -43,7 +43,7 @@ TRIES = 5
 PAUSE_S = 0.5
 
 
-@dataclass
+@dataclass(repr=False)
 class Finished:
     """A successful execution, as the runner left it, waiting for its SQL and RQ records."""
 
@@ -57,6 +57,12 @@ class Finished:
     job: Job | None = None
     execution: Execution | None = None
     result_ttl: int = 0
+
+    def __repr__(self) -> str:
+        # Short on purpose: RQ's perform_job formats str(return_value) for a debug line on
+        # every job even when DEBUG is off, and the dataclass repr converted every deferred
+        # field of the row and printed the slot, the RQ job and the execution as well.
+        return f"<Finished job {self.row.id} attempt {self.attempt}>"
 
 
 class Completer(threading.Thread):

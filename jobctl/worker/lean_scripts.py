@@ -128,13 +128,27 @@ def _epoch(dt: datetime) -> str:
     return repr(dt.timestamp())  # as redis-py sends the float RQ passes
 
 
+def _pop_keys(worker: Any, queue: Any) -> list[str]:
+    """The pop script's keys for this slot and queue, built once (a StartedJobRegistry object
+    a job otherwise)."""
+    cache: dict[str, list[str]] | None = getattr(worker, "_jobctl_pop_keys", None)
+    if cache is None:
+        cache = worker._jobctl_pop_keys = {}
+    keys = cache.get(queue.key)
+    if keys is None:
+        keys = cache[queue.key] = [
+            queue.key, queue.intermediate_queue_key, worker.key, queue.started_job_registry.key,
+        ]  # fmt: skip
+    return keys
+
+
 def pop_and_start(worker: Any, queue: Any, job_class: type[Job], serializer: Any) -> tuple[Job, Any] | None:
     """LPOP one job of `queue` and do RQ's prepare_execution + prepare_job_execution +
     Job.perform's PERSIST for `worker`, in one script; restore the job and the worker's
     in-process state as those calls leave it. None when the queue is empty."""
     connection = worker.connection
     pop, _, _ = _scripts(connection)
-    keys = [queue.key, queue.intermediate_queue_key, worker.key, queue.started_job_registry.key]
+    keys = _pop_keys(worker, queue)
     while True:
         execution_id = uuid4().hex
         started = now()

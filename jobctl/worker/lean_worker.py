@@ -13,8 +13,9 @@ What goes, and why it may:
   heartbeat key, not this hash.
 - `state: idle` written twice a job (after the job, again before the next dequeue): written
   when it changes, the post-job one inside the success transaction.
-- `rq suspend`'s flag, read before every job: read at most every SUSPENSION_EVERY_S per slot
-  (an idle slot polls once a second anyway).
+- `rq suspend`'s flag, read before every job: read at most every SUSPENSION_EVERY_S by one
+  slot for all the slots of the process (SuspensionView); RQ's own wait loop runs only once
+  the flag is seen set.
 - prepare_execution and prepare_job_execution (two MULTIs back to back) and Job.perform's
   PERSIST: one MULTI. The job moves from the intermediate list into the started registry
   atomically, which is what the recovery sweep's two rescue passes expect.
@@ -44,6 +45,7 @@ from rq.exceptions import DequeueTimeout
 from rq.executions import Execution
 from rq.job import Job, JobStatus, parse_job_id
 from rq.queue import Queue
+from rq.suspension import WORKERS_SUSPENDED
 from rq.utils import as_text, get_version, now
 from rq.worker import WorkerStatus
 
@@ -145,11 +147,33 @@ def _pop_and_fetch(
         return job, queue
 
 
+class SuspensionView:
+    """The process's view of `rq suspend`: one EXISTS at most every SUSPENSION_EVERY_S for all
+    its slots (60 slots looking once a second each were 60 round trips a second)."""
+
+    def __init__(self, every_s: float = SUSPENSION_EVERY_S) -> None:
+        self.every_s = every_s
+        self._at = float("-inf")
+        self._suspended = False
+        self._lock = threading.Lock()
+
+    def suspended(self, connection: Any) -> bool:
+        mono = time.monotonic()
+        if mono - self._at < self.every_s:
+            return self._suspended
+        with self._lock:
+            if mono - self._at >= self.every_s:  # no other slot looked meanwhile
+                self._suspended = bool(connection.exists(WORKERS_SUSPENDED))
+                self._at = time.monotonic()
+            return self._suspended
+
+
 class LeanSimpleWorker(SimpleWorker):
     """SimpleWorker writing the same RQ state in fewer round trips (see the module doc)."""
 
     queue_class = LeanQueue
     pause_gate: PauseGate | None = None  # the process's view of paused queues (None: ignore)
+    suspension: SuspensionView | None = None  # the process's view of `rq suspend` (None: own)
 
     _beat_at = float("-inf")  # monotonic time of the last worker-hash refresh
     _suspension_at = float("-inf")
@@ -168,6 +192,11 @@ class LeanSimpleWorker(SimpleWorker):
         super().set_state(state, pipeline)
 
     def check_for_suspension(self, burst: bool) -> None:
+        view = self.suspension
+        if view is not None:
+            if view.suspended(self.connection):
+                super().check_for_suspension(burst)  # RQ's wait (or burst exit), as before
+            return
         mono = time.monotonic()
         if mono - self._suspension_at < SUSPENSION_EVERY_S:
             return

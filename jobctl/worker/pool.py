@@ -39,7 +39,7 @@ from jobctl.queue.pause import PauseGate
 from jobctl.queue.rq_job import SERIALIZER, JobctlJob
 from jobctl.worker.claimer import Claimer
 from jobctl.worker.completer import Completer
-from jobctl.worker.lean_worker import LeanQueue
+from jobctl.worker.lean_worker import LeanQueue, SuspensionView
 from jobctl.worker.liveness import Heartbeat, heartbeat_key, owner_info
 from jobctl.worker.recovery import rescue_intermediate, rescue_started, sweep
 from jobctl.worker.runner import hand_back, install_runtime
@@ -150,6 +150,7 @@ class WorkerPool:
     def _start_slots(self) -> None:
         opts = self.options
         gate = PauseGate(self.backends.redis)  # one view of `jobctl queues pause` for all slots
+        suspension = SuspensionView()  # and one of `rq suspend`
         for i in range(opts.concurrency):
             # Each slot on a connection pool of its own (the same server and options): one
             # shared by 60 slots serialised every command's checkout and release on the pool's
@@ -165,6 +166,7 @@ class WorkerPool:
             )  # fmt: skip
             slot.runtime = self.runtime  # type: ignore[assignment]
             slot.pause_gate = gate
+            slot.suspension = suspension
             slot.run_maintenance = i == 0
             self.slots.append(slot)
             t = threading.Thread(

@@ -95,3 +95,34 @@ def test_blocking_pop_through_a_pause_gives_the_job_back(
     assert outcome == {"timeout": True} and given == ["late"]  # popped, then given back
     assert redis.lrange(f"rq:queue:{A}", 0, -1) == [b"late"]  # back at the head, untouched
     assert redis.llen(f"rq:queue:{A}:intermediate") == 0
+
+
+def test_rq_suspend_is_seen_by_every_slot_through_one_shared_look(redis: Redis) -> None:
+    """`rq suspend` still stops the slots (a burst slot exits, as RQ's own check makes it),
+    while the process looks at the flag once per interval for all of them."""
+    from rq.exceptions import StopRequested
+    from rq.suspension import resume as rq_resume
+    from rq.suspension import suspend as rq_suspend
+
+    from jobctl.worker.lean_worker import LeanSimpleWorker, SuspensionView
+
+    view = SuspensionView(every_s=0.2)
+    slots = []
+    for i in range(3):
+        slot = LeanSimpleWorker([LeanQueue(B, connection=redis)], connection=redis, name=f"suspend-test.{i}")
+        slot.suspension = view
+        slots.append(slot)
+    for slot in slots:
+        slot.check_for_suspension(burst=True)  # not suspended: returns
+    rq_suspend(redis)
+    try:
+        assert not view.suspended(redis)  # within the interval: the look already made stands
+        time.sleep(0.25)
+        for slot in slots:
+            with pytest.raises(StopRequested):
+                slot.check_for_suspension(burst=True)
+    finally:
+        rq_resume(redis)
+    time.sleep(0.25)
+    for slot in slots:
+        slot.check_for_suspension(burst=True)
