@@ -54,7 +54,7 @@ def _staged_shot(
                 break
             # On a loaded machine the view's first fetch can still be on its way: wait for it
             # (the failed view's groups query is the slowest), then let the screen repaint.
-            await until(pilot, lambda: pilot.app.polls > polls and pilot.app.settled, timeout=10)
+            await until(pilot, lambda seen=polls: pilot.app.polls > seen and pilot.app.settled, timeout=10)
             await pilot.pause(0.1)
 
     return bool(snap_compare(app, terminal_size=size, run_before=before))
