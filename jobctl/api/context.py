@@ -129,7 +129,7 @@ class ContextAPI:
         ip = parse_numeric_host(host)
         why = refusal_reason(ip) if ip is not None else None
         if why is not None:
-            raise SourceInputError(f"refused {target}: {ip} is a {why} address{PRIVATE_HINT}")
+            raise SourceInputError(f"refused {target}: {ip} is not a public address ({why}){PRIVATE_HINT}")
 
     def get(self, source_id: str) -> SourceRecord:
         with self.api.backends.errors():

@@ -108,7 +108,9 @@ class _GuardedBackend(httpcore.NetworkBackend):
             for ip in addresses:
                 why = refusal_reason(ip)
                 if why is not None:
-                    raise UnsafeURLError(f"refused host {host!r}: it resolves to {ip}, a {why} address")
+                    raise UnsafeURLError(
+                        f"refused host {host!r}: it resolves to {ip}, not a public address ({why})"
+                    )
         last: Exception | None = None
         for ip in addresses:
             try:
