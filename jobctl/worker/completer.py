@@ -25,13 +25,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+import redis.exceptions
 from rq.executions import Execution
 from rq.job import Job
 from rq.job import JobStatus as RQJobStatus
 from rq.registry import CanceledJobRegistry
 
 from jobctl.domain.records import JobRecord
-from jobctl.worker.lean_scripts import release_slot, succeed
+from jobctl.worker.lean_scripts import load_scripts, release_slot, succeed
 
 if TYPE_CHECKING:
     from jobctl.worker.runtime import WorkerRuntime
@@ -123,9 +124,10 @@ class Completer(threading.Thread):
                     self._cond.notify_all()
 
     def _write(self, batch: list[Finished]) -> None:
-        from jobctl.worker.runner import CANCELLED, recorded_completion
+        from jobctl.worker.runner import recorded_completion
 
-        repo = self.runtime.backends.repo
+        runtime = self.runtime
+        repo = runtime.backends.repo
         items = [(f.row.id, f.attempt, f.result, f.finished_at) for f in batch]
         for attempt in range(TRIES):
             try:
@@ -140,21 +142,33 @@ class Completer(threading.Thread):
                     done = None
                     break
                 time.sleep(PAUSE_S)
+        markers: list[Any] = [None] * len(batch)
+        if done is not None:
+            markers = [
+                recorded_completion(runtime, f.row, f.attempt, f.took_s, f.row.id in done) for f in batch
+            ]
         connection = self.runtime.backends.redis
+        try:
+            self._file_in_rq(connection, batch, markers, done is not None)
+        except redis.exceptions.NoScriptError:
+            # The scripts are sent by hash without redis-py's SCRIPT EXISTS round trip before
+            # each batch; a Redis that lost them (restart, SCRIPT FLUSH) gets them again, and
+            # the batch is sent again: what ran the first time (the non-script writes) is
+            # idempotent, and no script ran.
+            load_scripts(connection)
+            self._file_in_rq(connection, batch, markers, done is not None)
+
+    @staticmethod
+    def _file_in_rq(connection: Any, batch: list[Finished], markers: list[Any], recorded: bool) -> None:
+        """RQ's side of each finished execution, in one pipeline: RQ's success for the
+        executions recorded as completed, else a clean-up of this execution only."""
+        from jobctl.worker.runner import CANCELLED
+
         with connection.pipeline(transaction=False) as pipe:
-            for f in batch:
-                marker = (
-                    None
-                    if done is None
-                    else recorded_completion(self.runtime, f.row, f.attempt, f.took_s, f.row.id in done)
-                )
+            for f, marker in zip(batch, markers, strict=True):
                 if f.job is None or f.worker is None:
                     continue
-                if (
-                    marker is None
-                    and done is not None
-                    and succeed(f.worker, f.job, f.result_ttl, f.execution, pipe)
-                ):
+                if marker is None and recorded and succeed(f.worker, f.job, f.result_ttl, f.execution, pipe):
                     continue
                 # Not ours to finish (late, or not recorded): clean up this execution only.
                 if marker is CANCELLED:

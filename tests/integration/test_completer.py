@@ -148,3 +148,32 @@ def test_complete_many_fences_each_job_and_ends_its_attempt(api: JobctlAPI) -> N
     assert repo.complete_many(batch) == {ids[2]}
     assert api.get_job(ids[2]).status == JobStatus.COMPLETED
     assert api.get_job(ids[3]).status == JobStatus.RUNNING
+
+
+def test_a_redis_that_lost_the_scripts_still_gets_the_successes(api: JobctlAPI) -> None:
+    """The completer sends its scripts by hash alone (no SCRIPT EXISTS before each batch); a
+    Redis whose script cache was flushed (a restart) answers NOSCRIPT, and the batch is sent
+    again with the scripts loaded: RQ's keys end as for any success, counted once."""
+    runtime = WorkerRuntime(api.backends, "completer-noscript")
+    redis = api.backends.redis
+    lean = LeanQueue(Q, connection=redis, job_class=JobctlJob, serializer=SERIALIZER)
+    worker = JobctlWorker(
+        [lean], connection=redis, name="completer-noscript.0", job_class=JobctlJob, serializer=SERIALIZER
+    )
+    worker.register_birth()
+    jobs, batch = zip(*(_started(api, runtime, worker) for _ in range(3)), strict=True)
+    redis.script_flush()
+    completer = Completer(runtime)
+    completer.start()
+    for finished in batch:
+        completer.submit(finished)
+    completer.stop()
+    assert {api.get_job(j.id).status for j in jobs} == {JobStatus.COMPLETED}
+    assert sorted(FinishedJobRegistry(Q, connection=redis).get_job_ids()) == sorted(j.id for j in jobs)
+    assert StartedJobRegistry(Q, connection=redis).get_job_ids() == []
+    assert {
+        j.get_status()
+        for j in Job.fetch_many([j.id for j in jobs], connection=redis, serializer=SERIALIZER)
+        if j
+    } == {"finished"}
+    assert int(redis.hget(worker.key, "successful_job_count") or 0) == 3
