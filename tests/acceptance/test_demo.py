@@ -55,14 +55,16 @@ def _eventually_gone(pids: list[int], timeout: float = 5.0) -> list[int]:
     return left
 
 
-def _check_report(report: dict[str, Any], out: subprocess.CompletedProcess[str]) -> None:
+def _check_report(
+    report: dict[str, Any], out: subprocess.CompletedProcess[str], max_elapsed_s: float = 60
+) -> None:
     try:
-        _check(report, out)
+        _check(report, out, max_elapsed_s)
     except AssertionError as exc:  # with what the demo said, to see why
         raise AssertionError(f"{exc}\n--- demo stderr ---\n{out.stderr[-4000:]}") from None
 
 
-def _check(report: dict[str, Any], out: subprocess.CompletedProcess[str]) -> None:
+def _check(report: dict[str, Any], out: subprocess.CompletedProcess[str], max_elapsed_s: float) -> None:
     assert report["ok"] is True, [c for c in report["checks"] if not c["ok"]]
     assert all(c["ok"] for c in report["checks"])
     by_type = {t["type"]: t for t in report["types"]}
@@ -85,7 +87,7 @@ def _check(report: dict[str, Any], out: subprocess.CompletedProcess[str]) -> Non
     redis = next(c for c in children if c["role"] == "redis")
     assert redis["pid"] and redis["stopped"] is True
     assert not _eventually_gone([c["pid"] for c in children]), "children left running"
-    assert report["elapsed_s"] < 60, report["elapsed_s"]
+    assert report["elapsed_s"] < max_elapsed_s, report["elapsed_s"]
     # Nothing the demo fetched or posted to left the machine.
     assert "127.0.0.1" in out.stderr and "SECRET" not in out.stdout + out.stderr
     assert "demo-access-" not in out.stdout + out.stderr and "demo-refresh-" not in out.stdout + out.stderr
@@ -121,12 +123,15 @@ def test_demo_runs_every_type_through_workers_and_a_scheduler(tmp_path: Path) ->
 
 
 def test_two_demos_at_once_do_not_share_anything(tmp_path: Path) -> None:
+    """Isolation, not speed: two demos on a 2-core machine under CI's load share its CPU, so
+    they get more time than the one-demo promise (it failed once in CI, not reproduced alone)."""
     envs = []
     for name in ("a", "b"):
         (tmp_path / name).mkdir()
         envs.append(_env(tmp_path / name))
+    command = [sys.executable, "-m", "jobctl", "demo", "--json", "--clean", "--timeout", "150"]
     procs = [
-        subprocess.Popen([sys.executable, "-m", "jobctl", "demo", "--json", "--clean"], env=env,
+        subprocess.Popen(command, env=env,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
         for env in envs
     ]  # fmt: skip
@@ -135,7 +140,7 @@ def test_two_demos_at_once_do_not_share_anything(tmp_path: Path) -> None:
         assert proc.returncode == 0, stdout[-3000:] + stderr[-3000:]
     reports = [json.loads(stdout) for stdout, _ in outs]
     for report, (stdout, stderr) in zip(reports, outs, strict=True):
-        _check_report(report, subprocess.CompletedProcess([], 0, stdout, stderr))
+        _check_report(report, subprocess.CompletedProcess([], 0, stdout, stderr), max_elapsed_s=180)
         assert not Path(report["data_dir"]).exists()  # --clean
     assert reports[0]["data_dir"] != reports[1]["data_dir"]
     pids = [{c["pid"] for c in r["children"]} for r in reports]
