@@ -3,10 +3,12 @@
 The life of an execution:
 
 1. A slot (`slot.py`, an RQ SimpleWorker in a thread of the pool, `pool.py`) pops a job and
-   writes RQ's start in one Lua call (`lean_worker.py`, `lean_scripts.py`).
-2. The runner (`runner.py`, RQ's entry point) claims the SQL row: PENDING -> RUNNING,
-   attempts + 1. That attempt number fences every later write of this execution. Slots
-   claiming at the same moment share one statement (`claimer.py`).
+   writes RQ's start in one Lua call (`lean_worker.py`, `lean_scripts.py`), and its SQL row
+   is claimed: PENDING -> RUNNING, attempts + 1. That attempt number fences every later
+   write of this execution. Slots asking at the same moment share one Redis pipeline and one
+   claim statement (`popper.py`, `claimer.py`, `group_commit.py`).
+2. The runner (`runner.py`, RQ's entry point) takes that claim (or claims the row itself, for
+   a job popped by RQ's own blocking dequeue) and builds the job's context.
 3. The processor runs inside the runtime (`runtime.py`): its monitor renews the job's lease
    while it makes progress, stops it when an operator cancels it or when it made no progress
    for the queue's lock (`interrupt.py`), and counts it (`metrics.py`).

@@ -164,40 +164,69 @@ def pop_and_start(worker: Any, queue: Any, job_class: type[Job], serializer: Any
     in-process state as those calls leave it. None when the queue is empty."""
     connection = worker.connection
     pop, _, _ = _scripts(connection)
-    keys = _pop_keys(worker, queue)
     while True:
-        execution_id = uuid4().hex
-        started = now()
-        stamp = utcformat(started)
-        args = [
-            job_class.redis_job_namespace_prefix, execution_id, _epoch(started), stamp, worker.name,
-            current_timestamp(), DEFAULT_WORKER_TTL,
-        ]  # fmt: skip
-        reply = pop(keys=keys, args=args, client=connection)
+        start = PopStart(worker, queue, job_class)
+        reply = pop(keys=start.keys, args=start.args, client=connection)
         if not reply:
             return None
+        job = start.restore(reply, serializer)
+        if job is not None:
+            return job, queue
+
+
+def pipe_pop(pipe: Any, start: PopStart) -> None:
+    """Queue `start`'s pop script on a pipeline (by hash: see _run); its reply goes to
+    `start.restore`."""
+    pop, _, _ = _scripts(start.worker.connection)
+    _run(pop, start.keys, start.args, pipe)
+
+
+class PopStart:
+    """One pop-and-start of `queue` for the slot `worker`: the script's keys and arguments
+    (a fresh execution id, the start time), and the job restored from its reply."""
+
+    __slots__ = ("args", "execution_id", "job_class", "keys", "queue", "started", "worker")
+
+    def __init__(self, worker: Any, queue: Any, job_class: type[Job]) -> None:
+        self.worker, self.queue, self.job_class = worker, queue, job_class
+        self.keys = _pop_keys(worker, queue)
+        self.execution_id = uuid4().hex
+        self.started = now()
+        self.args = [
+            job_class.redis_job_namespace_prefix, self.execution_id, _epoch(self.started),
+            utcformat(self.started), worker.name, current_timestamp(), DEFAULT_WORKER_TTL,
+        ]  # fmt: skip
+
+    def restore(self, reply: Any, serializer: Any) -> Job | None:
+        """The started job from a non-empty reply, with the worker's in-process state as RQ's
+        preparation leaves it; None when the id's job hash was gone (skipped, as RQ does). A
+        job that cannot be restored raises with job_id and queue attached, as RQ does."""
+        worker, connection = self.worker, self.worker.connection
         job_id, flat = as_text(reply[0]), reply[1]
         if not flat:
-            continue
-        job = job_class(job_id, connection=connection, serializer=serializer)
+            return None
+        job = self.job_class(job_id, connection=connection, serializer=serializer)
         try:
             job.restore(dict(zip(flat[::2], flat[1::2], strict=True)))
         except Exception as exc:
             exc.job_id = job_id  # type: ignore[attr-defined]
-            exc.queue = queue  # type: ignore[attr-defined]
+            exc.queue = self.queue  # type: ignore[attr-defined]
             raise
+        started = self.started
         job.worker_name = worker.name
         job.last_heartbeat = job.started_at = started
         job._status = JobStatus.STARTED
         job._jobctl_persisted = True  # type: ignore[attr-defined]  # JobctlJob.perform skips it
         job._jobctl_started = True  # type: ignore[attr-defined]  # prepare_job_execution is done
-        execution = Execution(id=execution_id, job_id=job_id, connection=connection, worker_name=worker.name)
+        execution = Execution(
+            id=self.execution_id, job_id=job_id, connection=connection, worker_name=worker.name
+        )
         execution.created_at = execution.last_heartbeat = started
         worker.execution = execution
         worker._state = WorkerStatus.BUSY
         worker.current_job_working_time = 0
         worker.last_heartbeat = started
-        return job, queue
+        return job
 
 
 def succeed(worker: Any, job: Job, result_ttl: int, execution: Execution | None, client: Any = None) -> bool:

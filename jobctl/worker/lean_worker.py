@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rq import SimpleWorker
 from rq.exceptions import DequeueTimeout
@@ -51,6 +51,9 @@ from rq.worker import WorkerStatus
 
 from jobctl.queue.pause import OPEN_BLOCK_S, PAUSED_POLL_S, PauseGate, give_back
 from jobctl.worker.lean_scripts import pop_and_start, succeed
+
+if TYPE_CHECKING:
+    from jobctl.worker.popper import Popper
 
 RQ_BEAT_EVERY_S = 5.0
 SUSPENSION_EVERY_S = 1.0
@@ -96,7 +99,11 @@ class LeanQueue(Queue):
         if len(queues) == 1 and connection is not None and get_version(connection) >= (6, 2, 0):
             job_class = job_class or queues[0].job_class
             if worker is not None and worker.connection is connection:
-                popped = pop_and_start(worker, queues[0], job_class, serializer)
+                popper: Popper | None = worker.popper
+                if popper is not None:  # with the other slots asking now, and claimed
+                    popped = popper.pop(worker, queues[0], job_class, serializer)
+                else:
+                    popped = pop_and_start(worker, queues[0], job_class, serializer)
             else:
                 popped = _pop_and_fetch(queues[0], connection, job_class, serializer)
             if popped is not None or timeout is None:
@@ -174,6 +181,7 @@ class LeanSimpleWorker(SimpleWorker):
     queue_class = LeanQueue
     pause_gate: PauseGate | None = None  # the process's view of paused queues (None: ignore)
     suspension: SuspensionView | None = None  # the process's view of `rq suspend` (None: own)
+    popper: Popper | None = None  # pops and claims with the process's other slots (None: alone)
 
     _beat_at = float("-inf")  # monotonic time of the last worker-hash refresh
     _suspension_at = float("-inf")

@@ -41,6 +41,7 @@ from jobctl.worker.claimer import Claimer
 from jobctl.worker.completer import Completer
 from jobctl.worker.lean_worker import LeanQueue, SuspensionView
 from jobctl.worker.liveness import Heartbeat, heartbeat_key, owner_info
+from jobctl.worker.popper import Popper
 from jobctl.worker.recovery import rescue_intermediate, rescue_started, sweep
 from jobctl.worker.runner import hand_back, install_runtime
 from jobctl.worker.runtime import Monitor, WorkerRuntime
@@ -151,6 +152,8 @@ class WorkerPool:
         opts = self.options
         gate = PauseGate(self.backends.redis)  # one view of `jobctl queues pause` for all slots
         suspension = SuspensionView()  # and one of `rq suspend`
+        assert self.runtime is not None
+        popper = Popper(self.backends.redis, self.runtime.claimer)  # and one batch of pops and claims
         for i in range(opts.concurrency):
             # Each slot on a connection pool of its own (the same server and options): one
             # shared by 60 slots serialised every command's checkout and release on the pool's
@@ -164,9 +167,10 @@ class WorkerPool:
                 rq_queues, connection=connection, name=self._slot_name(i),
                 job_class=JobctlJob, serializer=SERIALIZER,
             )  # fmt: skip
-            slot.runtime = self.runtime  # type: ignore[assignment]
+            slot.runtime = self.runtime
             slot.pause_gate = gate
             slot.suspension = suspension
+            slot.popper = popper
             slot.run_maintenance = i == 0
             self.slots.append(slot)
             t = threading.Thread(

@@ -39,6 +39,7 @@ from jobctl.domain.timeparse import utcnow
 from jobctl.processors.base import JobContext
 from jobctl.queue import events
 from jobctl.worker.completer import Finished
+from jobctl.worker.popper import take_claim
 from jobctl.worker.runtime import Execution, WorkerRuntime
 
 log = logging.getLogger("jobctl.runner")
@@ -89,12 +90,18 @@ def _fields(row: JobRecord, attempt: int, **more: Any) -> dict[str, Any]:
     return {"job_id": row.id, "job_type": row.type, "queue": row.queue, "attempt": attempt, **more}
 
 
-def run_job(runtime: WorkerRuntime, job_id: str) -> Any:
+def _claim(runtime: WorkerRuntime, job_id: str) -> JobRecord | None:
+    claimed = take_claim(get_current_job(), job_id)  # claimed with its pop (jobctl.worker.popper)
+    if claimed is not None:
+        return claimed.result()
     claimer = runtime.claimer  # the pool's slots claim together (jobctl.worker.claimer)
     if claimer is not None:
-        row = claimer.claim(job_id, utcnow())
-    else:
-        row = runtime.backends.repo.claim_row(job_id, runtime.owner, utcnow())
+        return claimer.claim(job_id, utcnow())
+    return runtime.backends.repo.claim_row(job_id, runtime.owner, utcnow())
+
+
+def run_job(runtime: WorkerRuntime, job_id: str) -> Any:
+    row = _claim(runtime, job_id)
     if row is None:
         return _not_claimed(runtime, job_id)
     attempt = row.attempts
