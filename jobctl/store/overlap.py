@@ -80,6 +80,7 @@ class Overlap:
 def _run(
     engine: Engine, stmt: OverlapStatement, params: Mapping[str, Any], meanwhile: Callable[[], None]
 ) -> list[Sequence[Any]] | None:
+    import psycopg
     from psycopg import pq
     from psycopg.adapt import PyFormat, Transformer
 
@@ -94,14 +95,19 @@ def _run(
         tx = Transformer(conn)  # type: ignore[arg-type]
         dumped = tx.dump_sequence(list(values), [PyFormat.AUTO] * len(values))
         talking = True
-        name = _prepared(pgconn, fairy.info, stmt, tx.types or ())
-        if name is None:
-            pgconn.send_query_params(stmt.sql, dumped, param_types=tx.types, param_formats=tx.formats)
-        else:
-            pgconn.send_query_prepared(name, dumped, param_formats=tx.formats)
-        _flush(pgconn)
+        name = _send(pgconn, fairy.info, stmt, tx, dumped)
         meanwhile()
-        result = _result(pgconn)
+        try:
+            result = _result(pgconn)
+        except psycopg.errors.InvalidSqlStatementName:
+            if name is None:
+                raise
+            # The session lost our prepared statements: psycopg sends DEALLOCATE ALL after a
+            # ROLLBACK (or a DROP) on a connection where it prepared statements of its own,
+            # which killed `jobctl scheduler` ~10 s in. Nothing ran: prepare it again, once.
+            fairy.info.pop(_PREPARED, None)
+            _send(pgconn, fairy.info, stmt, tx, dumped)
+            result = _result(pgconn)
         talking = False
         tx.set_pgresult(result)
         rows = tx.load_rows(0, result.ntuples, tuple) if result.ntuples else []
@@ -112,6 +118,17 @@ def _run(
     finally:
         fairy.close()
     return stmt.compiled.convert(rows)
+
+
+def _send(pgconn: Any, info: dict[Any, Any], stmt: OverlapStatement, tx: Any, dumped: Any) -> bytes | None:
+    """Send `stmt` with its dumped values (prepared when it can be): the prepared name, or None."""
+    name = _prepared(pgconn, info, stmt, tx.types or ())
+    if name is None:
+        pgconn.send_query_params(stmt.sql, dumped, param_types=tx.types, param_formats=tx.formats)
+    else:
+        pgconn.send_query_prepared(name, dumped, param_formats=tx.formats)
+    _flush(pgconn)
+    return name
 
 
 def _prepared(

@@ -175,3 +175,29 @@ def test_redis_down_fails_the_enqueue_before_any_row(
                 api.get_job(job_id)
     finally:
         api.close()
+
+
+def test_an_insert_after_the_session_lost_its_prepared_statements(
+    engine: Engine, repo: JobRepository
+) -> None:
+    """psycopg sends DEALLOCATE ALL after a ROLLBACK on a connection where it auto-prepared
+    statements of its own, which dropped the overlap's prepared INSERT as well: the next
+    enqueue failed with 'prepared statement ... does not exist' and `jobctl scheduler` died
+    ~10 s in. Now the statement is prepared again (nothing ran), and `meanwhile` runs once."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("prepared statements: PostgreSQL")
+    engine.pool.dispose()  # one pooled connection from here on: the same one every time
+    calls: list[str] = []
+    assert repo.insert_many([new_job("before")], T0, meanwhile=lambda: calls.append("before")) == [True]
+    raw = engine.raw_connection()
+    try:
+        with raw.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'jobctl_overlap%'")
+            assert cursor.fetchone()[0] >= 1  # the insert above did prepare
+            cursor.execute("DEALLOCATE ALL")
+    finally:
+        raw.close()
+    assert repo.insert_many([new_job("after")], T0, meanwhile=lambda: calls.append("after")) == [True]
+    assert calls == ["before", "after"]
+    assert repo.get("after") is not None
+    assert repo.insert_many([new_job("again")], T0) == [True]  # and prepared again for the next
