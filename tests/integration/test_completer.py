@@ -44,6 +44,17 @@ def test_a_busy_worker_leaves_rows_and_rq_as_they_were(api: JobctlAPI) -> None:
     assert not any(b"current_job" in h for h in hashes)
 
 
+def _slot(api: JobctlAPI, owner: str) -> tuple[WorkerRuntime, JobctlWorker]:
+    """A runtime and one registered slot of it on the lean queue, as the pool builds them."""
+    redis = api.backends.redis
+    queue = LeanQueue(Q, connection=redis, job_class=JobctlJob, serializer=SERIALIZER)
+    worker = JobctlWorker(
+        [queue], connection=redis, name=f"{owner}.0", job_class=JobctlJob, serializer=SERIALIZER
+    )
+    worker.register_birth()
+    return WorkerRuntime(api.backends, owner), worker
+
+
 def _started(api: JobctlAPI, runtime: WorkerRuntime, worker: JobctlWorker) -> tuple[Job, Finished]:
     """One job as a slot leaves it when it hands a success to the completer."""
     job_id = api.enqueue_job("ping", {}, queue=Q).id
@@ -61,13 +72,8 @@ def _started(api: JobctlAPI, runtime: WorkerRuntime, worker: JobctlWorker) -> tu
 
 
 def test_a_late_success_is_filed_as_the_row_says(api: JobctlAPI) -> None:
-    runtime = WorkerRuntime(api.backends, "completer-test")
+    runtime, worker = _slot(api, "completer-test")
     redis = api.backends.redis
-    queue = LeanQueue(Q, connection=redis, job_class=JobctlJob, serializer=SERIALIZER)
-    worker = JobctlWorker(
-        [queue], connection=redis, name="completer-test.0", job_class=JobctlJob, serializer=SERIALIZER
-    )
-    worker.register_birth()
     done_job, done = _started(api, runtime, worker)
     late_job, late = _started(api, runtime, worker)
     api.cancel_job(late_job.id)  # an operator cancels it while its success waits to be recorded
@@ -154,13 +160,8 @@ def test_a_redis_that_lost_the_scripts_still_gets_the_successes(api: JobctlAPI) 
     """The completer sends its scripts by hash alone (no SCRIPT EXISTS before each batch); a
     Redis whose script cache was flushed (a restart) answers NOSCRIPT, and the batch is sent
     again with the scripts loaded: RQ's keys end as for any success, counted once."""
-    runtime = WorkerRuntime(api.backends, "completer-noscript")
+    runtime, worker = _slot(api, "completer-noscript")
     redis = api.backends.redis
-    lean = LeanQueue(Q, connection=redis, job_class=JobctlJob, serializer=SERIALIZER)
-    worker = JobctlWorker(
-        [lean], connection=redis, name="completer-noscript.0", job_class=JobctlJob, serializer=SERIALIZER
-    )
-    worker.register_birth()
     jobs, batch = zip(*(_started(api, runtime, worker) for _ in range(3)), strict=True)
     redis.script_flush()
     completer = Completer(runtime)
