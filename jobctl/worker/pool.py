@@ -11,6 +11,7 @@ without spending a retry (exit 13).
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import signal
@@ -149,6 +150,12 @@ class WorkerPool:
             )
 
     def _start_slots(self) -> None:
+        # What start-up built (every processor module, the settings, the engines) lives as
+        # long as the process: out of the collector's way, so a full collection no longer
+        # walks it while every slot waits on the GIL (60-slot worker: the two full collections
+        # of a 3,000-job run took 100 ms each, 5 ms once frozen).
+        gc.collect()
+        gc.freeze()
         opts = self.options
         gate = PauseGate(self.backends.redis)  # one view of `jobctl queues pause` for all slots
         suspension = SuspensionView()  # and one of `rq suspend`
