@@ -32,7 +32,7 @@ class Claimer:
     def __init__(self, repo: JobRepository, worker: str) -> None:
         self._repo = repo
         self._worker = worker
-        self._group: GroupCommit[tuple[str, datetime], JobRecord | None] = GroupCommit(self._batch)
+        self._group: GroupCommit[tuple[str, datetime], JobRecord | None] = GroupCommit(self.claim_now)
 
     @property
     def batches(self) -> int:
@@ -48,6 +48,3 @@ class Claimer:
         not PENDING (the same job twice: only the first gets it)."""
         rows = self._repo.claim_rows(claims, self._worker)
         return [rows.pop(job_id, None) for job_id, _ in claims]
-
-    def _batch(self, claims: list[tuple[str, datetime]]) -> list[JobRecord | None]:
-        return self.claim_now(claims)

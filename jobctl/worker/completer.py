@@ -147,7 +147,7 @@ class Completer(threading.Thread):
             markers = [
                 recorded_completion(runtime, f.row, f.attempt, f.took_s, f.row.id in done) for f in batch
             ]
-        connection = self.runtime.backends.redis
+        connection = runtime.backends.redis
         try:
             self._file_in_rq(connection, batch, markers, done is not None)
         except redis.exceptions.NoScriptError:
