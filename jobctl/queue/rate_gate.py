@@ -12,6 +12,9 @@ a close (one EVALSHA) ~85 µs, against the tens or hundreds of ms of the platfor
 A check runs before every request, so it goes over its thread's own connection: through the
 pool it cost 129 µs of CPU instead of 45 (the checkout takes the pool's lock and polls the
 socket), and with 60 slots the lock was contended (12 % of the analytics-sync worker's samples).
+In a worker the checks go to a mirror first (jobctl.queue.rate_gate_mirror): each close also
+publishes itself, one subscriber thread per process keeps every closed gate, and only a gate the
+mirror holds closed, or a mirror not yet (or no longer) live, costs a PTTL.
 Redis being down must not stop publishing: the gate then reads as open (the platform itself
 still refuses what is over its limit) and a warning is logged; with redis-py's default retries
 (3, with backoff) each such check first takes ~3.6 s to give up.
@@ -30,15 +33,19 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from jobctl.queue.rate_gate_mirror import GateMirror, channel_for
+
 log = logging.getLogger("jobctl.rategate")
 
 PREFIX = "jobctl:rategate:"
 
-# KEYS[1] the gate; ARGV[1] its closure in ms, ARGV[2] the note. Never shortens a closure.
+# KEYS[1] the gate; ARGV[1] its closure in ms, ARGV[2] the note, ARGV[3] the mirrors' channel
+# (`"{key} {ms}"`, as jobctl.queue.rate_gate_mirror reads it). Never shortens a closure.
 _CLOSE = """
 local ms = tonumber(ARGV[1])
 if redis.call('PTTL', KEYS[1]) < ms then
   redis.call('SET', KEYS[1], ARGV[2], 'PX', ms)
+  redis.call('PUBLISH', ARGV[3], KEYS[1] .. ' ' .. ARGV[1])
   return 1
 end
 return 0
@@ -50,12 +57,20 @@ def gate_key(platform: str, account: str) -> str:
 
 
 class RedisRateGate:
-    """jobctl.services.platforms.ratelimit.RateGate over one Redis connection (pool)."""
+    """jobctl.services.platforms.ratelimit.RateGate over one Redis connection (pool); with
+    `mirror` (a worker: long-lived, many checks) open gates are known without a round trip."""
 
-    def __init__(self, redis: Any) -> None:
+    def __init__(self, redis: Any, *, mirror: bool = False) -> None:
         self._redis = redis
         self._close = redis.register_script(_CLOSE)
         self._local = threading.local()  # each thread's connection for checks (one per slot)
+        self._mirror = GateMirror(redis, PREFIX) if mirror else None
+        self._channel = channel_for(redis)
+
+    def stop(self) -> None:
+        """Stop the mirror's subscriber (the worker is stopping); checks then go to Redis."""
+        if self._mirror is not None:
+            self._mirror.stop()
 
     def _pttl(self, key: str) -> int:
         """PTTL over this thread's connection; a broken one is replaced once, then the error raised."""
@@ -74,8 +89,11 @@ class RedisRateGate:
         raise AssertionError("unreachable")
 
     def wait_s(self, platform: str, account: str) -> float | None:
+        key = gate_key(platform, account)
+        if self._mirror is not None and self._mirror.open(key):
+            return None
         try:
-            ms = self._pttl(gate_key(platform, account))
+            ms = self._pttl(key)
         except (RedisError, OSError) as exc:
             log.warning(f"rate-limit gate unreadable, open: {exc}", extra={"event": "rategate-error"})
             return None
@@ -87,7 +105,10 @@ class RedisRateGate:
             return
         note = json.dumps({"reset_at": round(time.time() + wait_s, 3), "reason": reason})
         try:
-            if self._close(keys=[gate_key(platform, account)], args=[ms, note]):
+            key = gate_key(platform, account)
+            if self._mirror is not None:
+                self._mirror.note(key, ms)  # this process's own checks close at once
+            if self._close(keys=[key], args=[ms, note, self._channel]):
                 log.info(
                     f"rate-limit gate closed for {wait_s:.0f}s: {platform} account {account}",
                     extra={"event": "rategate-closed", "platform": platform},

@@ -123,7 +123,7 @@ class WorkerPool:
             if self._forced:
                 self._hand_back_leftovers()
             completer.stop()  # the last successes are recorded while this worker still beats
-            runtime.close_events()
+            runtime.close()
             monitor.stop()
             heartbeat.stop()
             self._close_slot_connections()

@@ -118,10 +118,12 @@ class WorkerRuntime:
         except Exception as exc:
             log.debug(f"job event not recorded: {exc}", extra={"job_id": row.id, "event": "events-error"})
 
-    def close_events(self) -> None:
-        """Send the last events (the worker is stopping)."""
+    def close(self) -> None:
+        """Send the last events and stop the rate gate's subscriber (the worker is stopping)."""
         if self._events is not None:
             self._events.close()
+        if self._rate_gate is not None:
+            self._rate_gate.stop()
 
     @property
     def progress(self) -> ProgressWriter:
@@ -138,9 +140,12 @@ class WorkerRuntime:
     @property
     def rate_gate(self) -> RedisRateGate:
         """The platform clients' rate-limit gate, shared through Redis with every worker
-        (handed to each job as ctx.rate_gate; built on first use)."""
+        (handed to each job as ctx.rate_gate; built on first use). Mirrored: a worker checks
+        before every platform request, so open gates are known without a round trip."""
         if self._rate_gate is None:
-            self._rate_gate = RedisRateGate(self.backends.redis)
+            with self._lock:
+                if self._rate_gate is None:
+                    self._rate_gate = RedisRateGate(self.backends.redis, mirror=True)
         return self._rate_gate
 
     def flush_progress(self, job_id: str) -> None:
