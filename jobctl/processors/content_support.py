@@ -29,12 +29,12 @@ def settings() -> Settings:
 
 
 def store() -> ContentRepository:
-    from jobctl.store.engine import create_store_engine
+    from jobctl.store.engine import shared_engine
 
     url = settings().effective_database_url
     with _lock:
         if url not in _repos:
-            _repos[url] = ContentRepository(create_store_engine(url, pool_size=5))
+            _repos[url] = ContentRepository(shared_engine(url, pool_size=5))
         return _repos[url]
 
 

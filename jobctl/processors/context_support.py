@@ -28,15 +28,14 @@ def settings() -> Settings:
 
 
 def store() -> ContextRepository:
-    from jobctl.store.engine import create_store_engine
+    from jobctl.store.engine import shared_engine
 
     url = settings().effective_database_url
     with _lock:
         if url not in _repos:
-            # 10 connections kept (at most 30 open, as before): with 5, a 30-slot worker's syncs
-            # beyond them opened and closed a PostgreSQL connection each. Not one per slot: the
-            # worker's own pool already keeps slots + 5, and the server's limit is shared.
-            _repos[url] = ContextRepository(create_store_engine(url, pool_size=10))
+            # In a worker: the worker's own pool (slots + 5, store.engine.share_engine); with a
+            # pool of its own, syncs beyond its connections opened and closed one each.
+            _repos[url] = ContextRepository(shared_engine(url, pool_size=10))
         return _repos[url]
 
 

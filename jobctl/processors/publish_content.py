@@ -38,7 +38,6 @@ from jobctl.store.content_repo import ContentRepository
 
 JOB_TYPE = "publish-content"
 _lock = threading.Lock()
-_engines: dict[str, Any] = {}
 _repos: dict[tuple[str, tuple[str, ...]], AccountRepository] = {}
 
 
@@ -46,16 +45,14 @@ def accounts_store() -> AccountRepository:
     """The repository for the current settings: one engine per database URL, and the token keys
     of the settings (JOBCTL_TOKEN_KEYS, [accounts] token_keys) read on each job, so an edited
     config file's new keys apply without a worker restart."""
-    from jobctl.store.engine import create_store_engine
+    from jobctl.store.engine import shared_engine
 
     settings = support.settings()
     url = settings.effective_database_url
     with _lock:
-        if url not in _engines:
-            _engines[url] = create_store_engine(url, pool_size=5)
         key = (url, settings.token_keys)
         if key not in _repos:
-            _repos[key] = AccountRepository(_engines[url], settings.token_keys)
+            _repos[key] = AccountRepository(shared_engine(url, pool_size=5), settings.token_keys)
         return _repos[key]
 
 

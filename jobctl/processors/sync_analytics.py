@@ -44,12 +44,12 @@ _coalescers: dict[int, LearningCoalescer] = {}
 def analytics_stores() -> tuple[AnalyticsRepository, LearningRepository]:
     """The analytics and learning repositories of the worker's database (one engine, shared by
     every slot of a thread-pool worker)."""
-    from jobctl.store.engine import create_store_engine
+    from jobctl.store.engine import shared_engine
 
     url = support.settings().effective_database_url
     with _lock:
         if url not in _repos:
-            engine = create_store_engine(url, pool_size=5)
+            engine = shared_engine(url, pool_size=5)
             _repos[url] = (AnalyticsRepository(engine), LearningRepository(engine))
         return _repos[url]
 

@@ -33,12 +33,13 @@ class Backends:
 
     @cached_property
     def engine(self) -> Engine:
-        from jobctl.store.engine import create_store_engine, ensure_schema
+        from jobctl.store.engine import create_store_engine, ensure_schema, share_engine
 
         url = self.settings.effective_database_url
         with self.errors():
             engine = create_store_engine(url, pool_size=self.db_pool_size)
             ensure_schema(engine, auto_upgrade=self.settings.uses_embedded_database)
+        share_engine(url, engine)  # the processors' statements use this pool (a worker: slots + 5)
         return engine
 
     @cached_property
@@ -98,6 +99,9 @@ class Backends:
         if reader is not None:
             reader.close()
         if "engine" in self.__dict__:
+            from jobctl.store.engine import unshare_engine
+
+            unshare_engine(self.engine)
             self.engine.dispose()
         if "redis" in self.__dict__:
             self.redis.close()

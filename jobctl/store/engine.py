@@ -19,7 +19,9 @@ surfaces on first use, which the repositories report as DatabaseUnavailableError
 from __future__ import annotations
 
 import contextlib
+import os
 import select
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -87,6 +89,38 @@ def create_store_engine(url: str, *, pool_size: int = 10) -> Engine:
     raise ConfigError(
         f"unsupported database URL {mask_url(url)!r}: use sqlite:///PATH or postgresql+psycopg://..."
     )
+
+
+_shared: dict[tuple[int, str], Engine] = {}
+_shared_lock = threading.Lock()
+
+
+def share_engine(url: str, engine: Engine) -> None:
+    """Offer `engine` to whatever in this process asks `shared_engine(url)`. The worker shares
+    its own, whose pool it sized to its slots: the processors' separate pools of 5-10 were too
+    small for 60 slots, so every statement past them opened a PostgreSQL connection and closed
+    it at check-in (connect, SET and close were ~a third of analytics-sync's SQL time in
+    py-spy's samples), and one pool also keeps the server's connection count down."""
+    with _shared_lock:
+        _shared[(os.getpid(), url)] = engine
+
+
+def unshare_engine(engine: Engine) -> None:
+    """Stop offering `engine` (it is being disposed)."""
+    with _shared_lock:
+        for key in [k for k, e in _shared.items() if e is engine]:
+            del _shared[key]
+
+
+def shared_engine(url: str, *, pool_size: int = 5) -> Engine:
+    """This process's engine for `url`: the one a worker shared, else one built here and kept
+    (with `pool_size`). Keyed by pid too, so a forked child never uses its parent's pool."""
+    key = (os.getpid(), url)
+    with _shared_lock:
+        engine = _shared.get(key)
+        if engine is None:
+            engine = _shared[key] = create_store_engine(url, pool_size=pool_size)
+        return engine
 
 
 def autocommit(engine: Engine) -> Engine:
