@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from top_support import NOW, make_api, settle, until
+from top_support import NOW, make_api, measured, settle, until
 
 from jobctl.api import JobctlAPI
 from jobctl.tui.app import create_app
@@ -54,7 +54,11 @@ def _staged_shot(
                 break
             # On a loaded machine the view's first fetch can still be on its way: wait for it
             # (the failed view's groups query is the slowest), then let the screen repaint.
-            await until(pilot, lambda seen=polls: pilot.app.polls > seen and pilot.app.settled, timeout=10)
+            await until(
+                pilot,
+                lambda seen=polls: pilot.app.polls > seen and pilot.app.settled and measured(pilot.app),
+                timeout=10,
+            )
             await pilot.pause(0.1)
 
     return bool(snap_compare(app, terminal_size=size, run_before=before))

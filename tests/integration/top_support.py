@@ -152,9 +152,23 @@ async def settle(pilot: Any, *, polls: int = 2) -> None:
     app = pilot.app
     for _ in range(500):
         await pilot.pause(0.02)
-        if app.polls >= polls and app.settled and not any(w.is_running for w in app.workers):
+        if (
+            app.polls >= polls
+            and app.settled
+            and not any(w.is_running for w in app.workers)
+            and measured(app)
+        ):
             break
     await pilot.pause()
+
+
+def measured(app: Any) -> bool:
+    """No table of the screen still owes its column widths. DataTable measures new rows only
+    when its message queue is idle, so on a loaded machine a screenshot taken right after a
+    fill showed columns at their headers' widths (a flaky 80x24 snapshot in CI)."""
+    from textual.widgets import DataTable
+
+    return not any(t._require_update_dimensions or t._updated_cells for t in app.screen.query(DataTable))
 
 
 async def type_text(pilot: Any, text: str) -> None:
