@@ -6,24 +6,26 @@ re-enqueues; the reverse (an RQ job without a row) cannot happen through this pa
 
 `stage()` splits a push in three so the API can overlap it with the database's commit: take a
 Redis connection (before any row is written: an unreachable Redis fails the enqueue cleanly),
-build the RQ jobs and pack their commands (pure CPU: ~70 µs a job, done while PostgreSQL
+build the RQ jobs and pack their commands (pure CPU: ~55 µs a job, done while PostgreSQL
 commits the rows), and send them once the rows are committed.
 """
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
+import hiredis
 from redis import Redis
 from redis.client import EMPTY_RESPONSE, Pipeline
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from rq import Queue
 from rq.exceptions import DuplicateJobError
-from rq.job import Job
+from rq.job import Job, JobStatus
 
 from jobctl.domain.records import NewJob
 from jobctl.queue.events import ENQUEUED, JobEvent, add_to, event_of
@@ -63,7 +65,7 @@ class Producer:
 
     def commands(self, jobs: Sequence[NewJob], now: datetime) -> list[tuple[Any, ...]]:
         """The Redis commands (MULTI ... EXEC) that `push` would send for `jobs`."""
-        pipe = self.connection.pipeline()
+        pipe = _transaction(self.connection)
         for new in jobs:
             self._add(pipe, new, now)
             # The enqueued event, in the same transaction: ~4 µs a job to pack (hiredis).
@@ -89,7 +91,7 @@ class Producer:
         with `events` (the transitions that put them back: retried, lost, released) in it."""
         if not jobs:
             return
-        with self.connection.pipeline() as pipe:
+        with _transaction(self.connection) as pipe:
             for new in jobs:
                 self._add(pipe, new, now)
             for event in events:
@@ -128,12 +130,73 @@ class Producer:
         return True
 
     def _add(self, pipe: Pipeline, new: NewJob, now: datetime) -> None:
+        """Queue one job's commands on `pipe` (in MULTI mode: see _transaction)."""
         q = self.queue(new.queue)
         rq_job = self.build(new.id, new.type, new.queue)
         if new.scheduled_for is not None and new.scheduled_for > now:
-            q.schedule_job(rq_job, new.scheduled_for, pipeline=pipe)
+            # What Queue.schedule_job does, all of it on the pipeline: RQ 2.12's
+            # ScheduledJobRegistry.schedule ignores the pipeline it is given and sends its ZADD at
+            # once, before the job's hash exists and before our row is committed (an enqueue that
+            # then failed left the id in the registry).
+            pipe.sadd(q.redis_queues_keys, q.key)
+            rq_job.set_status(JobStatus.SCHEDULED, pipeline=pipe)
+            rq_job.save(pipeline=pipe)
+            rq_job.cleanup(ttl=rq_job.ttl, pipeline=pipe)
+            score = calendar.timegm(new.scheduled_for.utctimetuple())  # as RQ scores it
+            pipe.zadd(q.scheduled_job_registry.key, {rq_job.id: score})
         else:
             q.enqueue_job(rq_job, pipeline=pipe)
+
+
+def _transaction(connection: Redis) -> Pipeline:
+    """A pipeline already in MULTI mode. RQ's enqueue_job calls `multi()` on a pipeline that is
+    not, which raises once commands are queued: an enqueue_many whose first job was delayed and
+    a later one not failed with "Commands without an initial WATCH have already been issued"."""
+    pipe = connection.pipeline()
+    pipe.multi()
+    return pipe
+
+
+SEND_CHUNK = 1 << 16  # bytes per send: 10,000 jobs' commands are ~10 MB
+
+
+def pack_resp(conn: Any, commands: Sequence[tuple[Any, ...]]) -> list[bytes]:
+    """The commands in RESP, byte for byte what `conn.pack_commands` sends, ~6x faster.
+
+    redis-py 8 encodes every argument in Python before it hands the command to hiredis: 0.44 s
+    for the 40,000 commands of a 10,000-job enqueue_many, against 0.07 s for hiredis alone (a
+    quarter of the whole enqueue on SQLite). Every argument here is str, bytes, int or float
+    (RQ's and the events' commands), which hiredis encodes as redis-py's encoder does (UTF-8,
+    repr of a float). Anything else, or a command name with a space in it, goes through redis-py,
+    which also raises its own DataError for what cannot be sent.
+    """
+    pack = hiredis.pack_command
+    out: list[bytes] = []
+    chunk: list[bytes] = []
+    size = 0
+    try:
+        for command in commands:
+            name = command[0]
+            if not isinstance(name, str) or " " in name or not all(_plain(a) for a in command):
+                raise TypeError(name)
+            packed = pack(command)
+            chunk.append(packed)
+            size += len(packed)
+            if size >= SEND_CHUNK:
+                out.append(b"".join(chunk))
+                chunk, size = [], 0
+    except TypeError:
+        return list(conn.pack_commands(commands))
+    if chunk:
+        out.append(b"".join(chunk))
+    return out
+
+
+_PLAIN = frozenset({bytes, int, float})
+
+
+def _plain(arg: Any) -> bool:
+    return type(arg) in _PLAIN or isinstance(arg, str)
 
 
 class StagedPush:
@@ -154,8 +217,7 @@ class StagedPush:
     def build(self) -> None:
         """Build the RQ jobs and pack their commands (no I/O)."""
         commands = self._producer.commands(self._jobs, self._now)
-        # redis-py's packer is hiredis's C one (a dependency): 95 ms for 10,000 jobs' commands.
-        self._packed = list(self._conn.pack_commands(commands))
+        self._packed = pack_resp(self._conn, commands)
         self._count = len(commands)
 
     def send(self, fresh: Sequence[NewJob]) -> None:
