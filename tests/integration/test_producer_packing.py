@@ -32,11 +32,17 @@ def conn(redis_url: str) -> Iterator[redis.Redis]:
 
 def jobs(n: int) -> list[NewJob]:
     payloads = [{}, {"url": "https://example.com/é?q=1 2"}, {"ratio": 0.1, "n": 2**40, "ok": True}]
+    delayed = NOW + timedelta(minutes=5)
     return [
         NewJob(
-            f"job{i:06d}", "ping", Q, "acme" if i % 2 else None, payloads[i % 3], 1 + i % 5,
-            scheduled_for=NOW + timedelta(minutes=5) if i % 4 == 0 else None,
-        )  # fmt: skip
+            f"job{i:06d}",
+            "ping",
+            Q,
+            "acme" if i % 2 else None,
+            payloads[i % 3],
+            1 + i % 5,
+            scheduled_for=delayed if i % 4 == 0 else None,
+        )
         for i in range(n)
     ]
 

@@ -133,9 +133,10 @@ def test_a_lost_subscription_sends_checks_to_redis_until_it_is_back(
 def test_databases_of_one_server_have_their_own_channel(redis_url: str, conn: redis.Redis) -> None:
     other_db = redis.Redis.from_url(redis_url.rsplit("/", 1)[0] + "/15")
     try:
-        assert mirror_of(RedisRateGate(conn, mirror=True)).channel != mirror_of(
-            RedisRateGate(other_db, mirror=True)
-        ).channel
+        assert (
+            mirror_of(RedisRateGate(conn, mirror=True)).channel
+            != mirror_of(RedisRateGate(other_db, mirror=True)).channel
+        )
     finally:
         other_db.close()
 
