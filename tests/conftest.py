@@ -138,6 +138,18 @@ def redis_server_url() -> str:
 
 
 @pytest.fixture
+def redis_conn(redis_url: str) -> Iterator[Any]:
+    """A redis-py client of the test's own database, closed after the test."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+@pytest.fixture
 def redis_url(redis_server_url: str) -> Iterator[str]:
     """A Redis DB number of its own (JOBCTL_TEST_REDIS_DB, default 13), empty before and after."""
     import redis

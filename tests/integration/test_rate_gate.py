@@ -41,15 +41,6 @@ def fake() -> Iterator[FakePlatforms]:
         yield server
 
 
-@pytest.fixture
-def conn(redis_url: str) -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(redis_url)
-    try:
-        yield client
-    finally:
-        client.close()
-
-
 def client(
     fake: FakePlatforms, gate: Any, platform: str = "twitter", account: str = X_USER
 ) -> PlatformClient:
@@ -59,16 +50,16 @@ def client(
 
 
 def test_after_a_429_no_other_client_of_the_account_sends_anything(
-    fake: FakePlatforms, conn: redis.Redis
+    fake: FakePlatforms, redis_conn: redis.Redis
 ) -> None:
-    first_job, second_job = RedisRateGate(conn), RedisRateGate(conn)  # as two worker processes
+    first_job, second_job = RedisRateGate(redis_conn), RedisRateGate(redis_conn)  # as two worker processes
     too_many = Scripted(status=429, headers={"Retry-After": "120"}, body={"title": "Too Many Requests"})
     fake.script.append(too_many)
     with client(fake, first_job) as one, pytest.raises(RateLimited) as told:
         one.publish(TEXT)
     assert told.value.retry_after_s == 120 and len(fake.seen) == 1
-    assert 119_000 <= int(conn.pttl(gate_key("twitter", X_USER))) <= 120_000  # the shared state
-    note = json.loads(conn.get(gate_key("twitter", X_USER)) or b"{}")
+    assert 119_000 <= int(redis_conn.pttl(gate_key("twitter", X_USER))) <= 120_000  # the shared state
+    note = json.loads(redis_conn.get(gate_key("twitter", X_USER)) or b"{}")
     assert "HTTP 429" in note["reason"] and TOKEN not in note["reason"]
 
     with client(fake, second_job) as two:
@@ -89,9 +80,9 @@ def test_after_a_429_no_other_client_of_the_account_sends_anything(
 
 
 def test_a_shorter_wait_never_reopens_the_gate_and_it_opens_at_the_reset(
-    fake: FakePlatforms, conn: redis.Redis
+    fake: FakePlatforms, redis_conn: redis.Redis
 ) -> None:
-    gate = RedisRateGate(conn)
+    gate = RedisRateGate(redis_conn)
     gate.close("twitter", X_USER, 120, "429")
     gate.close("twitter", X_USER, 1, "a shorter 429 from another job")
     wait = gate.wait_s("twitter", X_USER)
@@ -105,8 +96,10 @@ def test_a_shorter_wait_never_reopens_the_gate_and_it_opens_at_the_reset(
     assert len(fake.seen) == 1
 
 
-def test_a_success_that_spends_the_budget_closes_the_gate(fake: FakePlatforms, conn: redis.Redis) -> None:
-    gate = RedisRateGate(conn)
+def test_a_success_that_spends_the_budget_closes_the_gate(
+    fake: FakePlatforms, redis_conn: redis.Redis
+) -> None:
+    gate = RedisRateGate(redis_conn)
     reset = int(time.time()) + 300
     spent = {"x-rate-limit-limit": "100", "x-rate-limit-remaining": "0", "x-rate-limit-reset": str(reset)}
     fake.script.append(Scripted(status=201, headers=spent, body={"data": {"id": "77", "text": TEXT}}))
@@ -118,9 +111,9 @@ def test_a_success_that_spends_the_budget_closes_the_gate(fake: FakePlatforms, c
 
 
 def test_meta_rate_limit_codes_close_the_gate_for_the_time_to_regain_access(
-    fake: FakePlatforms, conn: redis.Redis
+    fake: FakePlatforms, redis_conn: redis.Redis
 ) -> None:
-    gate = RedisRateGate(conn)
+    gate = RedisRateGate(redis_conn)
     page = "1234567890"
     usage = {page: [{"type": "pages", "call_count": 100, "total_cputime": 9, "total_time": 9,
                      "estimated_time_to_regain_access": 7}]}  # fmt: skip
@@ -156,7 +149,7 @@ def test_without_a_gate_or_with_redis_down_requests_go(fake: FakePlatforms) -> N
 
 
 def test_publish_content_defers_without_a_request_while_the_gate_is_closed(
-    engine: Any, fake: FakePlatforms, conn: redis.Redis
+    engine: Any, fake: FakePlatforms, redis_conn: redis.Redis
 ) -> None:
     content, accounts = (
         ContentRepository(engine),
@@ -170,18 +163,20 @@ def test_publish_content_defers_without_a_request_while_the_gate_is_closed(
     accounts.add_account(account, now)
     new = NewContent("twitter", 0, TEXT, (), (), "offline", "extractive-v1")
     item = content.replace_job_content("acme", "gen-1", "q", [new], now)[0].id
-    RedisRateGate(conn).close("twitter", X_USER, 120, "another job's 429")
+    RedisRateGate(redis_conn).close("twitter", X_USER, 120, "another job's 429")
     with pytest.raises(JobDeferredError) as deferred:
         publish_item(
-            content, accounts, lambda a: client(fake, RedisRateGate(conn), account=a.external_id),
+            content, accounts, lambda a: client(fake, RedisRateGate(redis_conn), account=a.external_id),
             content_item_id=item, social_account_id="acc_x", job_id="job-2", now=lambda: datetime.now(UTC),
         )  # fmt: skip
     assert deferred.value.retry_after_s is not None and 118 <= deferred.value.retry_after_s <= 120
     assert fake.seen == [] and TOKEN not in str(deferred.value)
 
 
-def test_each_thread_checks_over_its_own_connection_and_a_broken_one_is_replaced(conn: redis.Redis) -> None:
-    gate = RedisRateGate(conn)
+def test_each_thread_checks_over_its_own_connection_and_a_broken_one_is_replaced(
+    redis_conn: redis.Redis,
+) -> None:
+    gate = RedisRateGate(redis_conn)
     gate.close("twitter", X_USER, 30, "test")
     seen: list[Any] = []
 

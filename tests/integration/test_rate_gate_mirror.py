@@ -18,17 +18,8 @@ ACCOUNT = "17841400000000001"
 
 
 @pytest.fixture
-def conn(redis_url: str) -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(redis_url)
-    try:
-        yield client
-    finally:
-        client.close()
-
-
-@pytest.fixture
-def mirrored(conn: redis.Redis) -> Iterator[RedisRateGate]:
-    gate = RedisRateGate(conn, mirror=True)
+def mirrored(redis_conn: redis.Redis) -> Iterator[RedisRateGate]:
+    gate = RedisRateGate(redis_conn, mirror=True)
     try:
         yield gate
     finally:
@@ -50,8 +41,8 @@ def until(check: Callable[[], bool], timeout_s: float = 5.0) -> float:
     return time.monotonic() - start
 
 
-def pttl_calls(conn: redis.Redis) -> int:
-    stats = conn.info("commandstats")
+def pttl_calls(redis_conn: redis.Redis) -> int:
+    stats = redis_conn.info("commandstats")
     return int(stats.get("cmdstat_pttl", {}).get("calls", 0))
 
 
@@ -61,15 +52,15 @@ def live(gate: RedisRateGate) -> None:
 
 
 def test_an_open_gate_costs_no_round_trip_and_another_process_close_arrives_at_once(
-    conn: redis.Redis, mirrored: RedisRateGate
+    redis_conn: redis.Redis, mirrored: RedisRateGate
 ) -> None:
     live(mirrored)
-    before = pttl_calls(conn)
+    before = pttl_calls(redis_conn)
     for _ in range(200):
         assert mirrored.wait_s("instagram", ACCOUNT) is None
-    assert pttl_calls(conn) == before  # 200 checks, no PTTL sent
+    assert pttl_calls(redis_conn) == before  # 200 checks, no PTTL sent
 
-    other_worker = RedisRateGate(conn)  # another process, no mirror of its own
+    other_worker = RedisRateGate(redis_conn)  # another process, no mirror of its own
     other_worker.close("instagram", ACCOUNT, 120, "429")
     took = until(lambda: mirrored.wait_s("instagram", ACCOUNT) is not None)
     assert took < 0.5, took
@@ -85,8 +76,10 @@ def test_own_close_is_seen_before_the_message_comes_back(mirrored: RedisRateGate
     assert wait is not None and 29 < wait <= 30
 
 
-def test_gates_closed_before_the_mirror_started_are_read(conn: redis.Redis, mirrored: RedisRateGate) -> None:
-    RedisRateGate(conn).close("instagram", ACCOUNT, 60, "429 from a worker started earlier")
+def test_gates_closed_before_the_mirror_started_are_read(
+    redis_conn: redis.Redis, mirrored: RedisRateGate
+) -> None:
+    RedisRateGate(redis_conn).close("instagram", ACCOUNT, 60, "429 from a worker started earlier")
     live(mirrored)
     assert mirror_of(mirrored).open(gate_key("instagram", ACCOUNT)) is False
     wait = mirrored.wait_s("instagram", ACCOUNT)
@@ -94,47 +87,47 @@ def test_gates_closed_before_the_mirror_started_are_read(conn: redis.Redis, mirr
 
 
 def test_a_gate_the_operator_deleted_is_open_and_a_reset_opens_it(
-    conn: redis.Redis, mirrored: RedisRateGate
+    redis_conn: redis.Redis, mirrored: RedisRateGate
 ) -> None:
     live(mirrored)
-    RedisRateGate(conn).close("instagram", ACCOUNT, 60, "429")
+    RedisRateGate(redis_conn).close("instagram", ACCOUNT, 60, "429")
     until(lambda: mirrored.wait_s("instagram", ACCOUNT) is not None)
-    conn.delete(gate_key("instagram", ACCOUNT))  # an operator opens it by hand
+    redis_conn.delete(gate_key("instagram", ACCOUNT))  # an operator opens it by hand
     assert mirrored.wait_s("instagram", ACCOUNT) is None  # the mirror's "closed" is confirmed in Redis
 
     mirrored.close("linkedin", "urn:li:person:1", 0.3, "429")
     time.sleep(0.35)
-    before = pttl_calls(conn)
+    before = pttl_calls(redis_conn)
     assert mirrored.wait_s("linkedin", "urn:li:person:1") is None
-    assert pttl_calls(conn) == before  # past its deadline: open without asking
+    assert pttl_calls(redis_conn) == before  # past its deadline: open without asking
 
 
 def test_a_lost_subscription_sends_checks_to_redis_until_it_is_back(
-    conn: redis.Redis, mirrored: RedisRateGate
+    redis_conn: redis.Redis, mirrored: RedisRateGate
 ) -> None:
     live(mirrored)
-    db = conn.connection_pool.connection_kwargs.get("db", 0)
-    for client in conn.client_list(_type="pubsub"):  # the subscriber's connection drops
+    db = redis_conn.connection_pool.connection_kwargs.get("db", 0)
+    for client in redis_conn.client_list(_type="pubsub"):  # the subscriber's connection drops
         if int(client["db"]) == db:
-            conn.client_kill_filter(_id=client["id"])
+            redis_conn.client_kill_filter(_id=client["id"])
     until(lambda: not mirror_of(mirrored).live, timeout_s=3)
-    RedisRateGate(conn).close("instagram", ACCOUNT, 90, "429 while the mirror was away")
+    RedisRateGate(redis_conn).close("instagram", ACCOUNT, 90, "429 while the mirror was away")
     # Not live, or live again after a rescan: either way the close is seen.
     wait = mirrored.wait_s("instagram", ACCOUNT)
     assert wait is not None and 88 < wait <= 90
     until(lambda: mirror_of(mirrored).live, timeout_s=6)
     wait = mirrored.wait_s("instagram", ACCOUNT)
     assert wait is not None and 88 < wait <= 90
-    before = pttl_calls(conn)
+    before = pttl_calls(redis_conn)
     assert mirrored.wait_s("instagram", "another-account") is None
-    assert pttl_calls(conn) == before
+    assert pttl_calls(redis_conn) == before
 
 
-def test_databases_of_one_server_have_their_own_channel(redis_url: str, conn: redis.Redis) -> None:
+def test_databases_of_one_server_have_their_own_channel(redis_url: str, redis_conn: redis.Redis) -> None:
     other_db = redis.Redis.from_url(redis_url.rsplit("/", 1)[0] + "/15")
     try:
         assert (
-            mirror_of(RedisRateGate(conn, mirror=True)).channel
+            mirror_of(RedisRateGate(redis_conn, mirror=True)).channel
             != mirror_of(RedisRateGate(other_db, mirror=True)).channel
         )
     finally:
