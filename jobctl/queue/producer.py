@@ -158,6 +158,11 @@ def _transaction(connection: Redis) -> Pipeline:
 
 
 SEND_CHUNK = 1 << 16  # bytes per send: 10,000 jobs' commands are ~10 MB
+_PLAIN = frozenset({bytes, int, float})  # with str: what hiredis encodes exactly as redis-py does
+
+
+def _plain(arg: Any) -> bool:
+    return type(arg) in _PLAIN or isinstance(arg, str)
 
 
 def pack_resp(conn: Any, commands: Sequence[tuple[Any, ...]]) -> list[bytes]:
@@ -190,13 +195,6 @@ def pack_resp(conn: Any, commands: Sequence[tuple[Any, ...]]) -> list[bytes]:
     if chunk:
         out.append(b"".join(chunk))
     return out
-
-
-_PLAIN = frozenset({bytes, int, float})
-
-
-def _plain(arg: Any) -> bool:
-    return type(arg) in _PLAIN or isinstance(arg, str)
 
 
 class StagedPush:

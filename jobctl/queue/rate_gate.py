@@ -64,8 +64,8 @@ class RedisRateGate:
         self._redis = redis
         self._close = redis.register_script(_CLOSE)
         self._local = threading.local()  # each thread's connection for checks (one per slot)
-        self._mirror = GateMirror(redis, PREFIX) if mirror else None
         self._channel = channel_for(redis)
+        self._mirror = GateMirror(redis, PREFIX, self._channel) if mirror else None
 
     def stop(self) -> None:
         """Stop the mirror's subscriber (the worker is stopping); checks then go to Redis."""

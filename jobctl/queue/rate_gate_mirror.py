@@ -48,10 +48,12 @@ RETRY_MAX_S = 5.0
 class GateMirror:
     """Every closed gate this process has heard of, with its local (monotonic) deadline."""
 
-    def __init__(self, redis: Any, prefix: str, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, redis: Any, prefix: str, channel: str, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._redis = redis
         self._prefix = prefix
-        self.channel = channel_for(redis)
+        self.channel = channel
         self._clock = clock
         self._deadlines: dict[str, float] = {}
         self._live = False
